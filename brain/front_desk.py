@@ -1,0 +1,59 @@
+"""The front-desk agent: an AutoGen AgentChat `AssistantAgent` that answers the caller, one streamed reply a turn.
+
+One `FrontDesk` per call (cheap); the model client is shared by all calls. The conversation lives in the
+agent's model context, which this class edits when the caller barges in, so the history holds what the caller
+actually heard rather than what the model wrote.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Sequence
+
+from autogen_agentchat.agents import AssistantAgent
+from autogen_agentchat.messages import ModelClientStreamingChunkEvent, TextMessage
+from autogen_core import CancellationToken
+from autogen_core.model_context import BufferedChatCompletionContext
+from autogen_core.models import AssistantMessage, ChatCompletionClient
+
+from .knowledge import best_fact
+
+HISTORY_MESSAGES = 16
+
+
+class FrontDesk:
+    def __init__(self, model_client: ChatCompletionClient, system_prompt: str, facts: Sequence[str] = ()):
+        self._facts = tuple(facts)
+        self._context = BufferedChatCompletionContext(buffer_size=HISTORY_MESSAGES)
+        self._agent = AssistantAgent(
+            name="front_desk",
+            model_client=model_client,
+            system_message=system_prompt,
+            model_client_stream=True,
+            model_context=self._context,
+        )
+
+    async def reply(self, caller_text: str, cancel: CancellationToken) -> AsyncIterator[str]:
+        """Stream the reply to what the caller said, piece by piece; a matching fact comes first."""
+        fact = best_fact(caller_text, self._facts) if self._facts else None
+        if fact:
+            yield fact + " "
+            caller_text = f"{caller_text}\n(You have just told the caller: {fact})"
+        message = TextMessage(content=caller_text, source="caller")
+        async for event in self._agent.on_messages_stream([message], cancel):
+            if isinstance(event, ModelClientStreamingChunkEvent) and event.content:
+                yield event.content
+
+    async def note_spoken(self, spoken: str) -> None:
+        """Make the last reply in the history what the caller heard: the whole reply, or up to a barge-in."""
+        messages = await self._context.get_messages()
+        if messages and isinstance(messages[-1], AssistantMessage):
+            messages = messages[:-1]
+        await self._context.clear()
+        for m in messages:
+            await self._context.add_message(m)
+        if spoken:
+            await self._context.add_message(AssistantMessage(content=spoken, source="front_desk"))
+
+    async def note_said(self, text: str) -> None:
+        """Record something the bot said outside a reply (the greeting, a prompt)."""
+        await self._context.add_message(AssistantMessage(content=text, source="front_desk"))

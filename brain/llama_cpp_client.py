@@ -1,0 +1,183 @@
+"""An AutoGen `ChatCompletionClient` over an in-process llama.cpp model (llama-cpp-python), with streaming.
+
+autogen-ext's own LlamaCppChatCompletionClient cannot stream (0.7.5 raises NotImplementedError), and a voice
+needs the first words at once. One `Llama` is loaded per process and shared by every call; a lock serialises
+generations, which run in a worker thread and hand tokens to the event loop as they come.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import AsyncGenerator, Mapping, Sequence
+from pathlib import Path
+from typing import Any, Literal
+
+from autogen_core import CancellationToken
+from autogen_core.models import (
+    AssistantMessage,
+    ChatCompletionClient,
+    CreateResult,
+    FunctionExecutionResultMessage,
+    LLMMessage,
+    ModelCapabilities,
+    ModelInfo,
+    RequestUsage,
+    SystemMessage,
+    UserMessage,
+)
+from autogen_core.tools import Tool, ToolSchema
+from pydantic import BaseModel
+
+_DONE = object()
+
+
+def to_chat_messages(messages: Sequence[LLMMessage]) -> list[dict[str, str]]:
+    """AutoGen messages as llama.cpp chat messages (text only; this client offers no tools)."""
+    out: list[dict[str, str]] = []
+    for m in messages:
+        if isinstance(m, SystemMessage):
+            out.append({"role": "system", "content": m.content})
+        elif isinstance(m, UserMessage):
+            text = m.content if isinstance(m.content, str) else " ".join(p for p in m.content if isinstance(p, str))
+            out.append({"role": "user", "content": text})
+        elif isinstance(m, AssistantMessage) and isinstance(m.content, str):
+            out.append({"role": "assistant", "content": m.content})
+        elif isinstance(m, FunctionExecutionResultMessage):
+            out.append({"role": "user", "content": "\n".join(r.content for r in m.content)})
+    return out
+
+
+class LlamaCppChatClient(ChatCompletionClient):
+    def __init__(self, gguf: Path, context_tokens: int, threads: int, max_tokens: int, temperature: float):
+        self._gguf = gguf
+        self._context_tokens = context_tokens
+        self._threads = threads
+        self._max_tokens = max_tokens
+        self._temperature = temperature
+        self._llama = None
+        self._lock = threading.Lock()
+        self._usage = RequestUsage(prompt_tokens=0, completion_tokens=0)
+        self._last_usage = RequestUsage(prompt_tokens=0, completion_tokens=0)
+
+    def load(self) -> LlamaCppChatClient:
+        from llama_cpp import Llama
+
+        self._llama = Llama(
+            model_path=str(self._gguf), n_ctx=self._context_tokens, n_threads=self._threads,
+            n_threads_batch=self._threads, verbose=False,
+        )
+        return self
+
+    async def create(self, messages: Sequence[LLMMessage], **kwargs: Any) -> CreateResult:
+        result = None
+        async for item in self.create_stream(messages, **kwargs):
+            if isinstance(item, CreateResult):
+                result = item
+        assert result is not None
+        return result
+
+    async def create_stream(
+        self,
+        messages: Sequence[LLMMessage],
+        *,
+        tools: Sequence[Tool | ToolSchema] = (),
+        tool_choice: Tool | Literal["auto", "required", "none"] = "auto",
+        json_output: bool | type[BaseModel] | None = None,
+        extra_create_args: Mapping[str, Any] = {},  # noqa: B006 (the interface's signature)
+        cancellation_token: CancellationToken | None = None,
+    ) -> AsyncGenerator[str | CreateResult, None]:
+        if self._llama is None:
+            raise RuntimeError("LlamaCppChatClient.load() was not called")
+        loop = asyncio.get_running_loop()
+        tokens: asyncio.Queue = asyncio.Queue()
+        stop = threading.Event()
+        chat = to_chat_messages(messages)
+        max_tokens = int(extra_create_args.get("max_tokens", self._max_tokens))
+        worker = loop.run_in_executor(None, self._generate, chat, max_tokens, stop, loop, tokens)
+        if cancellation_token is not None:
+            cancellation_token.link_future(worker)
+        parts: list[str] = []
+        finish = "stop"
+        try:
+            while True:
+                item = await tokens.get()
+                if item is _DONE:
+                    break
+                if isinstance(item, BaseException):
+                    raise item
+                if isinstance(item, tuple):  # ("finish", reason)
+                    finish = item[1] or "stop"
+                    continue
+                parts.append(item)
+                yield item
+        finally:
+            stop.set()  # a consumer that stops early (barge-in) ends the generation at the next token
+        usage = self._last_usage
+        yield CreateResult(
+            finish_reason="length" if finish == "length" else "stop",
+            content="".join(parts), usage=usage, cached=False,
+        )
+
+    def _generate(self, chat, max_tokens, stop, loop, tokens) -> None:
+        """Worker thread: run the model, pushing each text piece onto the event loop's queue."""
+        put = lambda item: loop.call_soon_threadsafe(tokens.put_nowait, item)  # noqa: E731
+        completion = 0
+        try:
+            with self._lock:
+                stream = self._llama.create_chat_completion(
+                    chat, stream=True, max_tokens=max_tokens, temperature=self._temperature,
+                    repeat_penalty=1.1,
+                )
+                for chunk in stream:
+                    if stop.is_set():
+                        stream.close()
+                        break
+                    choice = chunk["choices"][0]
+                    text = choice["delta"].get("content")
+                    if text:
+                        completion += 1
+                        put(text)
+                    if choice.get("finish_reason"):
+                        put(("finish", choice["finish_reason"]))
+            prompt = len(self._llama.tokenize(_render(chat).encode(), add_bos=False, special=True))
+            self._last_usage = RequestUsage(prompt_tokens=prompt, completion_tokens=completion)
+            self._usage = RequestUsage(
+                prompt_tokens=self._usage.prompt_tokens + prompt,
+                completion_tokens=self._usage.completion_tokens + completion,
+            )
+        except Exception as exc:  # handed to the consumer, which apologises to the caller
+            put(exc)
+        finally:
+            put(_DONE)
+
+    async def close(self) -> None:
+        self._llama = None
+
+    def actual_usage(self) -> RequestUsage:
+        return self._last_usage
+
+    def total_usage(self) -> RequestUsage:
+        return self._usage
+
+    def count_tokens(self, messages: Sequence[LLMMessage], *, tools: Sequence[Tool | ToolSchema] = ()) -> int:
+        text = _render(to_chat_messages(messages))
+        if self._llama is None:
+            return len(text) // 4
+        return len(self._llama.tokenize(text.encode(), add_bos=False, special=True))
+
+    def remaining_tokens(self, messages: Sequence[LLMMessage], *, tools: Sequence[Tool | ToolSchema] = ()) -> int:
+        return self._context_tokens - self.count_tokens(messages)
+
+    @property
+    def capabilities(self) -> ModelCapabilities:  # type: ignore[override]
+        return ModelCapabilities(vision=False, function_calling=False, json_output=False)  # type: ignore[typeddict-item]
+
+    @property
+    def model_info(self) -> ModelInfo:
+        return ModelInfo(vision=False, function_calling=False, json_output=False, family="unknown",
+                         structured_output=False)
+
+
+def _render(chat: list[dict[str, str]]) -> str:
+    return "".join(f"<|im_start|>{m['role']}\n{m['content']}<|im_end|>\n" for m in chat)

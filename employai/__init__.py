@@ -1,0 +1,1 @@
+"""The application: the CLI, the bot process and the per-call conductor."""

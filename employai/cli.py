@@ -1,0 +1,108 @@
+"""The `employai` command."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from pathlib import Path
+
+from sip_config import ConfigError, load_config, resolve_models
+
+EXIT_CONFIG = 2
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="employai", description="A fully local telephone employee.")
+    p.add_argument("--config", "-c", help="TOML config file (default: the embedded defaults)")
+    p.add_argument("--verbose", "-v", action="store_true", help="debug logging (shows personal data)")
+    sub = p.add_subparsers(dest="command", required=True)
+    sub.add_parser("run", help="answer calls")
+    chat = sub.add_parser("chat", help="talk to the brain by typing")
+    chat.add_argument("--caller", default="", help="act as this caller (phone number or SIP user)")
+    say = sub.add_parser("say", help="synthesise TEXT to a WAV file")
+    say.add_argument("text")
+    say.add_argument("-o", "--output", required=True)
+    tr = sub.add_parser("transcribe", help="transcribe a WAV file")
+    tr.add_argument("file")
+    dial = sub.add_parser("dial", help="test caller: call URI, play questions, record the answers")
+    dial.add_argument("uri")
+    dial.add_argument("--play", action="append", default=[], help="WAV to say (repeat for several turns)")
+    dial.add_argument("--record", required=True, help="WAV file for everything heard")
+    dial.add_argument("--port", type=int, default=5070, help="local SIP port of the test caller")
+    dial.add_argument("--codec", default="PCMU", help="codec to offer (G722, PCMU, PCMA)")
+    dial.add_argument("--timeout", type=float, default=60.0)
+    dial.add_argument("--json", action="store_true", help="print per-turn latency as JSON")
+    bench = sub.add_parser("bench", help="voice-to-voice latency and telephone-path WER against a running bot")
+    bench.add_argument("uri")
+    bench.add_argument("--turns", type=int, default=20)
+    bench.add_argument("--eval-dir", default=str(Path(__file__).resolve().parents[2] / "shared" / "eval" / "speech"))
+    bench.add_argument("--workdir", default="bench-out")
+    return p
+
+
+def _setup_logging(verbose: bool) -> None:
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    for noisy in ("autogen_core", "autogen_agentchat", "httpx", "faster_whisper"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    _setup_logging(args.verbose)
+    try:
+        config = load_config(args.config)
+        if args.command in ("run", "chat", "say", "transcribe"):
+            resolve_models(config)
+    except ConfigError as exc:
+        print(f"employai: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
+    try:
+        return _dispatch(args, config)
+    except KeyboardInterrupt:
+        return 130
+
+
+def _dispatch(args: argparse.Namespace, config) -> int:
+    if args.command == "run":
+        from .app import run_bot
+
+        asyncio.run(run_bot(config))
+        return 0
+    if args.command == "chat":
+        from .chat import run_chat
+
+        return asyncio.run(run_chat(config, args.caller))
+    if args.command == "say":
+        from speech.pcm import write_wav
+        from speech.tts import PiperSynthesizer
+
+        voice = resolve_models(config).piper_voice
+        write_wav(args.output, PiperSynthesizer(voice, config.tts.length_scale).load().synthesize(args.text))
+        return 0
+    if args.command == "transcribe":
+        from speech.pcm import read_wav
+        from speech.stt import WhisperOptions, WhisperTranscriber
+
+        stt = WhisperTranscriber(resolve_models(config).whisper_dir, WhisperOptions(
+            compute_type=config.stt.compute_type, cpu_threads=config.stt.cpu_threads,
+            beam_size=config.stt.beam_size, language=config.stt.language)).load()
+        print(stt.transcribe(read_wav(args.file).tobytes()).text)
+        return 0
+    if args.command == "dial":
+        from .dialer import run_dial
+
+        return run_dial(args)
+    if args.command == "bench":
+        from .bench import run_bench
+
+        return run_bench(args, config)
+    raise AssertionError(args.command)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,210 @@
+"""One call, end to end. The whole chain is here, in order:
+
+    SIP frames -> VAD segmenter -> Whisper (worker thread) -> front-desk agent (streamed tokens)
+        -> sentence chunker -> Piper (worker thread) -> playout -> SIP frames
+
+The conductor runs on the event loop. PJSUA2 threads only touch it through the `CallEvents` methods, which
+hand frames over with `call_soon_threadsafe` (in) or pop them from the playout deque (out).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable
+
+from autogen_core import CancellationToken
+
+from brain.front_desk import FrontDesk
+from brain.persona import front_desk_prompt
+from memory.transcripts import TranscriptStore
+from sip_config import Config
+from speech.pcm import frame_peak
+from speech.playout import Playout
+from speech.stt import Transcript
+from speech.vad import SpeechPaused, SpeechResumed, SpeechStarted, TurnEnded, UtteranceSegmenter, VoiceDetector
+from telephony import CallHandle, IncomingCall
+
+from .engines import Engines, canned_lines
+from .speaker import Speaker, SpokenTurn
+from .timing import caller_timing, log_turn, record_turn
+
+log = logging.getLogger(__name__)
+
+
+class CallConductor:
+    def __init__(self, config: Config, engines: Engines, store: TranscriptStore, handle: CallHandle,
+                 invite: IncomingCall, loop: asyncio.AbstractEventLoop):
+        self._config, self._engines, self._store = config, engines, store
+        self._handle, self._invite, self._loop = handle, invite, loop
+        audio = config.audio
+        self.playout = Playout(echo_tail_ms=audio.echo_tail_ms)
+        self._speaker = Speaker(engines.synthesizer, self.playout, config.llm.max_reply_sentences)
+        self._vad = VoiceDetector(audio.vad_aggressiveness)
+        self._segmenter = UtteranceSegmenter(audio.preroll_ms, audio.min_speech_ms,
+                                             audio.early_transcribe_silence_ms, audio.end_of_turn_silence_ms)
+        self._inbound: asyncio.Queue[tuple[bytes, float] | None] = asyncio.Queue()
+        self._answered = asyncio.Event()
+        self._ended = asyncio.Event()
+        self._front_desk = FrontDesk(engines.model_client, front_desk_prompt(config.profile),
+                                     config.profile.facts if config.llm.lead_with_facts else ())
+        self._turn_task: asyncio.Task | None = None
+        self._early: tuple[bytes, asyncio.Future] | None = None
+        self._turn_ids = 0
+        self._last_activity = time.monotonic()
+        self._prompted = False
+        self.call_id: int | None = None
+        self.end_reason: str | None = None
+
+    # --- CallEvents: called on PJSUA2 threads, must return at once ---------------------------------------
+
+    def on_audio_frame(self, pcm: bytes) -> None:
+        self._loop.call_soon_threadsafe(self._inbound.put_nowait, (pcm, time.monotonic()))
+
+    def next_audio_frame(self) -> bytes | None:
+        return self.playout.next_frame()
+
+    def on_answered(self) -> None:
+        self._loop.call_soon_threadsafe(self._answered.set)
+
+    def on_dtmf(self, digit: str) -> None:
+        log.debug("dtmf received", extra={"digit": digit})
+
+    def on_ended(self, reason: str, status: int) -> None:
+        self._loop.call_soon_threadsafe(self._on_ended)
+
+    # --- the call, on the event loop ------------------------------------------------------------------------
+
+    async def run(self) -> None:
+        try:
+            await asyncio.wait_for(self._answered.wait(), timeout=30)
+        except TimeoutError:
+            self._handle.hangup(408)
+            return
+        caller = self._invite.caller
+        self.call_id = self._store.start_call("inbound", caller.uri, caller.user, caller.display_name,
+                                              self._invite.call_id)
+        self._start_turn(lambda turn: self._speaker.say_pcm(
+            self._engines.canned["greeting"], self._config.profile.greeting, turn))
+        timers = asyncio.create_task(self._watch_timers())
+        try:
+            while (item := await self._inbound.get()) is not None:
+                self._on_frame(*item)
+        finally:
+            timers.cancel()
+            if self._turn_task is not None:
+                self._turn_task.cancel()
+                await asyncio.gather(self._turn_task, return_exceptions=True)
+            self._store.end_call(self.call_id, self.end_reason or "caller_hangup")
+
+    def _on_ended(self) -> None:
+        self._ended.set()
+        self._inbound.put_nowait(None)
+
+    def _on_frame(self, frame: bytes, t: float) -> None:
+        audio = self._config.audio
+        speaking = self.playout.speaking
+        self._segmenter.min_speech_frames = (audio.barge_in_min_speech_ms if speaking else audio.min_speech_ms) // 20
+        voiced = self._vad.is_speech(frame) and frame_peak(frame) > audio.echo_gate_ratio * self.playout.recent_peak()
+        for event in self._segmenter.push(frame, voiced, t):
+            if isinstance(event, SpeechStarted):
+                self._last_activity, self._prompted = time.monotonic(), False
+                if self._turn_task is not None and not self._turn_task.done():
+                    self._barge_in()
+            elif isinstance(event, SpeechPaused):
+                self._early = (event.pcm, self._transcribe(event.pcm))
+            elif isinstance(event, SpeechResumed):
+                self._early = None
+            elif isinstance(event, TurnEnded):
+                early, self._early = self._early, None
+                stt = early[1] if early is not None and early[0] == event.pcm else self._transcribe(event.pcm)
+                speech_end = event.speech_end
+                self._start_turn(lambda turn: self._reply(stt, speech_end, turn), caller_turn=(stt, speech_end))
+
+    def _transcribe(self, pcm: bytes) -> asyncio.Future:
+        return self._loop.run_in_executor(None, self._engines.transcriber.transcribe, pcm)
+
+    def _barge_in(self) -> None:
+        self.playout.clear()
+        if self._turn_task is not None:
+            self._turn_task.cancel()
+
+    # --- bot turns ---------------------------------------------------------------------------------------------
+
+    def _start_turn(self, produce: Callable[[SpokenTurn], Awaitable[None]],
+                    caller_turn: tuple[asyncio.Future, float] | None = None) -> None:
+        self._turn_ids += 1
+        turn = SpokenTurn(turn_id=self._turn_ids)
+        self._turn_task = asyncio.create_task(self._bot_turn(produce, turn, caller_turn))
+
+    async def _bot_turn(self, produce, turn: SpokenTurn, caller_turn) -> None:
+        """Run one bot turn to its end, or to a barge-in; record what the caller heard either way."""
+        interrupted = False
+        try:
+            await produce(turn)
+            await self._speaker.wait_played(turn)
+        except asyncio.CancelledError:
+            interrupted = True
+            self.playout.clear()
+            raise
+        except Exception:
+            log.exception("engine failure during a turn; apologising")
+            self.playout.clear()
+            turn = SpokenTurn(turn_id=turn.turn_id)
+            await self._speaker.say_pcm(self._engines.canned["apology"], self._config.call.apology_text, turn)
+            await self._speaker.wait_played(turn)
+        finally:
+            spoken = turn.heard() if interrupted else turn.text()
+            if turn.segments or turn.first_token is not None:
+                await asyncio.shield(self._front_desk.note_spoken(spoken))
+                timing = record_turn(self._store, self.call_id, spoken, interrupted, turn, caller_turn)
+                log_turn(timing, interrupted)
+            self._last_activity = time.monotonic()
+
+    async def _reply(self, stt: asyncio.Future, speech_end: float, turn: SpokenTurn) -> None:
+        transcript: Transcript = await stt
+        turn.transcript_ready = time.monotonic()
+        if transcript.is_empty:
+            return
+        self._store.add_turn(self.call_id, "caller", transcript.text, timing=caller_timing(speech_end, turn))
+        log.debug("caller said", extra={"text": transcript.text})
+        await self._speaker.speak(self._front_desk.reply(transcript.text, CancellationToken()), turn)
+
+    # --- silence, time limits, shutdown ------------------------------------------------------------------------
+
+    async def _watch_timers(self) -> None:
+        call = self._config.call
+        started = time.monotonic()
+        while not self._ended.is_set():
+            await asyncio.sleep(0.25)
+            now = time.monotonic()
+            if now - started > call.max_duration_s:
+                return await self.finish("max_duration", "max_duration")
+            busy = self._segmenter.in_speech or (self._turn_task is not None and not self._turn_task.done())
+            if busy:
+                self._last_activity = now
+                continue
+            idle = now - self._last_activity
+            if idle > call.silence_hangup_s:
+                return await self.finish("goodbye", "silence")
+            if idle > call.silence_prompt_s and not self._prompted:
+                self._prompted = True
+                self._start_turn(lambda turn: self._speaker.say_pcm(
+                    self._engines.canned["silence_prompt"], call.silence_prompt_text, turn))
+
+    async def finish(self, line: str, reason: str) -> None:
+        """Say a last canned line, then hang up (bounded: a stuck playout cannot hold the call open)."""
+        if self.end_reason is not None or self._ended.is_set():
+            return
+        self.end_reason = reason
+        if self._turn_task is not None and not self._turn_task.done():
+            self._barge_in()
+            await asyncio.gather(self._turn_task, return_exceptions=True)
+        turn = SpokenTurn(turn_id=self._turn_ids + 1)
+        await self._speaker.say_pcm(self._engines.canned[line], canned_lines(self._config)[line], turn)
+        try:
+            await asyncio.wait_for(self._speaker.wait_played(turn), timeout=10)
+        except TimeoutError:
+            pass
+        self._handle.hangup()

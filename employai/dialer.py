@@ -1,0 +1,136 @@
+"""`employai dial`: a scripted test caller in its own process (PJSUA2 allows one endpoint per process).
+
+It waits for the greeting to end, says each question, and measures on the caller's side the time from the end
+of its speech to the first audible frame of the reply (voice-to-voice latency), then waits for the reply to end.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass
+
+import numpy as np
+
+from sip_config.schema import SipSettings
+from speech.pcm import FRAME_MS, RATE, frame_peak, read_wav, split_frames, write_wav
+from telephony import SipAgent
+
+AUDIBLE_PEAK = 1000  # about -30 dBFS
+REPLY_END_SILENCE_S = 1.5
+
+
+@dataclass
+class TurnResult:
+    question: str
+    latency_s: float | None  # None: no reply heard
+
+
+class ScriptedCaller:
+    """CallEvents for the test caller: media-thread callbacks only append to and pop from deques."""
+
+    def __init__(self) -> None:
+        self.heard: list[tuple[float, bytes]] = []
+        self._out: deque[bytes] = deque()
+        self.out_drained_at = 0.0
+        self.answered = threading.Event()
+        self.ended = threading.Event()
+
+    def on_audio_frame(self, pcm: bytes) -> None:
+        self.heard.append((time.monotonic(), pcm))
+
+    def next_audio_frame(self) -> bytes | None:
+        try:
+            frame = self._out.popleft()
+        except IndexError:
+            return None
+        if not self._out:
+            self.out_drained_at = time.monotonic()
+        return frame
+
+    def on_answered(self) -> None:
+        self.answered.set()
+
+    def on_dtmf(self, digit: str) -> None:
+        pass
+
+    def on_ended(self, reason: str, status: int) -> None:
+        self.ended.set()
+
+    # --- the script, on the main thread -------------------------------------------------------------------
+
+    def say(self, pcm: bytes) -> None:
+        self._out.extend(split_frames(pcm))
+
+    @property
+    def saying(self) -> bool:
+        return bool(self._out)
+
+    def first_audible_after(self, t: float) -> float | None:
+        for at, frame in self.heard:
+            if at >= t and frame_peak(frame) > AUDIBLE_PEAK:
+                return at
+        return None
+
+    def wait_quiet(self, since: float, quiet_s: float, deadline: float) -> None:
+        """Wait until nothing audible has arrived for `quiet_s` after something audible did (or the deadline)."""
+        while time.monotonic() < deadline and not self.ended.is_set():
+            time.sleep(0.05)
+            last = next((at for at, f in reversed(self.heard) if at >= since and frame_peak(f) > AUDIBLE_PEAK),
+                        None)
+            if last is not None and time.monotonic() - last >= quiet_s:
+                return
+
+
+def speech_tail_s(samples: np.ndarray) -> float:
+    """Seconds of near-silence at the end of a recording (so latency counts from the end of speech)."""
+    frames = split_frames(samples.astype(np.int16).tobytes())
+    quiet = 0
+    for frame in reversed(frames):
+        if frame_peak(frame) > AUDIBLE_PEAK:
+            break
+        quiet += 1
+    return quiet * FRAME_MS / 1000
+
+
+def dial(uri: str, questions: list[str], port: int, codec: str, timeout: float) -> tuple[list[TurnResult], bytes]:
+    settings = SipSettings(port=port, transports=("udp",), user="tester", rtp_port=42000, codecs=(codec,),
+                           max_calls=2, log_level=0)
+    agent = SipAgent(settings)
+    caller = ScriptedCaller()
+    results: list[TurnResult] = []
+    agent.start()
+    try:
+        agent.make_call(uri, caller)
+        deadline = time.monotonic() + timeout
+        if not caller.answered.wait(min(timeout, 15)):
+            raise RuntimeError("the call was not answered")
+        caller.wait_quiet(time.monotonic(), REPLY_END_SILENCE_S, min(deadline, time.monotonic() + 15))
+        for path in questions:
+            samples = read_wav(path, RATE)
+            caller.say(samples.tobytes())
+            while caller.saying and not caller.ended.is_set() and time.monotonic() < deadline:
+                time.sleep(0.01)
+            speech_end = caller.out_drained_at - speech_tail_s(samples)
+            caller.wait_quiet(caller.out_drained_at, REPLY_END_SILENCE_S,
+                              min(deadline, time.monotonic() + 20))
+            first = caller.first_audible_after(speech_end)
+            results.append(TurnResult(question=path, latency_s=None if first is None else first - speech_end))
+        agent.submit(lambda: None).result(timeout=5)
+    finally:
+        agent.stop()
+    return results, b"".join(frame for _, frame in caller.heard)
+
+
+def run_dial(args) -> int:
+    results, heard = dial(args.uri, args.play, args.port, args.codec, args.timeout)
+    write_wav(args.record, heard)
+    if args.json:
+        print(json.dumps([r.__dict__ for r in results]))
+    else:
+        for r in results:
+            latency = "no reply" if r.latency_s is None else f"{r.latency_s * 1000:.0f} ms"
+            print(f"{r.question}: {latency}")
+    return 0 if all(r.latency_s is not None for r in results) else 1

@@ -1,0 +1,48 @@
+"""The heavy engines, loaded once per process and shared by every call."""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+
+from autogen_core.models import ChatCompletionClient
+
+from brain.model_clients import build_model_client
+from sip_config import Config, resolve_models
+from speech.stt import Transcriber, WhisperOptions, WhisperTranscriber
+from speech.tts import PiperSynthesizer, Synthesizer
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Engines:
+    transcriber: Transcriber
+    synthesizer: Synthesizer
+    model_client: ChatCompletionClient
+    canned: dict[str, bytes]  # pre-synthesised lines, spoken even if TTS fails mid-call
+
+
+def canned_lines(config: Config) -> dict[str, str]:
+    c = config.call
+    return {
+        "apology": c.apology_text, "silence_prompt": c.silence_prompt_text, "goodbye": c.goodbye_text,
+        "max_duration": c.max_duration_text, "shutdown": c.shutdown_text, "greeting": config.profile.greeting,
+    }
+
+
+def load_engines(config: Config) -> Engines:
+    """Blocking: resolve and load every model named by the config (a `ConfigError` names a bad key)."""
+    models = resolve_models(config)
+    started = time.monotonic()
+    transcriber = WhisperTranscriber(
+        models.whisper_dir,
+        WhisperOptions(compute_type=config.stt.compute_type, cpu_threads=config.stt.cpu_threads,
+                       beam_size=config.stt.beam_size, language=config.stt.language),
+    ).load()
+    synthesizer = PiperSynthesizer(models.piper_voice, length_scale=config.tts.length_scale).load()
+    model_client = build_model_client(config.llm, models)
+    canned = {key: synthesizer.synthesize(text) for key, text in canned_lines(config).items()}
+    log.info("engines loaded", extra={"seconds": round(time.monotonic() - started, 2)})
+    return Engines(transcriber, synthesizer, model_client, canned)

@@ -1,0 +1,84 @@
+"""Speak a stream of reply text: cut it into sentences, synthesise each off the event loop, queue the audio.
+
+Used for every bot turn (greeting, replies, prompts). Records when the first text piece and the first audio
+were ready; the playout records when the first frame left.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+
+from speech.playout import Playout, Segment, heard_text
+from speech.sentences import SentenceChunker
+from speech.tts import Synthesizer
+
+
+@dataclass
+class SpokenTurn:
+    turn_id: int
+    segments: list[Segment] = field(default_factory=list)
+    transcript_ready: float | None = None  # time.monotonic()
+    first_token: float | None = None
+    first_audio: float | None = None
+    complete: bool = False  # every piece of text was queued for playout
+
+    @property
+    def first_frame(self) -> float | None:
+        return self.segments[0].first_frame_at if self.segments else None
+
+    @property
+    def played_out(self) -> bool:
+        return all(s.done for s in self.segments)
+
+    def text(self) -> str:
+        return " ".join(s.text for s in self.segments)
+
+    def heard(self) -> str:
+        return heard_text(self.segments)
+
+
+class Speaker:
+    def __init__(self, synthesizer: Synthesizer, playout: Playout, max_sentences: int):
+        self._synthesizer = synthesizer
+        self._playout = playout
+        self._max_sentences = max_sentences
+
+    async def speak(self, pieces: AsyncIterator[str], turn: SpokenTurn) -> None:
+        """Queue the audio of `pieces` (up to the sentence limit) as it becomes ready."""
+        chunker = SentenceChunker()
+        async with contextlib.aclosing(pieces):
+            async for piece in pieces:
+                if turn.first_token is None:
+                    turn.first_token = time.monotonic()
+                for sentence in chunker.push(piece):
+                    await self._say(sentence, turn)
+                if len(turn.segments) >= self._max_sentences:
+                    break
+        if len(turn.segments) < self._max_sentences:
+            for sentence in chunker.flush():
+                await self._say(sentence, turn)
+        turn.complete = True
+
+    async def say_pcm(self, pcm: bytes, text: str, turn: SpokenTurn) -> None:
+        """Queue audio that is already synthesised (canned lines)."""
+        now = time.monotonic()
+        turn.first_token = turn.first_token or now
+        turn.first_audio = turn.first_audio or now
+        turn.segments.append(self._playout.enqueue(pcm, text, turn.turn_id))
+        turn.complete = True
+
+    async def _say(self, sentence: str, turn: SpokenTurn) -> None:
+        pcm = await asyncio.to_thread(self._synthesizer.synthesize, sentence)
+        if not pcm:
+            return
+        if turn.first_audio is None:
+            turn.first_audio = time.monotonic()
+        turn.segments.append(self._playout.enqueue(pcm, sentence, turn.turn_id))
+
+    async def wait_played(self, turn: SpokenTurn) -> None:
+        while not turn.played_out:
+            await asyncio.sleep(0.02)

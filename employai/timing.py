@@ -1,0 +1,50 @@
+"""Per-turn timing: monotonic stage times to wall-clock rows, and the one log line per turn."""
+
+from __future__ import annotations
+
+import logging
+import time
+
+from memory.transcripts import TranscriptStore, TurnTiming
+
+from .speaker import SpokenTurn
+
+log = logging.getLogger("employai.turns")
+
+
+def wall_clock(monotonic_time: float | None) -> float | None:
+    if monotonic_time is None:
+        return None
+    return time.time() - (time.monotonic() - monotonic_time)
+
+
+def caller_timing(speech_end: float, turn: SpokenTurn) -> TurnTiming:
+    return TurnTiming(speech_end=wall_clock(speech_end), transcript_ready=wall_clock(turn.transcript_ready))
+
+
+def record_turn(store: TranscriptStore, call_id: int, spoken: str, interrupted: bool, turn: SpokenTurn,
+                caller_turn: tuple[object, float] | None) -> TurnTiming:
+    """Write the bot turn with every stage time of the exchange it answers."""
+    timing = TurnTiming(
+        speech_end=wall_clock(caller_turn[1]) if caller_turn else None,
+        transcript_ready=wall_clock(turn.transcript_ready),
+        first_token=wall_clock(turn.first_token),
+        first_audio=wall_clock(turn.first_audio),
+        first_frame=wall_clock(turn.first_frame),
+    )
+    store.add_turn(call_id, "bot", spoken, interrupted=interrupted, timing=timing)
+    return timing
+
+
+def _ms(later: float | None, earlier: float | None) -> int | None:
+    return None if later is None or earlier is None else round((later - earlier) * 1000)
+
+
+def log_turn(t: TurnTiming, interrupted: bool) -> None:
+    """One line per turn: each stage measured from the end of the caller's speech."""
+    log.info(
+        "turn stt=%sms llm_first_token=%sms tts_first_audio=%sms first_frame=%sms%s",
+        _ms(t.transcript_ready, t.speech_end), _ms(t.first_token, t.speech_end),
+        _ms(t.first_audio, t.speech_end), _ms(t.first_frame, t.speech_end),
+        " interrupted" if interrupted else "",
+    )

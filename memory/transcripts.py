@@ -1,0 +1,113 @@
+"""Call records and transcript turns in SQLite, committed as they happen.
+
+One `TranscriptStore` per process, used from the event-loop thread. WAL mode keeps readers (the CLI, tests)
+off the writer's back; each write is its own transaction, so a crash loses at most the turn in flight.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS calls (
+    id            INTEGER PRIMARY KEY,
+    sip_call_id   TEXT NOT NULL DEFAULT '',
+    direction     TEXT NOT NULL CHECK (direction IN ('inbound', 'outbound')),
+    remote_uri    TEXT NOT NULL DEFAULT '',
+    caller_user   TEXT NOT NULL DEFAULT '',
+    display_name  TEXT NOT NULL DEFAULT '',
+    started_at    REAL NOT NULL,
+    ended_at      REAL,
+    end_reason    TEXT
+);
+CREATE TABLE IF NOT EXISTS turns (
+    id                INTEGER PRIMARY KEY,
+    call_id           INTEGER NOT NULL REFERENCES calls(id),
+    role              TEXT NOT NULL CHECK (role IN ('caller', 'bot')),
+    text              TEXT NOT NULL,
+    interrupted       INTEGER NOT NULL DEFAULT 0,
+    created_at        REAL NOT NULL,
+    speech_end        REAL,
+    transcript_ready  REAL,
+    first_token       REAL,
+    first_audio       REAL,
+    first_frame       REAL
+);
+CREATE INDEX IF NOT EXISTS turns_by_call ON turns(call_id, id);
+"""
+
+
+@dataclass(frozen=True)
+class TurnTiming:
+    """Wall-clock times (seconds since the epoch) of one exchange; None where a stage did not happen."""
+
+    speech_end: float | None = None
+    transcript_ready: float | None = None
+    first_token: float | None = None
+    first_audio: float | None = None
+    first_frame: float | None = None
+
+
+@dataclass(frozen=True)
+class Turn:
+    call_id: int
+    role: str
+    text: str
+    interrupted: bool
+    created_at: float
+    timing: TurnTiming
+
+
+class TranscriptStore:
+    def __init__(self, path: Path):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = path
+        self._db = sqlite3.connect(str(path), isolation_level=None)  # autocommit: each statement commits
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=NORMAL")
+        self._db.execute("PRAGMA foreign_keys=ON")
+        self._db.executescript(SCHEMA)
+
+    def close(self) -> None:
+        self._db.close()
+
+    def start_call(self, direction: str, remote_uri: str, caller_user: str = "", display_name: str = "",
+                   sip_call_id: str = "") -> int:
+        cur = self._db.execute(
+            "INSERT INTO calls (sip_call_id, direction, remote_uri, caller_user, display_name, started_at)"
+            " VALUES (?, ?, ?, ?, ?, ?)",
+            (sip_call_id, direction, remote_uri, caller_user, display_name, time.time()),
+        )
+        return int(cur.lastrowid)
+
+    def end_call(self, call_id: int, reason: str) -> None:
+        self._db.execute(
+            "UPDATE calls SET ended_at = ?, end_reason = ? WHERE id = ? AND ended_at IS NULL",
+            (time.time(), reason, call_id),
+        )
+
+    def add_turn(self, call_id: int, role: str, text: str, interrupted: bool = False,
+                 timing: TurnTiming = TurnTiming()) -> int:
+        cur = self._db.execute(
+            "INSERT INTO turns (call_id, role, text, interrupted, created_at, speech_end, transcript_ready,"
+            " first_token, first_audio, first_frame) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (call_id, role, text, int(interrupted), time.time(), timing.speech_end, timing.transcript_ready,
+             timing.first_token, timing.first_audio, timing.first_frame),
+        )
+        return int(cur.lastrowid)
+
+    def turns(self, call_id: int) -> list[Turn]:
+        rows = self._db.execute(
+            "SELECT call_id, role, text, interrupted, created_at, speech_end, transcript_ready, first_token,"
+            " first_audio, first_frame FROM turns WHERE call_id = ? ORDER BY id",
+            (call_id,),
+        ).fetchall()
+        return [Turn(r[0], r[1], r[2], bool(r[3]), r[4], TurnTiming(*r[5:])) for r in rows]
+
+    def calls(self) -> list[dict]:
+        cur = self._db.execute("SELECT * FROM calls ORDER BY id")
+        names = [d[0] for d in cur.description]
+        return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]

@@ -1,0 +1,132 @@
+"""Load a TOML file over the embedded defaults and validate it into a frozen `Config`.
+
+Every error is a `ConfigError` naming the dotted key, so the CLI can print it and exit with status 2.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import tomllib
+import typing
+from pathlib import Path
+from typing import Any
+
+from .errors import ConfigError
+from .schema import Config
+
+KNOWN_CODECS = ("G722", "PCMU", "PCMA")
+KNOWN_TRANSPORTS = ("udp", "tcp")
+KNOWN_BACKENDS = ("llama_cpp", "openai")
+
+
+def load_config(path: str | Path | None = None) -> Config:
+    """The defaults, overlaid with the file at `path` when given."""
+    raw: dict[str, Any] = {}
+    if path is not None:
+        try:
+            raw = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise ConfigError("(file)", f"no such file: {path}") from None
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError("(file)", f"not valid TOML: {exc}") from None
+    return config_from_dict(raw)
+
+
+def config_from_dict(raw: dict[str, Any]) -> Config:
+    config = _build(Config, raw, prefix="")
+    _check_values(config)
+    return config
+
+
+def _build(cls: type, raw: Any, prefix: str) -> Any:
+    if not isinstance(raw, dict):
+        raise ConfigError(prefix or "(top)", "must be a table")
+    hints = typing.get_type_hints(cls)
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    for key in raw:
+        if key not in fields:
+            raise ConfigError(f"{prefix}{key}", "unknown key")
+    values = {}
+    for name in fields:
+        if name not in raw:
+            continue
+        hint = hints[name]
+        key = f"{prefix}{name}"
+        if dataclasses.is_dataclass(hint):
+            values[name] = _build(hint, raw[name], prefix=f"{key}.")
+        else:
+            values[name] = _coerce(hint, raw[name], key)
+    return cls(**values)
+
+
+def _coerce(hint: Any, value: Any, key: str) -> Any:
+    if hint is bool:
+        if not isinstance(value, bool):
+            raise ConfigError(key, f"must be true or false, not {value!r}")
+        return value
+    if hint is int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ConfigError(key, f"must be an integer, not {value!r}")
+        return value
+    if hint is float:
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise ConfigError(key, f"must be a number, not {value!r}")
+        return float(value)
+    if hint is str:
+        if not isinstance(value, str):
+            raise ConfigError(key, f"must be a string, not {value!r}")
+        return value
+    if typing.get_origin(hint) is tuple:
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise ConfigError(key, f"must be a list of strings, not {value!r}")
+        return tuple(value)
+    raise ConfigError(key, f"unsupported type {hint!r}")  # a schema bug, not a user error
+
+
+def _require(ok: bool, key: str, problem: str) -> None:
+    if not ok:
+        raise ConfigError(key, problem)
+
+
+def _check_values(c: Config) -> None:
+    _require(1 <= c.sip.port <= 65535, "sip.port", "must be between 1 and 65535")
+    _require(1024 <= c.sip.rtp_port <= 65000, "sip.rtp_port", "must be between 1024 and 65000")
+    _require(c.sip.rtp_port_range >= 2, "sip.rtp_port_range", "must be at least 2")
+    _require(bool(c.sip.transports), "sip.transports", "needs at least one transport")
+    for t in c.sip.transports:
+        _require(t in KNOWN_TRANSPORTS, "sip.transports", f"unknown transport {t!r}; use {KNOWN_TRANSPORTS}")
+    _require(bool(c.sip.codecs), "sip.codecs", "needs at least one codec")
+    for codec in c.sip.codecs:
+        _require(codec in KNOWN_CODECS, "sip.codecs", f"unknown codec {codec!r}; use {KNOWN_CODECS}")
+    _require(c.sip.max_calls >= 1, "sip.max_calls", "must be at least 1")
+    _require(bool(c.sip.user) and "@" not in c.sip.user, "sip.user", "must be a plain user part")
+    _require(0 <= c.audio.vad_aggressiveness <= 3, "audio.vad_aggressiveness", "must be 0, 1, 2 or 3")
+    for name in ("preroll_ms", "min_speech_ms", "end_of_turn_silence_ms", "barge_in_min_speech_ms",
+                 "early_transcribe_silence_ms", "echo_tail_ms"):
+        value = getattr(c.audio, name)
+        _require(value >= 0 and value % 20 == 0, f"audio.{name}", "must be a non-negative multiple of 20")
+    _require(c.audio.end_of_turn_silence_ms >= 100, "audio.end_of_turn_silence_ms", "must be at least 100")
+    _require(c.audio.early_transcribe_silence_ms <= c.audio.end_of_turn_silence_ms,
+             "audio.early_transcribe_silence_ms", "must not exceed audio.end_of_turn_silence_ms")
+    _require(0.0 < c.audio.echo_gate_ratio <= 4.0, "audio.echo_gate_ratio", "must be in (0, 4]")
+    _require(0 < c.call.silence_prompt_s < c.call.silence_hangup_s, "call.silence_prompt_s",
+             "must be positive and below call.silence_hangup_s")
+    _require(c.call.max_duration_s > 0, "call.max_duration_s", "must be positive")
+    _require(c.stt.beam_size >= 1, "stt.beam_size", "must be at least 1")
+    _require(c.stt.cpu_threads >= 0, "stt.cpu_threads", "must be 0 (automatic) or more")
+    _require(0.3 <= c.tts.length_scale <= 3.0, "tts.length_scale", "must be between 0.3 and 3.0")
+    _require(c.llm.backend in KNOWN_BACKENDS, "llm.backend", f"must be one of {KNOWN_BACKENDS}")
+    if c.llm.backend == "openai":
+        _require(c.llm.base_url.startswith(("http://", "https://")), "llm.base_url",
+                 "must be an http(s) URL when llm.backend is 'openai'")
+        _require(c.llm.model not in ("", "bundled"), "llm.model",
+                 "must name the served model when llm.backend is 'openai'")
+    _require(c.llm.context_tokens >= 256, "llm.context_tokens", "must be at least 256")
+    _require(8 <= c.llm.max_reply_tokens < c.llm.context_tokens, "llm.max_reply_tokens",
+             "must be at least 8 and below llm.context_tokens")
+    _require(0.0 <= c.llm.temperature <= 2.0, "llm.temperature", "must be between 0 and 2")
+    _require(c.llm.max_reply_sentences >= 1, "llm.max_reply_sentences", "must be at least 1")
+    _require(c.llm.threads >= 1, "llm.threads", "must be at least 1")
+    _require(bool(c.profile.name.strip()), "profile.name", "must not be empty")
+    _require(bool(c.profile.greeting.strip()), "profile.greeting", "must not be empty")
+    _require(bool(c.data.dir.strip()), "data.dir", "must not be empty")

@@ -1,0 +1,104 @@
+"""The configuration as frozen dataclasses: one class per TOML table.
+
+Field defaults here are the embedded defaults; `default.toml` documents them for users.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class SipSettings:
+    listen_address: str = "127.0.0.1"
+    port: int = 5060
+    transports: tuple[str, ...] = ("udp", "tcp")
+    user: str = "employai"
+    rtp_port: int = 40000
+    rtp_port_range: int = 400
+    codecs: tuple[str, ...] = ("G722", "PCMU", "PCMA")
+    max_calls: int = 8
+    log_level: int = 1
+
+
+@dataclass(frozen=True)
+class AudioSettings:
+    vad_aggressiveness: int = 2
+    preroll_ms: int = 300
+    min_speech_ms: int = 120
+    end_of_turn_silence_ms: int = 500
+    early_transcribe_silence_ms: int = 200
+    barge_in_min_speech_ms: int = 200
+    echo_gate_ratio: float = 0.5
+    echo_tail_ms: int = 400
+
+
+@dataclass(frozen=True)
+class CallSettings:
+    silence_prompt_s: float = 8.0
+    silence_hangup_s: float = 20.0
+    max_duration_s: float = 900.0
+    silence_prompt_text: str = "Are you still there?"
+    goodbye_text: str = "It seems we got disconnected. Goodbye!"
+    max_duration_text: str = "I'm sorry, we've reached the time limit for this call. Goodbye!"
+    apology_text: str = "Sorry, I'm having a little trouble right now. Could you say that again?"
+    shutdown_text: str = "I'm sorry, I have to go now. Goodbye!"
+
+
+@dataclass(frozen=True)
+class SttSettings:
+    model: str = "bundled"
+    compute_type: str = "int8"
+    cpu_threads: int = 2
+    beam_size: int = 1
+    language: str = "en"
+
+
+@dataclass(frozen=True)
+class TtsSettings:
+    voice: str = "bundled"
+    length_scale: float = 1.0
+
+
+@dataclass(frozen=True)
+class LlmSettings:
+    backend: str = "llama_cpp"
+    model: str = "bundled"
+    base_url: str = ""
+    api_key_env: str = ""
+    context_tokens: int = 2048
+    max_reply_tokens: int = 64
+    temperature: float = 0.0
+    threads: int = 2
+    max_reply_sentences: int = 2
+    lead_with_facts: bool = True
+
+
+@dataclass(frozen=True)
+class ProfileSettings:
+    name: str = "Joe"
+    role: str = "front-desk assistant"
+    company: str = "Acme Plumbing"
+    greeting: str = "Hello, this is Joe at Acme Plumbing. How can I help you today?"
+    facts: tuple[str, ...] = (
+        "We are open Monday to Friday from nine in the morning to five in the afternoon.",
+        "A standard call-out visit costs eighty dollars.",
+        "We fix leaks, blocked drains, boilers and water heaters.",
+    )
+
+
+@dataclass(frozen=True)
+class DataSettings:
+    dir: str = "~/.local/share/employai"
+
+
+@dataclass(frozen=True)
+class Config:
+    sip: SipSettings = field(default_factory=SipSettings)
+    audio: AudioSettings = field(default_factory=AudioSettings)
+    call: CallSettings = field(default_factory=CallSettings)
+    stt: SttSettings = field(default_factory=SttSettings)
+    tts: TtsSettings = field(default_factory=TtsSettings)
+    llm: LlmSettings = field(default_factory=LlmSettings)
+    profile: ProfileSettings = field(default_factory=ProfileSettings)
+    data: DataSettings = field(default_factory=DataSettings)

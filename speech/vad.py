@@ -1,0 +1,122 @@
+"""Voice-activity segmentation: 20 ms frames in, utterance events out.
+
+`VoiceDetector` wraps webrtcvad. `UtteranceSegmenter` is a pure state machine over (frame, voiced) pairs, so it
+can be tested without audio: speech starts after a run of voiced frames (with pre-roll kept), an early
+`SpeechPaused` lets transcription begin before the turn is over, and `TurnEnded` fires after the end-of-turn
+silence.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass
+
+from .pcm import FRAME_MS, RATE
+
+
+class VoiceDetector:
+    def __init__(self, aggressiveness: int):
+        import webrtcvad
+
+        self._vad = webrtcvad.Vad(aggressiveness)
+
+    def is_speech(self, frame: bytes) -> bool:
+        return self._vad.is_speech(frame, RATE)
+
+
+@dataclass(frozen=True)
+class SpeechStarted:
+    at: float
+
+
+@dataclass(frozen=True)
+class SpeechPaused:
+    pcm: bytes
+    speech_end: float
+
+
+@dataclass(frozen=True)
+class SpeechResumed:
+    at: float
+
+
+@dataclass(frozen=True)
+class TurnEnded:
+    pcm: bytes
+    speech_end: float
+
+
+VadEvent = SpeechStarted | SpeechPaused | SpeechResumed | TurnEnded
+
+
+class UtteranceSegmenter:
+    def __init__(self, preroll_ms: int, min_speech_ms: int, early_silence_ms: int, end_silence_ms: int):
+        self._preroll: deque[bytes] = deque(maxlen=max(1, preroll_ms // FRAME_MS))
+        self.min_speech_frames = max(1, min_speech_ms // FRAME_MS)
+        self._early_frames = max(1, early_silence_ms // FRAME_MS)
+        self._end_frames = max(1, end_silence_ms // FRAME_MS)
+        self._voiced_run: list[bytes] = []
+        self._utterance: list[bytes] | None = None
+        self._silence = 0
+        self._last_voiced_end = 0.0
+        self._paused = False
+
+    @property
+    def in_speech(self) -> bool:
+        return self._utterance is not None
+
+    def push(self, frame: bytes, voiced: bool, t: float) -> list[VadEvent]:
+        """Feed one frame that started at time `t` (seconds)."""
+        if self._utterance is None:
+            return self._push_idle(frame, voiced, t)
+        return self._push_speech(frame, voiced, t)
+
+    def _push_idle(self, frame: bytes, voiced: bool, t: float) -> list[VadEvent]:
+        if not voiced:
+            self._preroll.extend(self._voiced_run)
+            self._voiced_run = []
+            self._preroll.append(frame)
+            return []
+        self._voiced_run.append(frame)
+        if len(self._voiced_run) < self.min_speech_frames:
+            return []
+        self._utterance = list(self._preroll) + self._voiced_run
+        self._preroll.clear()
+        start = t - (len(self._voiced_run) - 1) * FRAME_MS / 1000
+        self._voiced_run = []
+        self._silence = 0
+        self._paused = False
+        self._last_voiced_end = t + FRAME_MS / 1000
+        return [SpeechStarted(at=start)]
+
+    def _push_speech(self, frame: bytes, voiced: bool, t: float) -> list[VadEvent]:
+        assert self._utterance is not None
+        self._utterance.append(frame)
+        if voiced:
+            self._silence = 0
+            self._last_voiced_end = t + FRAME_MS / 1000
+            if self._paused:
+                self._paused = False
+                return [SpeechResumed(at=t)]
+            return []
+        self._silence += 1
+        if self._silence == self._early_frames and self._early_frames < self._end_frames:
+            self._paused = True
+            return [SpeechPaused(pcm=self._speech_pcm(), speech_end=self._last_voiced_end)]
+        if self._silence >= self._end_frames:
+            event = TurnEnded(pcm=self._speech_pcm(), speech_end=self._last_voiced_end)
+            self.reset()
+            return [event]
+        return []
+
+    def _speech_pcm(self) -> bytes:
+        """The utterance without its trailing silence (kept to 100 ms)."""
+        assert self._utterance is not None
+        keep = len(self._utterance) - self._silence + min(self._silence, 5)
+        return b"".join(self._utterance[:keep])
+
+    def reset(self) -> None:
+        self._utterance = None
+        self._voiced_run = []
+        self._silence = 0
+        self._paused = False

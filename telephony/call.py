@@ -1,0 +1,122 @@
+"""One SIP call: the PJSUA2 `Call` subclass (SIP thread only) and the thread-safe handle the application holds."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Protocol
+
+import pjsua2 as pj
+
+from .headers import CallerIdentity, caller_identity, header_values, uri_of
+from .media import FrameEndpoint, FramePort, audio_format
+
+if TYPE_CHECKING:
+    from .agent import SipAgent
+
+log = logging.getLogger(__name__)
+
+
+class CallEvents(FrameEndpoint, Protocol):
+    """What the application hears of a call. SIP-thread callbacks must return at once."""
+
+    def on_answered(self) -> None:
+        """Media is flowing (SIP thread)."""
+
+    def on_dtmf(self, digit: str) -> None:
+        """A DTMF digit arrived, RFC 4733 or SIP INFO (any PJSUA2 thread)."""
+
+    def on_ended(self, reason: str, status: int) -> None:
+        """The call is over (SIP thread)."""
+
+
+@dataclass(frozen=True)
+class IncomingCall:
+    caller: CallerIdentity
+    to_uri: str
+    call_id: str
+    raw_invite: str
+
+    @classmethod
+    def from_invite(cls, message: str) -> IncomingCall:
+        to = header_values(message, "to")
+        call_id = header_values(message, "call-id")
+        return cls(
+            caller=caller_identity(message),
+            to_uri=uri_of(to[0]) if to else "",
+            call_id=call_id[0] if call_id else "",
+            raw_invite=message,
+        )
+
+
+class CallHandle:
+    """The application's way to act on a call from any thread: every action runs on the SIP thread."""
+
+    def __init__(self, agent: SipAgent, call_id: int):
+        self._agent = agent
+        self.call_id = call_id
+
+    def hangup(self, status: int = 200) -> None:
+        self._agent.submit(lambda: self._agent._hangup(self.call_id, status))
+
+
+class SipCall(pj.Call):
+    def __init__(self, agent: SipAgent, account: pj.Account, call_id: int = pj.PJSUA_INVALID_ID):
+        super().__init__(account, call_id)
+        self._agent = agent
+        self.call_id = call_id
+        self.events: CallEvents | None = None
+        self.answered = False
+        self._port: FramePort | None = None
+        self._ended = False
+
+    def answer_with(self, status: int) -> None:
+        prm = pj.CallOpParam()
+        prm.statusCode = status
+        try:
+            self.answer(prm)
+        except pj.Error:
+            log.warning("answer failed", extra={"status": status})
+
+    def hangup_with(self, status: int) -> None:
+        prm = pj.CallOpParam()
+        prm.statusCode = status
+        try:
+            self.hangup(prm)
+        except pj.Error:
+            pass  # already gone
+
+    def onCallState(self, prm: pj.OnCallStateParam) -> None:  # noqa: N802 (PJSUA2 name)
+        info = self.getInfo()
+        if self.call_id == pj.PJSUA_INVALID_ID:
+            self.call_id = info.id
+        if info.state == pj.PJSIP_INV_STATE_CONFIRMED:
+            self.answered = True
+        if info.state == pj.PJSIP_INV_STATE_DISCONNECTED and not self._ended:
+            self._ended = True
+            if self.events is not None:
+                self.events.on_ended(info.lastReason, info.lastStatusCode)
+            self._agent._call_ended(self)
+
+    def onCallMediaState(self, prm: pj.OnCallMediaStateParam) -> None:  # noqa: N802 (PJSUA2 name)
+        if self._port is not None or self.events is None:
+            return
+        info = self.getInfo()
+        for media in info.media:
+            if media.type == pj.PJMEDIA_TYPE_AUDIO and media.status == pj.PJSUA_CALL_MEDIA_ACTIVE:
+                call_audio = self.getAudioMedia(media.index)
+                self._port = FramePort(self.events)
+                self._port.createPort(f"call{self.call_id}", audio_format())
+                call_audio.startTransmit(self._port)
+                self._port.startTransmit(call_audio)
+                self.events.on_answered()
+                return
+
+    def onDtmfDigit(self, prm: pj.OnDtmfDigitParam) -> None:  # noqa: N802 (PJSUA2 name)
+        if self.events is not None:
+            self.events.on_dtmf(prm.digit)
+
+    def destroy(self) -> None:
+        """Release the media port and the call. SIP thread only."""
+        self._port = None
+        self.events = None

@@ -1,0 +1,78 @@
+"""Pure SIP text helpers: header lookup in a raw message and caller identity normalisation."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+_COMPACT = {"f": "from", "t": "to", "i": "call-id", "m": "contact", "b": "referred-by"}
+_URI = re.compile(r"<([^>]+)>|(sips?:[^\s;,>]+)")
+_DISPLAY = re.compile(r'^\s*"?([^"<]*?)"?\s*<')
+
+
+def header_values(message: str, name: str) -> list[str]:
+    """All values of header `name` (case-insensitive, compact forms understood) in a raw SIP message."""
+    wanted = name.lower()
+    head = message.split("\r\n\r\n", 1)[0].split("\n\n", 1)[0]
+    values: list[str] = []
+    lines = head.replace("\r\n", "\n").split("\n")[1:]
+    for line in lines:
+        if line[:1] in (" ", "\t") and values:  # folded continuation line
+            values[-1] += " " + line.strip()
+            continue
+        key, sep, value = line.partition(":")
+        if not sep:
+            continue
+        key = key.strip().lower()
+        if _COMPACT.get(key, key) == wanted:
+            values.append(value.strip())
+    return values
+
+
+def uri_of(header_value: str) -> str:
+    """The URI in a name-addr or addr-spec header value, without its parameters."""
+    match = _URI.search(header_value)
+    if not match:
+        return ""
+    uri = match.group(1) or match.group(2)
+    return uri.split(";", 1)[0] if match.group(2) else uri
+
+
+def display_name_of(header_value: str) -> str:
+    match = _DISPLAY.match(header_value)
+    return match.group(1).strip() if match else ""
+
+
+@dataclass(frozen=True)
+class CallerIdentity:
+    uri: str  # the URI the identity came from
+    user: str  # normalised user part: '+15550101', 'alice', or '' when anonymous
+    display_name: str = ""
+
+    @property
+    def anonymous(self) -> bool:
+        return not self.user
+
+
+def normalise_user(uri: str) -> str:
+    """The user part of a SIP/tel URI; digits keep a leading '+' and lose visual separators."""
+    body = uri.split(":", 1)[1] if ":" in uri else uri
+    user = body.split("@", 1)[0].split(";", 1)[0]
+    if user.lower() in ("anonymous", "unknown", "restricted", "unavailable", ""):
+        return ""
+    compact = re.sub(r"[\s.\-()]", "", user)
+    if re.fullmatch(r"\+?\d+", compact):
+        return compact
+    return user.lower()
+
+
+def caller_identity(message: str) -> CallerIdentity:
+    """Who is calling: P-Asserted-Identity when present, else From; withheld numbers are anonymous."""
+    privacy = " ".join(header_values(message, "privacy")).lower()
+    for name in ("p-asserted-identity", "from"):
+        for value in header_values(message, name):
+            uri = uri_of(value)
+            if uri:
+                user = "" if "id" in privacy.split(";") else normalise_user(uri)
+                return CallerIdentity(uri=uri, user=user, display_name=display_name_of(value))
+    return CallerIdentity(uri="", user="")
