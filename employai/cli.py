@@ -79,19 +79,17 @@ def _dispatch(args: argparse.Namespace, config) -> int:
         return asyncio.run(run_chat(config, args.caller))
     if args.command == "say":
         from speech.pcm import write_wav
-        from speech.tts import PiperSynthesizer
 
-        voice = resolve_models(config).piper_voice
-        write_wav(args.output, PiperSynthesizer(voice, config.tts.length_scale).load().synthesize(args.text))
+        from .engines import load_synthesizer
+
+        write_wav(args.output, load_synthesizer(config).synthesize(args.text))
         return 0
     if args.command == "transcribe":
         from speech.pcm import read_wav
-        from speech.stt import WhisperOptions, WhisperTranscriber
 
-        stt = WhisperTranscriber(resolve_models(config).whisper_dir, WhisperOptions(
-            compute_type=config.stt.compute_type, cpu_threads=config.stt.cpu_threads,
-            beam_size=config.stt.beam_size, language=config.stt.language)).load()
-        print(stt.transcribe(read_wav(args.file).tobytes()).text)
+        from .engines import load_transcriber
+
+        print(load_transcriber(config).transcribe(read_wav(args.file).tobytes()).text)
         return 0
     if args.command == "dial":
         from .dialer import run_dial

@@ -32,16 +32,23 @@ def canned_lines(config: Config) -> dict[str, str]:
     }
 
 
+def load_transcriber(config: Config) -> WhisperTranscriber:
+    s = config.stt
+    options = WhisperOptions(compute_type=s.compute_type, cpu_threads=s.cpu_threads, beam_size=s.beam_size,
+                             language=s.language, window_s=s.window_s)
+    return WhisperTranscriber(resolve_models(config).whisper_dir, options).load()
+
+
+def load_synthesizer(config: Config) -> PiperSynthesizer:
+    return PiperSynthesizer(resolve_models(config).piper_voice, length_scale=config.tts.length_scale).load()
+
+
 def load_engines(config: Config) -> Engines:
     """Blocking: resolve and load every model named by the config (a `ConfigError` names a bad key)."""
     models = resolve_models(config)
     started = time.monotonic()
-    transcriber = WhisperTranscriber(
-        models.whisper_dir,
-        WhisperOptions(compute_type=config.stt.compute_type, cpu_threads=config.stt.cpu_threads,
-                       beam_size=config.stt.beam_size, language=config.stt.language),
-    ).load()
-    synthesizer = PiperSynthesizer(models.piper_voice, length_scale=config.tts.length_scale).load()
+    transcriber = load_transcriber(config)
+    synthesizer = load_synthesizer(config)
     model_client = build_model_client(config.llm, models)
     canned = {key: synthesizer.synthesize(text) for key, text in canned_lines(config).items()}
     log.info("engines loaded", extra={"seconds": round(time.monotonic() - started, 2)})

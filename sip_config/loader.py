@@ -113,6 +113,7 @@ def _check_values(c: Config) -> None:
              "must be positive and below call.silence_hangup_s")
     _require(c.call.max_duration_s > 0, "call.max_duration_s", "must be positive")
     _require(c.stt.beam_size >= 1, "stt.beam_size", "must be at least 1")
+    _require(8 <= c.stt.window_s <= 30, "stt.window_s", "must be between 8 and 30")
     _require(c.stt.cpu_threads >= 0, "stt.cpu_threads", "must be 0 (automatic) or more")
     _require(0.3 <= c.tts.length_scale <= 3.0, "tts.length_scale", "must be between 0.3 and 3.0")
     _require(c.llm.backend in KNOWN_BACKENDS, "llm.backend", f"must be one of {KNOWN_BACKENDS}")

@@ -52,6 +52,7 @@ class SttSettings:
     cpu_threads: int = 2
     beam_size: int = 1
     language: str = "en"
+    window_s: int = 12
 
 
 @dataclass(frozen=True)

@@ -56,7 +56,11 @@ def normalize_peak(samples: np.ndarray, peak: float) -> np.ndarray:
 
 
 def read_wav(path: str | Path, rate: int = RATE) -> np.ndarray:
-    """A mono 16-bit WAV file as int16 at `rate` (channels are mixed down)."""
+    """An audio file as mono int16 at `rate`: 16-bit WAV directly, other formats (FLAC, MP3...) through PyAV."""
+    if Path(path).suffix.lower() != ".wav":
+        from faster_whisper.audio import decode_audio
+
+        return to_int16(decode_audio(str(path), sampling_rate=rate))
     with wave.open(str(path), "rb") as w:
         if w.getsampwidth() != 2:
             raise ValueError(f"{path}: only 16-bit PCM WAV is supported")
