@@ -20,7 +20,7 @@ from brain.front_desk import FrontDesk
 from brain.persona import front_desk_prompt
 from memory.transcripts import TranscriptStore
 from sip_config import Config
-from speech.pcm import frame_peak
+from speech.echo_gate import EchoGate
 from speech.playout import Playout
 from speech.stt import Transcript
 from speech.vad import SpeechPaused, SpeechResumed, SpeechStarted, TurnEnded, UtteranceSegmenter, VoiceDetector
@@ -42,6 +42,7 @@ class CallConductor:
         self.playout = Playout(echo_tail_ms=audio.echo_tail_ms)
         self._speaker = Speaker(engines.synthesizer, self.playout, config.llm.max_reply_sentences)
         self._vad = VoiceDetector(audio.vad_aggressiveness)
+        self._echo_gate = EchoGate(audio.echo_gate_ratio)
         self._segmenter = UtteranceSegmenter(audio.preroll_ms, audio.min_speech_ms,
                                              audio.early_transcribe_silence_ms, audio.end_of_turn_silence_ms)
         self._inbound: asyncio.Queue[tuple[bytes, float] | None] = asyncio.Queue()
@@ -51,6 +52,7 @@ class CallConductor:
                                      config.profile.facts if config.llm.lead_with_facts else ())
         self._turn_task: asyncio.Task | None = None
         self._early: tuple[bytes, asyncio.Future] | None = None
+        self._unanswered: list[str] = []
         self._turn_ids = 0
         self._last_activity = time.monotonic()
         self._prompted = False
@@ -106,7 +108,7 @@ class CallConductor:
         audio = self._config.audio
         speaking = self.playout.speaking
         self._segmenter.min_speech_frames = (audio.barge_in_min_speech_ms if speaking else audio.min_speech_ms) // 20
-        voiced = self._vad.is_speech(frame) and frame_peak(frame) > audio.echo_gate_ratio * self.playout.recent_peak()
+        voiced = self._echo_gate.passes(frame, self.playout.recent_peak()) and self._vad.is_speech(frame)
         for event in self._segmenter.push(frame, voiced, t):
             if isinstance(event, SpeechStarted):
                 self._last_activity, self._prompted = time.monotonic(), False
@@ -120,7 +122,8 @@ class CallConductor:
                 early, self._early = self._early, None
                 stt = early[1] if early is not None and early[0] == event.pcm else self._transcribe(event.pcm)
                 speech_end = event.speech_end
-                self._start_turn(lambda turn: self._reply(stt, speech_end, turn), caller_turn=(stt, speech_end))
+                stt.add_done_callback(lambda f: self._caller_turn_heard(f, speech_end))
+                self._start_turn(lambda turn: self._reply(stt, turn), caller_turn=(stt, speech_end))
 
     def _transcribe(self, pcm: bytes) -> asyncio.Future:
         return self._loop.run_in_executor(None, self._engines.transcriber.transcribe, pcm)
@@ -156,20 +159,32 @@ class CallConductor:
             await self._speaker.wait_played(turn)
         finally:
             spoken = turn.heard() if interrupted else turn.text()
-            if turn.segments or turn.first_token is not None:
+            if spoken:
                 await asyncio.shield(self._front_desk.note_spoken(spoken))
                 timing = record_turn(self._store, self.call_id, spoken, interrupted, turn, caller_turn)
                 log_turn(timing, interrupted)
             self._last_activity = time.monotonic()
 
-    async def _reply(self, stt: asyncio.Future, speech_end: float, turn: SpokenTurn) -> None:
-        transcript: Transcript = await stt
-        turn.transcript_ready = time.monotonic()
+    def _caller_turn_heard(self, stt: asyncio.Future, speech_end: float) -> None:
+        """Record the caller's turn the moment it is transcribed, whatever happens to the reply."""
+        if stt.cancelled() or stt.exception() is not None:
+            return
+        transcript: Transcript = stt.result()
         if transcript.is_empty:
             return
-        self._store.add_turn(self.call_id, "caller", transcript.text, timing=caller_timing(speech_end, turn))
+        self._unanswered.append(transcript.text)
+        self._store.add_turn(self.call_id, "caller", transcript.text,
+                             timing=caller_timing(speech_end, time.monotonic()))
         log.debug("caller said", extra={"text": transcript.text})
-        await self._speaker.speak(self._front_desk.reply(transcript.text, CancellationToken()), turn)
+
+    async def _reply(self, stt: asyncio.Future, turn: SpokenTurn) -> None:
+        await stt  # an engine failure raises here, and the caller hears an apology
+        turn.transcript_ready = time.monotonic()
+        if not self._unanswered:
+            return
+        # Everything the caller said since the last reply (a reply cut off before it began leaves words here).
+        said, self._unanswered = " ".join(self._unanswered), []
+        await self._speaker.speak(self._front_desk.reply(said, CancellationToken()), turn)
 
     # --- silence, time limits, shutdown ------------------------------------------------------------------------
 

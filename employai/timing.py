@@ -18,8 +18,8 @@ def wall_clock(monotonic_time: float | None) -> float | None:
     return time.time() - (time.monotonic() - monotonic_time)
 
 
-def caller_timing(speech_end: float, turn: SpokenTurn) -> TurnTiming:
-    return TurnTiming(speech_end=wall_clock(speech_end), transcript_ready=wall_clock(turn.transcript_ready))
+def caller_timing(speech_end: float, transcript_ready: float) -> TurnTiming:
+    return TurnTiming(speech_end=wall_clock(speech_end), transcript_ready=wall_clock(transcript_ready))
 
 
 def record_turn(store: TranscriptStore, call_id: int, spoken: str, interrupted: bool, turn: SpokenTurn,

@@ -29,7 +29,7 @@ class AudioSettings:
     end_of_turn_silence_ms: int = 500
     early_transcribe_silence_ms: int = 200
     barge_in_min_speech_ms: int = 200
-    echo_gate_ratio: float = 0.5
+    echo_gate_ratio: float = 0.25
     echo_tail_ms: int = 400
 
 

@@ -56,6 +56,7 @@ class UtteranceSegmenter:
         self._early_frames = max(1, early_silence_ms // FRAME_MS)
         self._end_frames = max(1, end_silence_ms // FRAME_MS)
         self._voiced_run: list[bytes] = []
+        self._gap = False
         self._utterance: list[bytes] | None = None
         self._silence = 0
         self._last_voiced_end = 0.0
@@ -73,10 +74,16 @@ class UtteranceSegmenter:
 
     def _push_idle(self, frame: bytes, voiced: bool, t: float) -> list[VadEvent]:
         if not voiced:
+            if self._voiced_run and not self._gap:  # one unvoiced frame inside a run is tolerated
+                self._gap = True
+                self._voiced_run.append(frame)
+                return []
             self._preroll.extend(self._voiced_run)
             self._voiced_run = []
+            self._gap = False
             self._preroll.append(frame)
             return []
+        self._gap = False
         self._voiced_run.append(frame)
         if len(self._voiced_run) < self.min_speech_frames:
             return []
@@ -118,5 +125,6 @@ class UtteranceSegmenter:
     def reset(self) -> None:
         self._utterance = None
         self._voiced_run = []
+        self._gap = False
         self._silence = 0
         self._paused = False

@@ -1,0 +1,56 @@
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from sip_config import load_config
+
+from .peers import start_bot
+
+
+@pytest.fixture(scope="session")
+def config():
+    return load_config()
+
+
+@pytest.fixture(scope="session")
+def synthesizer(config):
+    from employai.engines import load_synthesizer
+
+    return load_synthesizer(config)
+
+
+@pytest.fixture(scope="session")
+def transcriber(config):
+    from employai.engines import load_transcriber
+
+    return load_transcriber(config)
+
+
+@pytest.fixture(scope="session")
+def say(synthesizer, tmp_path_factory):
+    """Make a question recording with the project's own TTS: say(text) -> 16 kHz WAV path."""
+    from speech.pcm import write_wav
+
+    folder = tmp_path_factory.mktemp("speech")
+
+    def _say(text: str) -> Path:
+        path = folder / (text.lower().replace(" ", "_").strip("?.!,")[:40] + ".wav")
+        if not path.exists():
+            write_wav(path, synthesizer.synthesize(text))
+        return path
+
+    return _say
+
+
+@pytest.fixture(scope="module")
+def bot(tmp_path_factory):
+    """One real bot process (bundled models) for the module's calls."""
+    for tool in ("baresip", "sipp", "sox"):
+        if shutil.which(tool) is None:
+            pytest.fail(f"{tool} is missing: `make test` installs the Debian test peers")
+    process = start_bot(tmp_path_factory.mktemp("bot"))
+    yield process
+    process.stop()
