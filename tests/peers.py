@@ -75,6 +75,7 @@ class BotProcess:
 def start_bot(workdir: Path, extra_toml: str = "") -> BotProcess:
     port = free_port_pair()
     rtp = 20000 + (port % 20000) // 400 * 400
+    workdir.mkdir(parents=True, exist_ok=True)
     config = workdir / "bot.toml"
     data = workdir / "data"
     config.write_text(
