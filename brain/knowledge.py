@@ -21,7 +21,7 @@ _SYNONYMS = {"hour": "open", "close": "open", "price": "cost", "charge": "cost",
 
 
 def _stem(word: str) -> str:
-    for suffix in ("ing", "ers", "ed", "es", "s"):
+    for suffix in ("ing", "ed", "es", "s"):
         if word.endswith(suffix) and len(word) - len(suffix) >= 3:
             word = word[: -len(suffix)]
             break

@@ -56,6 +56,7 @@ class UtteranceSegmenter:
         self._early_frames = max(1, early_silence_ms // FRAME_MS)
         self._end_frames = max(1, end_silence_ms // FRAME_MS)
         self._voiced_run: list[bytes] = []
+        self._voiced_count = 0
         self._gap = False
         self._utterance: list[bytes] | None = None
         self._silence = 0
@@ -80,17 +81,20 @@ class UtteranceSegmenter:
                 return []
             self._preroll.extend(self._voiced_run)
             self._voiced_run = []
+            self._voiced_count = 0
             self._gap = False
             self._preroll.append(frame)
             return []
         self._gap = False
         self._voiced_run.append(frame)
-        if len(self._voiced_run) < self.min_speech_frames:
+        self._voiced_count += 1
+        if self._voiced_count < self.min_speech_frames:
             return []
         self._utterance = list(self._preroll) + self._voiced_run
         self._preroll.clear()
         start = t - (len(self._voiced_run) - 1) * FRAME_MS / 1000
         self._voiced_run = []
+        self._voiced_count = 0
         self._silence = 0
         self._paused = False
         self._last_voiced_end = t + FRAME_MS / 1000
@@ -117,14 +121,15 @@ class UtteranceSegmenter:
         return []
 
     def _speech_pcm(self) -> bytes:
-        """The utterance without its trailing silence (kept to 100 ms)."""
+        """The utterance with the same trailing silence at the early pause and at the turn's end."""
         assert self._utterance is not None
-        keep = len(self._utterance) - self._silence + min(self._silence, 5)
+        keep = len(self._utterance) - self._silence + min(self._silence, self._early_frames)
         return b"".join(self._utterance[:keep])
 
     def reset(self) -> None:
         self._utterance = None
         self._voiced_run = []
+        self._voiced_count = 0
         self._gap = False
         self._silence = 0
         self._paused = False

@@ -15,16 +15,16 @@ def header_values(message: str, name: str) -> list[str]:
     wanted = name.lower()
     head = message.split("\r\n\r\n", 1)[0].split("\n\n", 1)[0]
     values: list[str] = []
-    lines = head.replace("\r\n", "\n").split("\n")[1:]
-    for line in lines:
-        if line[:1] in (" ", "\t") and values:  # folded continuation line
-            values[-1] += " " + line.strip()
+    in_wanted = False
+    for line in head.replace("\r\n", "\n").split("\n")[1:]:
+        if line[:1] in (" ", "\t"):  # a folded continuation of the header before
+            if in_wanted:
+                values[-1] += " " + line.strip()
             continue
         key, sep, value = line.partition(":")
-        if not sep:
-            continue
         key = key.strip().lower()
-        if _COMPACT.get(key, key) == wanted:
+        in_wanted = bool(sep) and _COMPACT.get(key, key) == wanted
+        if in_wanted:
             values.append(value.strip())
     return values
 

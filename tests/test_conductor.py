@@ -1,0 +1,144 @@
+"""The per-call conductor with scripted engines and a simulated 20 ms media clock: barge-in, echo, silence,
+engine failure. Real webrtcvad and a real SQLite file; no SIP."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+from collections import deque
+
+import pytest
+
+from employai.conductor import CallConductor
+from memory.transcripts import TranscriptStore
+from sip_config import load_config
+from speech.pcm import FRAME_BYTES, SILENCE_FRAME
+from telephony import IncomingCall
+
+from .fakes import FakeCallHandle, fake_engines, speech_pcm
+
+pytestmark = pytest.mark.unit
+
+INVITE = (
+    "INVITE sip:bot@127.0.0.1 SIP/2.0\r\nFrom: <sip:+15550101@127.0.0.1>;tag=1\r\n"
+    "To: <sip:bot@127.0.0.1>\r\nCall-ID: abc\r\nCSeq: 1 INVITE\r\n\r\n"
+)
+
+
+class Line:
+    """The far end of a simulated call: takes the bot's frames, sends back echo and scripted caller audio."""
+
+    def __init__(self, conductor: CallConductor, echo_gain: float = 0.0, echo_delay_frames: int = 3):
+        self.conductor = conductor
+        self.echo_gain = echo_gain
+        self.echo: deque[bytes] = deque([SILENCE_FRAME] * echo_delay_frames)
+        self.caller: deque[bytes] = deque()
+        self.sent: list[bytes | None] = []  # what the bot sent, frame by frame
+        self.caller_started_at: int | None = None
+
+    def say(self, pcm: bytes) -> None:
+        self.caller_started_at = len(self.sent)
+        self.caller.extend(pcm[i : i + FRAME_BYTES] for i in range(0, len(pcm) - FRAME_BYTES + 1, FRAME_BYTES))
+
+    async def run_for(self, seconds: float) -> None:
+        import numpy as np
+
+        for _ in range(int(seconds * 50)):
+            out = self.conductor.next_audio_frame()
+            self.sent.append(out)
+            self.echo.append(out or SILENCE_FRAME)
+            echo = np.frombuffer(self.echo.popleft(), dtype=np.int16).astype(np.float32) * self.echo_gain
+            voice = np.frombuffer(self.caller.popleft(), dtype=np.int16) if self.caller else 0
+            frame = np.clip(echo + voice, -32768, 32767).astype(np.int16).tobytes()
+            self.conductor.on_audio_frame(frame)
+            await asyncio.sleep(0.02)
+
+
+async def _call(tmp_path, transcripts, replies, **call_settings):
+    config = load_config()
+    if call_settings:
+        config = dataclasses.replace(config, call=dataclasses.replace(config.call, **call_settings))
+    store = TranscriptStore(tmp_path / "t.sqlite3")
+    handle = FakeCallHandle()
+    conductor = CallConductor(config, fake_engines(transcripts, replies), store, handle,
+                              IncomingCall.from_invite(INVITE), asyncio.get_running_loop())
+    conductor.on_answered()
+    task = asyncio.create_task(conductor.run())
+    return conductor, store, handle, task
+
+
+async def _hang_up(conductor, task):
+    conductor.on_ended("caller hung up", 200)
+    await asyncio.wait_for(task, 5)
+
+
+def test_own_echo_does_not_interrupt_the_bot(tmp_path):
+    async def scenario():
+        conductor, store, _, task = await _call(tmp_path, [], [])
+        line = Line(conductor, echo_gain=0.1)  # -20 dB echo, 60 ms late
+        await line.run_for(4.5)
+        await _hang_up(conductor, task)
+        return store.turns(conductor.call_id)
+
+    turns = asyncio.run(scenario())
+    assert [(t.role, t.interrupted) for t in turns] == [("bot", False)]
+
+
+def test_caller_speech_stops_the_bot_within_300_ms_and_is_answered(tmp_path):
+    async def scenario():
+        conductor, store, _, task = await _call(tmp_path, ["is anybody there"], ["Yes, I am here."])
+        line = Line(conductor, echo_gain=0.1)
+        await line.run_for(0.6)
+        line.say(speech_pcm("vctk_p226_001.wav"))  # the caller talks over the greeting, with the echo still there
+        await line.run_for(7.0)
+        await _hang_up(conductor, task)
+        return line, store.turns(conductor.call_id), conductor
+
+    line, turns, conductor = asyncio.run(scenario())
+    onset = line.caller_started_at
+    stopped = next(i for i in range(onset, len(line.sent)) if line.sent[i] is None)
+    assert (stopped - onset) * 20 <= 300, f"playback went on {(stopped - onset) * 20} ms after speech began"
+    greeting = turns[0]
+    assert greeting.role == "bot" and greeting.interrupted
+    assert len(greeting.text.split()) < len(conductor._config.profile.greeting.split())
+    assert [t.role for t in turns[1:3]] == ["caller", "bot"] and turns[1].text == "is anybody there"
+    assert turns[2].text == "Yes, I am here." and not turns[2].interrupted
+
+
+def test_engine_failure_gets_a_spoken_apology_and_the_call_goes_on(tmp_path):
+    async def scenario():
+        conductor, store, handle, task = await _call(
+            tmp_path, [RuntimeError("stt crashed"), "hello again"], ["Hi there."])
+        line = Line(conductor)
+        await line.run_for(3.6)  # the greeting
+        line.say(speech_pcm("vctk_p226_001.wav"))
+        await line.run_for(5.0)
+        line.say(speech_pcm("vctk_p226_001.wav"))
+        await line.run_for(5.0)
+        await _hang_up(conductor, task)
+        return store.turns(conductor.call_id), conductor, handle
+
+    turns, conductor, handle = asyncio.run(scenario())
+    texts = [(t.role, t.text) for t in turns]
+    assert ("bot", conductor._config.call.apology_text) in texts, texts
+    assert ("caller", "hello again") in texts and texts[-1][1].startswith("Hi there"), texts
+    assert handle.hangups == []
+
+
+def test_silent_caller_is_prompted_then_the_call_is_ended(tmp_path):
+    async def scenario():
+        conductor, store, handle, task = await _call(tmp_path, [], [], silence_prompt_s=1.0, silence_hangup_s=6.0)
+        line = Line(conductor)
+        for _ in range(40):
+            await line.run_for(0.5)
+            if handle.hangups:
+                break
+        conductor.on_ended("bye", 200)
+        await asyncio.wait_for(task, 5)
+        return store, conductor, handle
+
+    store, conductor, handle = asyncio.run(scenario())
+    texts = [t.text for t in store.turns(conductor.call_id)]
+    assert conductor._config.call.silence_prompt_text in texts
+    assert handle.hangups == [200]
+    assert store.calls()[-1]["end_reason"] == "silence"

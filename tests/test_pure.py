@@ -1,0 +1,128 @@
+"""Pure helpers, no I/O: SIP headers, VAD segmentation, sentence chunking, playout bookkeeping, facts, WER."""
+
+from __future__ import annotations
+
+import pytest
+
+from brain.knowledge import best_fact
+from employai.wer import normalise, wer
+from speech.echo_gate import EchoGate
+from speech.pcm import FRAME_BYTES
+from speech.playout import Playout, heard_text
+from speech.sentences import SentenceChunker, speakable
+from speech.vad import SpeechPaused, SpeechResumed, SpeechStarted, TurnEnded, UtteranceSegmenter
+from telephony.headers import caller_identity, header_values, normalise_user, uri_of
+
+pytestmark = pytest.mark.unit
+
+INVITE = (
+    "INVITE sip:bot@10.0.0.1 SIP/2.0\r\n"
+    'f: "Alice Martin" <sip:+1 (555) 010-1@pbx.example;user=phone>;tag=9\r\n'
+    "To: <sip:bot@10.0.0.1>\r\n"
+    "Referred-By: <sip:bob@pbx.example>\r\n"
+    "Subject: a very\r\n long subject\r\n"
+    "\r\nv=0\r\nFrom: not-a-header\r\n"
+)
+
+
+def test_headers_compact_forms_folding_and_body_ignored():
+    assert header_values(INVITE, "from") == ['"Alice Martin" <sip:+1 (555) 010-1@pbx.example;user=phone>;tag=9']
+    assert header_values(INVITE, "subject") == ["a very long subject"]
+    assert uri_of("<sip:bob@pbx.example>;x=1") == "sip:bob@pbx.example"
+    assert uri_of("sip:carol@h;transport=tcp") == "sip:carol@h"
+
+
+def test_caller_identity_prefers_p_asserted_identity_and_normalises_numbers():
+    who = caller_identity(INVITE)
+    assert who.user == "+15550101" and who.display_name == "Alice Martin"
+    pai = INVITE.replace("To:", "P-Asserted-Identity: <tel:+15550199>\r\nTo:", 1)
+    assert caller_identity(pai).user == "+15550199"
+
+
+def test_withheld_callers_are_anonymous():
+    assert caller_identity(INVITE.replace("+1 (555) 010-1", "anonymous")).anonymous
+    private = INVITE.replace("To:", "Privacy: id\r\nTo:", 1)
+    assert caller_identity(private).anonymous
+    assert normalise_user("sip:Alice@example.com") == "alice"
+
+
+def _frames(pattern: str):
+    """'v' voiced, '.' silent, one 20 ms frame each, numbered in their bytes."""
+    return [(i.to_bytes(2, "little") * (FRAME_BYTES // 2), ch == "v") for i, ch in enumerate(pattern)]
+
+
+def _run(seg, pattern):
+    events = []
+    for i, (frame, voiced) in enumerate(_frames(pattern)):
+        events += seg.push(frame, voiced, i * 0.02)
+    return events
+
+
+def test_segmenter_keeps_preroll_pauses_early_and_ends_the_turn():
+    seg = UtteranceSegmenter(preroll_ms=60, min_speech_ms=60, early_silence_ms=60, end_silence_ms=100)
+    events = _run(seg, "....vvvv.....")
+    kinds = [type(e) for e in events]
+    assert kinds == [SpeechStarted, SpeechPaused, TurnEnded]
+    assert events[0].at == pytest.approx(4 * 0.02)
+    end = events[2]
+    assert end.speech_end == pytest.approx(8 * 0.02)
+    assert end.pcm == events[1].pcm  # early transcription saw exactly the final utterance
+    assert len(end.pcm) // FRAME_BYTES == 3 + 4 + 3  # pre-roll + speech + the early-pause silence
+
+
+def test_segmenter_resumes_and_ignores_short_noise():
+    seg = UtteranceSegmenter(preroll_ms=0, min_speech_ms=60, early_silence_ms=60, end_silence_ms=200)
+    assert _run(seg, "v.v..v....") == []  # never three voiced frames close together
+    kinds = [type(e) for e in _run(seg, "vvv...vv" + "." * 10)]
+    assert kinds == [SpeechStarted, SpeechPaused, SpeechResumed, SpeechPaused, TurnEnded]
+
+
+def test_segmenter_tolerates_a_single_unvoiced_frame_at_onset():
+    seg = UtteranceSegmenter(preroll_ms=0, min_speech_ms=80, early_silence_ms=40, end_silence_ms=100)
+    assert isinstance(_run(seg, "vv.vv")[0], SpeechStarted)
+
+
+def test_sentence_chunker_cuts_the_first_clause_early_then_sentences():
+    chunker = SentenceChunker()
+    pieces = []
+    for token in "Sure, we can do that for you, no problem. It costs eighty dollars. Bye".split(" "):
+        pieces += chunker.push(token + " ")
+    pieces += chunker.flush()
+    assert pieces == ["Sure, we can do that for you,", "no problem.", "It costs eighty dollars.", "Bye"]
+    assert speakable("**Hours:** 9-5 \U0001F600") == "Hours: 9-5"
+
+
+def test_playout_tells_what_was_heard_when_cut():
+    playout = Playout(echo_tail_ms=100)
+    playout.enqueue(b"\x01\x00" * (FRAME_BYTES // 2) * 4, "one two three four", 1)
+    playout.enqueue(b"\x01\x00" * (FRAME_BYTES // 2) * 2, "five six", 1)
+    for _ in range(4 + 1):
+        assert playout.next_frame() is not None
+    assert playout.recent_peak() == 1
+    segments = playout.clear()
+    assert playout.next_frame() is None and not playout.speaking
+    assert heard_text(segments) == "one two three four five"
+
+
+def test_echo_gate_needs_louder_than_echo_while_the_bot_talks():
+    gate = EchoGate(ratio=0.25, window_frames=1)
+    quiet = (1000).to_bytes(2, "little", signed=True) * (FRAME_BYTES // 2)
+    loud = (9000).to_bytes(2, "little", signed=True) * (FRAME_BYTES // 2)
+    assert gate.passes(quiet, far_end_peak=0)
+    assert not gate.passes(quiet, far_end_peak=16000)
+    assert gate.passes(loud, far_end_peak=16000)
+
+
+def test_best_fact_matches_caller_words_to_profile_facts():
+    facts = ["We are open Monday to Friday.", "A visit costs eighty dollars.", "We fix boilers."]
+    assert best_fact("What are your opening hours?", facts) == facts[0]
+    assert best_fact("how much is it, the price?", facts) == facts[1]
+    assert best_fact("my boiler broke", facts) == facts[2]
+    assert best_fact("what's the weather like", facts) is None
+
+
+def test_wer_normalises_case_punctuation_and_numbers():
+    assert normalise("Mr. Smith paid 80 dollars in 1455, forty-two!") == \
+        "mister smith paid eighty dollars in fourteen fifty five forty two".split()
+    assert wer(["go forward ten meters"], ["Go forward 10 meters."]) == 0.0
+    assert wer(["one two three four"], ["one two four"]) == 0.25
