@@ -35,8 +35,7 @@ def _parser() -> argparse.ArgumentParser:
     dial.add_argument("--timeout", type=float, default=60.0)
     dial.add_argument("--json", action="store_true", help="print per-turn latency as JSON")
     bench = sub.add_parser("bench", help="voice-to-voice latency and telephone-path WER against a running bot")
-    bench.add_argument("uri")
-    bench.add_argument("--turns", type=int, default=20)
+    bench.add_argument("--uri", help="a running bot to measure (default: start one on the bundled models)")
     bench.add_argument("--eval-dir", default=str(Path(__file__).resolve().parents[2] / "shared" / "eval" / "speech"))
     bench.add_argument("--workdir", default="bench-out")
     return p

@@ -25,6 +25,7 @@ REPLY_END_SILENCE_S = 1.5
 @dataclass
 class TurnResult:
     question: str
+    started_at: float  # wall clock, when the question began to play
     latency_s: float | None  # None: no reply heard
 
 
@@ -85,11 +86,14 @@ class ScriptedCaller:
 
 
 def speech_tail_s(samples: np.ndarray) -> float:
-    """Seconds of near-silence at the end of a recording (so latency counts from the end of speech)."""
+    """Seconds after the last voiced frame (webrtcvad, strictest mode): latency counts from the end of speech."""
+    import webrtcvad
+
+    vad = webrtcvad.Vad(3)
     frames = split_frames(samples.astype(np.int16).tobytes())
     quiet = 0
     for frame in reversed(frames):
-        if frame_peak(frame) > AUDIBLE_PEAK:
+        if vad.is_speech(frame, RATE):
             break
         quiet += 1
     return quiet * FRAME_MS / 1000
@@ -110,6 +114,7 @@ def dial(uri: str, questions: list[str], port: int, codec: str, timeout: float) 
         caller.wait_quiet(time.monotonic(), REPLY_END_SILENCE_S, min(deadline, time.monotonic() + 15))
         for path in questions:
             samples = read_wav(path, RATE)
+            started_at = time.time()
             caller.say(samples.tobytes())
             while caller.saying and not caller.ended.is_set() and time.monotonic() < deadline:
                 time.sleep(0.01)
@@ -117,7 +122,8 @@ def dial(uri: str, questions: list[str], port: int, codec: str, timeout: float) 
             caller.wait_quiet(caller.out_drained_at, REPLY_END_SILENCE_S,
                               min(deadline, time.monotonic() + 20))
             first = caller.first_audible_after(speech_end)
-            results.append(TurnResult(question=path, latency_s=None if first is None else first - speech_end))
+            latency = None if first is None else first - speech_end
+            results.append(TurnResult(question=str(path), started_at=started_at, latency_s=latency))
         agent.submit(lambda: None).result(timeout=5)
     finally:
         agent.stop()

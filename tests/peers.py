@@ -3,100 +3,22 @@
 from __future__ import annotations
 
 import os
-import signal
 import socket
-import sqlite3
 import subprocess
-import sys
-import time
-from dataclasses import dataclass
 from pathlib import Path
+
+from employai.launcher import BotProcess, free_port, start_bot
+
+__all__ = ["BotProcess", "free_port", "start_bot", "free_udp_port", "to_phone_wav", "baresip_call", "sipp"]
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_EVAL = REPO.parent / "shared" / "eval" / "speech"
-BOT_START_TIMEOUT = 90
 
 
 def free_udp_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
-
-
-def free_port_pair() -> int:
-    """A port free for both UDP and TCP."""
-    for _ in range(50):
-        port = free_udp_port()
-        with socket.socket() as t:
-            try:
-                t.bind(("127.0.0.1", port))
-                return port
-            except OSError:
-                continue
-    raise RuntimeError("no free port")
-
-
-@dataclass
-class BotProcess:
-    proc: subprocess.Popen
-    uri: str
-    port: int
-    db_path: Path
-    log_path: Path
-
-    def log(self) -> str:
-        return self.log_path.read_text(errors="replace")
-
-    def db(self) -> sqlite3.Connection:
-        db = sqlite3.connect(str(self.db_path))
-        db.row_factory = sqlite3.Row
-        return db
-
-    def calls(self) -> list[sqlite3.Row]:
-        with self.db() as db:
-            return db.execute("SELECT * FROM calls ORDER BY id").fetchall()
-
-    def turns(self, call_id: int) -> list[sqlite3.Row]:
-        with self.db() as db:
-            return db.execute("SELECT * FROM turns WHERE call_id = ? ORDER BY id", (call_id,)).fetchall()
-
-    def stop(self, timeout: float = 20.0) -> int:
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(5)
-                raise AssertionError("the bot did not exit after SIGTERM") from None
-        return self.proc.returncode
-
-
-def start_bot(workdir: Path, extra_toml: str = "") -> BotProcess:
-    port = free_port_pair()
-    rtp = 20000 + (port % 20000) // 400 * 400
-    workdir.mkdir(parents=True, exist_ok=True)
-    config = workdir / "bot.toml"
-    data = workdir / "data"
-    config.write_text(
-        f'[sip]\nport = {port}\nrtp_port = {rtp}\nrtp_port_range = 200\n'
-        f'[data]\ndir = "{data}"\n{extra_toml}\n'
-    )
-    log_path = workdir / "bot.log"
-    log_file = open(log_path, "w")  # noqa: SIM115 (kept open for the process's life)
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "employai", "-c", str(config), "run"],
-        stdout=log_file, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, cwd=REPO,
-    )
-    deadline = time.monotonic() + BOT_START_TIMEOUT
-    while time.monotonic() < deadline:
-        if "is answering at" in log_path.read_text(errors="replace"):
-            return BotProcess(proc, f"sip:employai@127.0.0.1:{port}", port, data / "employai.sqlite3", log_path)
-        if proc.poll() is not None:
-            raise AssertionError(f"the bot exited at start:\n{log_path.read_text()}")
-        time.sleep(0.2)
-    proc.kill()
-    raise AssertionError(f"the bot did not start in time:\n{log_path.read_text()}")
 
 
 def to_phone_wav(src: Path, dst: Path, lead_s: float, tail_s: float, rate: int = 8000) -> Path:

@@ -22,7 +22,7 @@ from employai.wer import wer
 from sip_config import config_from_dict, resolve_models
 from speech.pcm import RATE, read_wav
 
-from .peers import REPO, SHARED_EVAL, free_port_pair
+from .peers import REPO, SHARED_EVAL, free_port
 
 pytestmark = pytest.mark.engine
 
@@ -84,7 +84,7 @@ def test_front_desk_history_keeps_what_the_caller_heard(config):
 
 def test_openai_compatible_server_backend(tmp_path):
     """The same agent over HTTP, against llama.cpp's own OpenAI-compatible server (any such URL works)."""
-    port = free_port_pair()
+    port = free_port()
     gguf = resolve_models(config_from_dict({})).gguf
     server = subprocess.Popen(
         [sys.executable, "-m", "llama_cpp.server", "--model", str(gguf), "--host", "127.0.0.1", "--port",
