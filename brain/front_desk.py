@@ -48,11 +48,18 @@ class FrontDesk:
         messages = await self._context.get_messages()
         if messages and isinstance(messages[-1], AssistantMessage):
             messages = messages[:-1]
-        await self._context.clear()
-        for m in messages:
-            await self._context.add_message(m)
+        await self.rollback(messages)
         if spoken:
             await self._context.add_message(AssistantMessage(content=spoken, source="front_desk"))
+
+    async def checkpoint(self) -> list:
+        """The history as it is now, to roll back to if a reply is abandoned before the caller hears it."""
+        return list(await self._context.get_messages())
+
+    async def rollback(self, checkpoint: list) -> None:
+        await self._context.clear()
+        for m in checkpoint:
+            await self._context.add_message(m)
 
     async def note_said(self, text: str) -> None:
         """Record something the bot said outside a reply (the greeting, a prompt)."""

@@ -41,17 +41,18 @@ class CallConductor:
         audio = config.audio
         self.playout = Playout(echo_tail_ms=audio.echo_tail_ms)
         self._speaker = Speaker(engines.synthesizer, self.playout, config.llm.max_reply_sentences)
-        self._vad = VoiceDetector(audio.vad_aggressiveness)
+        self._vad_onset = VoiceDetector(audio.vad_onset_aggressiveness)
+        self._vad_end = VoiceDetector(audio.vad_end_aggressiveness)
         self._echo_gate = EchoGate(audio.echo_gate_ratio)
         self._segmenter = UtteranceSegmenter(audio.preroll_ms, audio.min_speech_ms,
-                                             audio.early_transcribe_silence_ms, audio.end_of_turn_silence_ms)
+                                             audio.preemptive_silence_ms, audio.end_of_turn_silence_ms)
         self._inbound: asyncio.Queue[tuple[bytes, float] | None] = asyncio.Queue()
         self._answered = asyncio.Event()
         self._ended = asyncio.Event()
         self._front_desk = FrontDesk(engines.model_client, front_desk_prompt(config.profile),
                                      config.profile.facts if config.llm.lead_with_facts else ())
         self._turn_task: asyncio.Task | None = None
-        self._early: tuple[bytes, asyncio.Future] | None = None
+        self._prepared: tuple[bytes, asyncio.Future, SpokenTurn] | None = None
         self._unanswered: list[str] = []
         self._turn_ids = 0
         self._last_activity = time.monotonic()
@@ -108,22 +109,49 @@ class CallConductor:
         audio = self._config.audio
         speaking = self.playout.speaking
         self._segmenter.min_speech_frames = (audio.barge_in_min_speech_ms if speaking else audio.min_speech_ms) // 20
-        voiced = self._echo_gate.passes(frame, self.playout.recent_peak()) and self._vad.is_speech(frame)
+        vad = self._vad_end if self._segmenter.in_speech else self._vad_onset
+        voiced = self._echo_gate.passes(frame, self.playout.recent_peak()) and vad.is_speech(frame)
         for event in self._segmenter.push(frame, voiced, t):
             if isinstance(event, SpeechStarted):
                 self._last_activity, self._prompted = time.monotonic(), False
                 if self._turn_task is not None and not self._turn_task.done():
                     self._barge_in()
             elif isinstance(event, SpeechPaused):
-                self._early = (event.pcm, self._transcribe(event.pcm))
+                self._prepare_reply(event.pcm, event.speech_end)
             elif isinstance(event, SpeechResumed):
-                self._early = None
+                self._abandon_prepared()
             elif isinstance(event, TurnEnded):
-                early, self._early = self._early, None
-                stt = early[1] if early is not None and early[0] == event.pcm else self._transcribe(event.pcm)
-                speech_end = event.speech_end
-                stt.add_done_callback(lambda f: self._caller_turn_heard(f, speech_end))
-                self._start_turn(lambda turn: self._reply(stt, turn), caller_turn=(stt, speech_end))
+                self._end_caller_turn(event.pcm, event.speech_end)
+
+    def _prepare_reply(self, pcm: bytes, speech_end: float) -> None:
+        """The caller paused: transcribe and prepare the reply now, held back until the pause proves to be
+        the end of the turn. This hides transcription, the first tokens and the first synthesis behind the
+        end-of-turn silence (what LiveKit calls preemptive generation)."""
+        stt = self._transcribe(pcm)
+        self.playout.held = True
+        turn = self._start_turn(lambda t: self._reply(stt, t), caller_turn=(stt, speech_end), speculative=True)
+        self._prepared = (pcm, stt, turn)
+
+    def _abandon_prepared(self) -> None:
+        """The caller went on talking: drop the prepared reply unheard (its clean-up restores the history)."""
+        if self._prepared is not None and self._turn_task is not None:
+            self._turn_task.cancel()
+        self._prepared = None
+        self.playout.clear()
+        self.playout.held = False
+
+    def _end_caller_turn(self, pcm: bytes, speech_end: float) -> None:
+        prepared, self._prepared = self._prepared, None
+        if prepared is not None and prepared[0] == pcm:
+            _, stt, turn = prepared
+            turn.speculative = False
+        else:
+            if prepared is not None and self._turn_task is not None:
+                self._turn_task.cancel()
+            stt = self._transcribe(pcm)
+            self._start_turn(lambda t: self._reply(stt, t), caller_turn=(stt, speech_end))
+        stt.add_done_callback(lambda f: self._caller_turn_heard(f, speech_end))
+        self.playout.held = False
 
     def _transcribe(self, pcm: bytes) -> asyncio.Future:
         return self._loop.run_in_executor(None, self._engines.transcriber.transcribe, pcm)
@@ -136,10 +164,11 @@ class CallConductor:
     # --- bot turns ---------------------------------------------------------------------------------------------
 
     def _start_turn(self, produce: Callable[[SpokenTurn], Awaitable[None]],
-                    caller_turn: tuple[asyncio.Future, float] | None = None) -> None:
+                    caller_turn: tuple[asyncio.Future, float] | None = None, speculative: bool = False) -> SpokenTurn:
         self._turn_ids += 1
-        turn = SpokenTurn(turn_id=self._turn_ids)
+        turn = SpokenTurn(turn_id=self._turn_ids, speculative=speculative)
         self._turn_task = asyncio.create_task(self._bot_turn(produce, turn, caller_turn))
+        return turn
 
     async def _bot_turn(self, produce, turn: SpokenTurn, caller_turn) -> None:
         """Run one bot turn to its end, or to a barge-in; record what the caller heard either way."""
@@ -163,28 +192,35 @@ class CallConductor:
                 await asyncio.shield(self._front_desk.note_spoken(spoken))
                 timing = record_turn(self._store, self.call_id, spoken, interrupted, turn, caller_turn)
                 log_turn(timing, interrupted)
+            elif turn.checkpoint is not None:
+                # Abandoned unheard: the history forgets it, and what the caller said still wants an answer
+                # (unless the caller went on talking, and the longer utterance supersedes it).
+                await asyncio.shield(self._front_desk.rollback(turn.checkpoint))
+                carry = turn.carried if turn.speculative else [turn.caller_text]
+                self._unanswered[:0] = [text for text in carry if text]
             self._last_activity = time.monotonic()
 
     def _caller_turn_heard(self, stt: asyncio.Future, speech_end: float) -> None:
-        """Record the caller's turn the moment it is transcribed, whatever happens to the reply."""
+        """Record the caller's turn once it is both over and transcribed, whatever happens to the reply."""
         if stt.cancelled() or stt.exception() is not None:
             return
         transcript: Transcript = stt.result()
         if transcript.is_empty:
             return
-        self._unanswered.append(transcript.text)
         self._store.add_turn(self.call_id, "caller", transcript.text,
                              timing=caller_timing(speech_end, time.monotonic()))
         log.debug("caller said", extra={"text": transcript.text})
 
     async def _reply(self, stt: asyncio.Future, turn: SpokenTurn) -> None:
-        await stt  # an engine failure raises here, and the caller hears an apology
+        transcript: Transcript = await stt  # an engine failure raises here, and the caller hears an apology
         turn.transcript_ready = time.monotonic()
-        if not self._unanswered:
+        # Everything the caller said since the last reply (a reply cut off unheard leaves its words here).
+        turn.carried, self._unanswered = self._unanswered, []
+        turn.caller_text = " ".join([*turn.carried, transcript.text]).strip()
+        turn.checkpoint = await self._front_desk.checkpoint()
+        if not turn.caller_text:
             return
-        # Everything the caller said since the last reply (a reply cut off before it began leaves words here).
-        said, self._unanswered = " ".join(self._unanswered), []
-        await self._speaker.speak(self._front_desk.reply(said, CancellationToken()), turn)
+        await self._speaker.speak(self._front_desk.reply(turn.caller_text, CancellationToken()), turn)
 
     # --- silence, time limits, shutdown ------------------------------------------------------------------------
 
@@ -213,6 +249,7 @@ class CallConductor:
         if self.end_reason is not None or self._ended.is_set():
             return
         self.end_reason = reason
+        self._abandon_prepared()
         if self._turn_task is not None and not self._turn_task.done():
             self._barge_in()
             await asyncio.gather(self._turn_task, return_exceptions=True)

@@ -26,6 +26,7 @@ REPLY_END_SILENCE_S = 1.5
 class TurnResult:
     question: str
     started_at: float  # wall clock, when the question began to play
+    speech_end_at: float  # wall clock, when the caller's speech ended (as sent)
     latency_s: float | None  # None: no reply heard
 
 
@@ -123,7 +124,8 @@ def dial(uri: str, questions: list[str], port: int, codec: str, timeout: float) 
                               min(deadline, time.monotonic() + 20))
             first = caller.first_audible_after(speech_end)
             latency = None if first is None else first - speech_end
-            results.append(TurnResult(question=str(path), started_at=started_at, latency_s=latency))
+            speech_end_at = time.time() - (time.monotonic() - speech_end)
+            results.append(TurnResult(str(path), started_at, speech_end_at, latency))
         agent.submit(lambda: None).result(timeout=5)
     finally:
         agent.stop()

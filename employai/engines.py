@@ -12,6 +12,7 @@ from brain.model_clients import build_model_client
 from sip_config import Config, resolve_models
 from speech.stt import Transcriber, WhisperOptions, WhisperTranscriber
 from speech.tts import PiperSynthesizer, Synthesizer
+from speech.tts_cache import CachedSynthesizer
 
 log = logging.getLogger(__name__)
 
@@ -48,8 +49,10 @@ def load_engines(config: Config) -> Engines:
     models = resolve_models(config)
     started = time.monotonic()
     transcriber = load_transcriber(config)
-    synthesizer = load_synthesizer(config)
+    synthesizer = CachedSynthesizer(load_synthesizer(config))
     model_client = build_model_client(config.llm, models)
     canned = {key: synthesizer.synthesize(text) for key, text in canned_lines(config).items()}
+    if config.llm.lead_with_facts:
+        synthesizer.prewarm(config.profile.facts)  # a reply that starts with a fact starts at once
     log.info("engines loaded", extra={"seconds": round(time.monotonic() - started, 2)})
     return Engines(transcriber, synthesizer, model_client, canned)

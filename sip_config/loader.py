@@ -100,14 +100,15 @@ def _check_values(c: Config) -> None:
         _require(codec in KNOWN_CODECS, "sip.codecs", f"unknown codec {codec!r}; use {KNOWN_CODECS}")
     _require(c.sip.max_calls >= 1, "sip.max_calls", "must be at least 1")
     _require(bool(c.sip.user) and "@" not in c.sip.user, "sip.user", "must be a plain user part")
-    _require(0 <= c.audio.vad_aggressiveness <= 3, "audio.vad_aggressiveness", "must be 0, 1, 2 or 3")
+    for name in ("vad_onset_aggressiveness", "vad_end_aggressiveness"):
+        _require(0 <= getattr(c.audio, name) <= 3, f"audio.{name}", "must be 0, 1, 2 or 3")
     for name in ("preroll_ms", "min_speech_ms", "end_of_turn_silence_ms", "barge_in_min_speech_ms",
-                 "early_transcribe_silence_ms", "echo_tail_ms"):
+                 "preemptive_silence_ms", "echo_tail_ms"):
         value = getattr(c.audio, name)
         _require(value >= 0 and value % 20 == 0, f"audio.{name}", "must be a non-negative multiple of 20")
     _require(c.audio.end_of_turn_silence_ms >= 100, "audio.end_of_turn_silence_ms", "must be at least 100")
-    _require(c.audio.early_transcribe_silence_ms <= c.audio.end_of_turn_silence_ms,
-             "audio.early_transcribe_silence_ms", "must not exceed audio.end_of_turn_silence_ms")
+    _require(c.audio.preemptive_silence_ms <= c.audio.end_of_turn_silence_ms,
+             "audio.preemptive_silence_ms", "must not exceed audio.end_of_turn_silence_ms")
     _require(0.0 < c.audio.echo_gate_ratio <= 4.0, "audio.echo_gate_ratio", "must be in (0, 4]")
     _require(0 < c.call.silence_prompt_s < c.call.silence_hangup_s, "call.silence_prompt_s",
              "must be positive and below call.silence_hangup_s")

@@ -23,11 +23,12 @@ class SipSettings:
 
 @dataclass(frozen=True)
 class AudioSettings:
-    vad_aggressiveness: int = 2
+    vad_onset_aggressiveness: int = 2
+    vad_end_aggressiveness: int = 3
     preroll_ms: int = 300
     min_speech_ms: int = 120
     end_of_turn_silence_ms: int = 500
-    early_transcribe_silence_ms: int = 200
+    preemptive_silence_ms: int = 200
     barge_in_min_speech_ms: int = 200
     echo_gate_ratio: float = 0.25
     echo_tail_ms: int = 400

@@ -49,6 +49,7 @@ class Playout:
         self._recent_peaks: deque[int] = deque(maxlen=max(1, echo_tail_ms // FRAME_MS))
         self.segments: list[Segment] = []
         self.frames_sent = 0
+        self.held = False  # a prepared reply waits, queued, until the caller's turn is confirmed over
 
     def enqueue(self, pcm: bytes, text: str, turn_id: int) -> Segment:
         frames = split_frames(pcm)
@@ -59,7 +60,7 @@ class Playout:
 
     @property
     def speaking(self) -> bool:
-        return bool(self._frames)
+        return bool(self._frames) and not self.held
 
     def recent_peak(self) -> int:
         """The loudest frame sent within the echo tail: what an echo of the bot could be as loud as."""
@@ -67,6 +68,9 @@ class Playout:
 
     def next_frame(self) -> bytes | None:
         """Called on the media thread every 20 ms; None means silence."""
+        if self.held:
+            self._recent_peaks.append(0)
+            return None
         try:
             frame, peak, segment = self._frames.popleft()
         except IndexError:
