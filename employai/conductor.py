@@ -41,8 +41,8 @@ class CallConductor:
         audio = config.audio
         self.playout = Playout(echo_tail_ms=audio.echo_tail_ms)
         self._speaker = Speaker(engines.synthesizer, self.playout, config.llm.max_reply_sentences)
-        self._vad_onset = VoiceDetector(audio.vad_onset_aggressiveness)
-        self._vad_end = VoiceDetector(audio.vad_end_aggressiveness)
+        self._vad = VoiceDetector(audio.vad_aggressiveness)
+        self._vad_barge_in = VoiceDetector(audio.barge_in_vad_aggressiveness)
         self._echo_gate = EchoGate(audio.echo_gate_ratio)
         self._segmenter = UtteranceSegmenter(audio.preroll_ms, audio.min_speech_ms,
                                              audio.preemptive_silence_ms, audio.end_of_turn_silence_ms)
@@ -109,9 +109,10 @@ class CallConductor:
         audio = self._config.audio
         speaking = self.playout.speaking
         self._segmenter.min_speech_frames = (audio.barge_in_min_speech_ms if speaking else audio.min_speech_ms) // 20
-        vad = self._vad_end if self._segmenter.in_speech else self._vad_onset
+        vad = self._vad_barge_in if speaking and not self._segmenter.in_speech else self._vad
         voiced = self._echo_gate.passes(frame, self.playout.recent_peak()) and vad.is_speech(frame)
         for event in self._segmenter.push(frame, voiced, t):
+            log.debug("vad event", extra={"event": type(event).__name__, "at": round(t, 3)})
             if isinstance(event, SpeechStarted):
                 self._last_activity, self._prompted = time.monotonic(), False
                 if self._turn_task is not None and not self._turn_task.done():

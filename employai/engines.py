@@ -44,6 +44,20 @@ def load_synthesizer(config: Config) -> PiperSynthesizer:
     return PiperSynthesizer(resolve_models(config).piper_voice, length_scale=config.tts.length_scale).load()
 
 
+def _prewarm_prompt(model_client: ChatCompletionClient, config: Config) -> None:
+    """Evaluate the front desk's instructions once, so llama.cpp's prefix cache has them before the first call."""
+    import asyncio
+
+    from autogen_core.models import AssistantMessage, SystemMessage, UserMessage
+
+    from brain.persona import front_desk_prompt
+
+    messages = [SystemMessage(content=front_desk_prompt(config.profile)),
+                AssistantMessage(content=config.profile.greeting, source="front_desk"),
+                UserMessage(content="Hello.", source="caller")]
+    asyncio.run(model_client.create(messages, extra_create_args={"max_tokens": 1}))
+
+
 def load_engines(config: Config) -> Engines:
     """Blocking: resolve and load every model named by the config (a `ConfigError` names a bad key)."""
     models = resolve_models(config)
@@ -54,5 +68,7 @@ def load_engines(config: Config) -> Engines:
     canned = {key: synthesizer.synthesize(text) for key, text in canned_lines(config).items()}
     if config.llm.lead_with_facts:
         synthesizer.prewarm(config.profile.facts)  # a reply that starts with a fact starts at once
+    if config.llm.backend == "llama_cpp":
+        _prewarm_prompt(model_client, config)
     log.info("engines loaded", extra={"seconds": round(time.monotonic() - started, 2)})
     return Engines(transcriber, synthesizer, model_client, canned)

@@ -100,7 +100,7 @@ def _check_values(c: Config) -> None:
         _require(codec in KNOWN_CODECS, "sip.codecs", f"unknown codec {codec!r}; use {KNOWN_CODECS}")
     _require(c.sip.max_calls >= 1, "sip.max_calls", "must be at least 1")
     _require(bool(c.sip.user) and "@" not in c.sip.user, "sip.user", "must be a plain user part")
-    for name in ("vad_onset_aggressiveness", "vad_end_aggressiveness"):
+    for name in ("vad_aggressiveness", "barge_in_vad_aggressiveness"):
         _require(0 <= getattr(c.audio, name) <= 3, f"audio.{name}", "must be 0, 1, 2 or 3")
     for name in ("preroll_ms", "min_speech_ms", "end_of_turn_silence_ms", "barge_in_min_speech_ms",
                  "preemptive_silence_ms", "echo_tail_ms"):

@@ -23,8 +23,8 @@ class SipSettings:
 
 @dataclass(frozen=True)
 class AudioSettings:
-    vad_onset_aggressiveness: int = 2
-    vad_end_aggressiveness: int = 3
+    vad_aggressiveness: int = 3
+    barge_in_vad_aggressiveness: int = 2
     preroll_ms: int = 300
     min_speech_ms: int = 120
     end_of_turn_silence_ms: int = 500

@@ -1,7 +1,8 @@
 """Cut a stream of reply tokens into speakable pieces as early as sound prosody allows.
 
-The first piece may end at a clause break (comma, colon, semicolon, dash) once it has a few words, so the caller
-hears the start of the reply while the model is still writing; later pieces end at sentence breaks.
+The first piece may end at a clause break (comma, colon, semicolon, dash) once it has a few words, or, failing
+that, at a word break once it is long enough to say, so the caller hears the start of the reply while the model
+is still writing; later pieces end at sentence breaks.
 """
 
 from __future__ import annotations
@@ -22,10 +23,11 @@ def speakable(text: str) -> str:
 
 
 class SentenceChunker:
-    def __init__(self, first_clause_min_words: int = 4, min_chars: int = 12):
+    def __init__(self, first_clause_min_words: int = 3, first_piece_max_words: int = 8, min_chars: int = 12):
         self._buffer = ""
         self._emitted_any = False
         self._first_clause_min_words = first_clause_min_words
+        self._first_piece_max_words = first_piece_max_words
         self._min_chars = min_chars
 
     def push(self, token: str) -> list[str]:
@@ -53,6 +55,10 @@ class SentenceChunker:
                 if len(self._buffer[: match.end()].split()) >= self._first_clause_min_words:
                     cut = match.end()
                     break
+        if cut is None and not self._emitted_any:
+            words = list(re.finditer(r"\S+\s", self._buffer))
+            if len(words) >= self._first_piece_max_words:
+                cut = words[self._first_piece_max_words - 1].end()
         if cut is None:
             return None
         piece, self._buffer = speakable(self._buffer[:cut]), self._buffer[cut:]

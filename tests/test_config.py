@@ -33,7 +33,7 @@ def test_defaults_resolve_to_the_bundled_models():
         ({"sip": {"port": "5060"}}, "sip.port"),
         ({"sip": {"port": 70000}}, "sip.port"),
         ({"sip": {"codecs": ["OPUS"]}}, "sip.codecs"),
-        ({"audio": {"vad_end_aggressiveness": 7}}, "audio.vad_end_aggressiveness"),
+        ({"audio": {"vad_aggressiveness": 7}}, "audio.vad_aggressiveness"),
         ({"audio": {"preroll_ms": 310}}, "audio.preroll_ms"),
         ({"llm": {"backend": "openai"}}, "llm.base_url"),
         ({"profile": {"facts": "not a list"}}, "profile.facts"),
