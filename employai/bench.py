@@ -42,7 +42,8 @@ def _percentile(values: list[float], q: float) -> float:
 def _summary(values: list[float]) -> str:
     if not values:
         return "n/a"
-    return f"p50 {statistics.median(values) * 1000:6.0f} ms   p95 {_percentile(values, 0.95) * 1000:6.0f} ms   (n={len(values)})"
+    p50, p95 = statistics.median(values) * 1000, _percentile(values, 0.95) * 1000
+    return f"p50 {p50:6.0f} ms   p95 {p95:6.0f} ms   (n={len(values)})"
 
 
 def _dial(uri: str, questions: list[Path], workdir: Path, index: int) -> list[dict]:

@@ -97,8 +97,8 @@ class WhisperTranscriber:
         encoded = model.model.encode(ctranslate2.StorageView.from_array(np.ascontiguousarray(features[None])))
         result = model.model.generate(
             encoded, [list(tokenizer.sot_sequence) + [tokenizer.no_timestamps]],
-            beam_size=self._options.beam_size, max_length=_max_tokens(audio.size / RATE), suppress_blank=True, suppress_tokens=[-1],
-            return_no_speech_prob=True,
+            beam_size=self._options.beam_size, max_length=_max_tokens(audio.size / RATE), suppress_blank=True,
+            suppress_tokens=[-1], return_no_speech_prob=True,
         )[0]
         text = tokenizer.decode([t for t in result.sequences_ids[0] if t < tokenizer.eot]).strip()
         return self._filtered(text, result.no_speech_prob)

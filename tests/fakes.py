@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from collections import deque
 
+import numpy as np
 from autogen_ext.models.replay import ReplayChatCompletionClient
 
 from employai.engines import Engines
-import numpy as np
-
 from speech.pcm import normalize_peak, read_wav
 from speech.stt import Transcript
 

@@ -71,7 +71,8 @@ def test_barge_in_stops_the_greeting_and_the_question_is_answered(bot, say, tran
     turns = bot.turns(call["id"])
     greeting = turns[0]
     assert greeting["role"] == "bot" and greeting["interrupted"] == 1, dict(greeting)
-    assert len(normalise(greeting["text"])) < len(normalise("Hello, this is Joe at Acme Plumbing. How can I help you today?"))
+    full_greeting = "Hello, this is Joe at Acme Plumbing. How can I help you today?"
+    assert len(normalise(greeting["text"])) < len(normalise(full_greeting))
     assert any(t["role"] == "caller" and "cost" in t["text"].lower() for t in turns), [dict(t) for t in turns]
     text = transcriber.transcribe(read_wav(heard).tobytes()).text.lower()
     assert "how can i help" not in text  # the rest of the greeting was never played
