@@ -10,6 +10,7 @@ import pjsua2 as pj
 
 from .headers import CallerIdentity, caller_identity, header_values, uri_of
 from .media import FrameEndpoint, FramePort, audio_format
+from .sdp import best_codec, narrow_answer
 
 if TYPE_CHECKING:
     from .agent import SipAgent
@@ -111,6 +112,15 @@ class SipCall(pj.Call):
                 self._port.startTransmit(call_audio)
                 self.events.on_answered()
                 return
+
+    def onCallSdpCreated(self, prm: pj.OnCallSdpCreatedParam) -> None:  # noqa: N802 (PJSUA2 name)
+        """Answer with our preferred codec among those offered (PJSIP would follow the offerer's order)."""
+        offer = prm.remSdp.wholeSdp
+        if not offer:
+            return  # we are the offerer: our priorities already order the offer
+        codec = best_codec(offer, self._agent.settings.codecs)
+        if codec is not None:
+            prm.sdp.wholeSdp = narrow_answer(prm.sdp.wholeSdp, codec)
 
     def onDtmfDigit(self, prm: pj.OnDtmfDigitParam) -> None:  # noqa: N802 (PJSUA2 name)
         if self.events is not None:

@@ -26,6 +26,7 @@ def test_spoken_question_gets_relevant_spoken_answer(bot, say, transcriber, tmp_
     question = to_phone_wav(say("What are your opening hours?"), tmp_path / "q.wav", GREETING_LEAD_S, 9)
     heard = baresip_call(bot.uri, question, tmp_path / "baresip", seconds=20)
 
+    assert "Set audio encoder: G722" in (tmp_path / "baresip" / "baresip.log").read_text(errors="replace")
     text = transcriber.transcribe(read_wav(heard).tobytes()).text.lower()
     assert "how can i help" in text  # the greeting
     assert "monday" in text and "friday" in text, text  # the answer, from the employee profile

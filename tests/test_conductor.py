@@ -142,3 +142,20 @@ def test_silent_caller_is_prompted_then_the_call_is_ended(tmp_path):
     assert conductor._config.call.silence_prompt_text in texts
     assert handle.hangups == [200]
     assert store.calls()[-1]["end_reason"] == "silence"
+
+
+def test_maximum_call_duration_is_enforced(tmp_path):
+    async def scenario():
+        conductor, store, handle, task = await _call(tmp_path, [], [], max_duration_s=2.0)
+        line = Line(conductor)
+        for _ in range(30):
+            await line.run_for(0.5)
+            if handle.hangups:
+                break
+        conductor.on_ended("bye", 200)
+        await asyncio.wait_for(task, 5)
+        return store, handle
+
+    store, handle = asyncio.run(scenario())
+    assert handle.hangups == [200]
+    assert store.calls()[-1]["end_reason"] == "max_duration"

@@ -130,3 +130,21 @@ def test_wer_normalises_case_punctuation_and_numbers():
         "mister smith paid eighty dollars in fourteen fifty five forty two".split()
     assert wer(["go forward ten meters"], ["Go forward 10 meters."]) == 0.0
     assert wer(["one two three four"], ["one two four"]) == 0.25
+
+
+OFFER = ("v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n"
+         "m=audio 4000 RTP/AVP 0 8 9 101\r\na=rtpmap:101 telephone-event/8000\r\na=fmtp:101 0-15\r\n")
+ANSWER = ("v=0\r\no=- 2 2 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n"
+          "m=audio 40000 RTP/AVP 9 0 8 120\r\na=rtpmap:9 G722/8000\r\na=rtpmap:0 PCMU/8000\r\n"
+          "a=rtpmap:8 PCMA/8000\r\na=rtpmap:120 telephone-event/16000\r\na=fmtp:120 0-16\r\na=sendrecv\r\n")
+
+
+def test_answer_is_narrowed_to_our_preferred_offered_codec():
+    from telephony.sdp import best_codec, narrow_answer
+
+    assert best_codec(OFFER, ("G722", "PCMU", "PCMA")) == "G722"
+    assert best_codec(OFFER.replace(" 9 101", " 101"), ("G722", "PCMU", "PCMA")) == "PCMU"
+    assert best_codec(OFFER.replace("0 8 9 101", "3"), ("G722", "PCMU", "PCMA")) is None
+    narrowed = narrow_answer(ANSWER, "G722")
+    assert "m=audio 40000 RTP/AVP 9 120\r\n" in narrowed
+    assert "PCMU" not in narrowed and "a=rtpmap:120 telephone-event/16000" in narrowed and "a=sendrecv" in narrowed
