@@ -13,16 +13,24 @@ from autogen_agentchat.agents import AssistantAgent
 from autogen_agentchat.messages import ModelClientStreamingChunkEvent, TextMessage
 from autogen_core import CancellationToken
 from autogen_core.model_context import BufferedChatCompletionContext
-from autogen_core.models import AssistantMessage, ChatCompletionClient
+from autogen_core.models import AssistantMessage, ChatCompletionClient, UserMessage
 
+from memory.caller_memory import CallerMemory
+
+from .forget_me import ForgetMe
 from .knowledge import best_fact
 
 HISTORY_MESSAGES = 16
 
 
 class FrontDesk:
-    def __init__(self, model_client: ChatCompletionClient, system_prompt: str, facts: Sequence[str] = ()):
+    def __init__(self, model_client: ChatCompletionClient, system_prompt: str, facts: Sequence[str] = (),
+                 memory: CallerMemory | None = None, call_id: int | None = None, continue_after_fact: bool = False):
         self._facts = tuple(facts)
+        self._memory = memory
+        self._call_id = call_id
+        self._forget_me = ForgetMe()
+        self._continue_after_fact = continue_after_fact
         self._context = BufferedChatCompletionContext(buffer_size=HISTORY_MESSAGES)
         self._agent = AssistantAgent(
             name="front_desk",
@@ -34,11 +42,27 @@ class FrontDesk:
 
     async def reply(self, caller_text: str, cancel: CancellationToken) -> AsyncIterator[str]:
         """Stream the reply to what the caller said, piece by piece; a matching fact comes first."""
-        fact = best_fact(caller_text, self._facts) if self._facts else None
+        memory = self._memory if self._memory is not None and self._memory.remembers else None
+        if memory is not None:
+            fixed, erase = self._forget_me.answer(caller_text)
+            if fixed is not None:
+                if erase:
+                    memory.forget()
+                await self._context.add_message(UserMessage(content=caller_text, source="caller"))
+                yield fixed
+                return
+        facts = [*self._facts, *(memory.fact_sentences() if memory else [])]
+        fact = best_fact(caller_text, facts) if facts else None
+        content = caller_text
         if fact:
             yield fact + " "
-            caller_text = f"{caller_text}\n(You have just told the caller: {fact})"
-        message = TextMessage(content=caller_text, source="caller")
+            if not self._continue_after_fact:
+                await self._context.add_message(UserMessage(content=caller_text, source="caller"))
+                return
+            content += f"\n(You have just told the caller: {fact})"
+        if memory is not None and (earlier := memory.conversation_search(caller_text, exclude_call=self._call_id)):
+            content += "\n(From earlier calls with this caller: " + " | ".join(earlier) + ")"
+        message = TextMessage(content=content, source="caller")
         async for event in self._agent.on_messages_stream([message], cancel):
             if isinstance(event, ModelClientStreamingChunkEvent) and event.content:
                 yield event.content

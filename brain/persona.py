@@ -5,7 +5,7 @@ from __future__ import annotations
 from sip_config.schema import ProfileSettings
 
 
-def front_desk_prompt(profile: ProfileSettings) -> str:
+def front_desk_prompt(profile: ProfileSettings, caller_notes: str = "") -> str:
     lines = [
         f"You are {profile.name}, the {profile.role} at {profile.company}, talking with a caller on the phone.",
         "Answer in one or two short, friendly spoken sentences. Use the facts below. "
@@ -14,4 +14,13 @@ def front_desk_prompt(profile: ProfileSettings) -> str:
     if profile.facts:
         lines.append(f"Facts about {profile.company}:")
         lines.extend(f"- {fact}" for fact in profile.facts)
+    if caller_notes.strip():
+        lines.append(f"What you remember about this caller:\n{caller_notes}")
     return "\n".join(lines)
+
+
+def greeting_for(profile: ProfileSettings, caller_name: str) -> str:
+    """The greeting, by name for a caller we remember."""
+    if caller_name:
+        return profile.returning_greeting.format(name=caller_name.split()[0])
+    return profile.greeting

@@ -1,4 +1,8 @@
-"""`employai chat`: the same front-desk brain as on the phone, by typing. One line in, one streamed reply out."""
+"""`employai chat`: the same front desk and memory as on the phone, by typing. One line in, one reply out.
+
+`--caller NUMBER` acts as that caller (memory across sessions, as across calls); without it the chat is
+anonymous and remembers nothing. Turns are stored like a call's, with direction 'chat'.
+"""
 
 from __future__ import annotations
 
@@ -7,27 +11,51 @@ import sys
 
 from autogen_core import CancellationToken
 
-from brain.front_desk import FrontDesk
 from brain.model_clients import build_model_client
-from brain.persona import front_desk_prompt
+from memory.transcripts import TranscriptStore
 from sip_config import Config, resolve_models
+from speech.sentences import SentenceChunker
+from telephony.headers import normalise_user
+
+from .app import data_dir
+from .conversation import greeting, new_front_desk
 
 
 async def run_chat(config: Config, caller: str = "") -> int:
     client = await asyncio.to_thread(build_model_client, config.llm, resolve_models(config))
-    desk = FrontDesk(client, front_desk_prompt(config.profile),
-                     config.profile.facts if config.llm.lead_with_facts else ())
-    print(config.profile.greeting, flush=True)
-    await desk.note_said(config.profile.greeting)
-    while True:
-        line = await asyncio.to_thread(sys.stdin.readline)
-        if not line:
-            return 0
-        if not line.strip():
-            continue
-        pieces = []
-        async for piece in desk.reply(line.strip(), CancellationToken()):
-            pieces.append(piece)
-            print(piece, end="", flush=True)
-        print(flush=True)
-        await desk.note_spoken("".join(pieces).strip())
+    store = TranscriptStore(data_dir(config) / "employai.sqlite3")
+    user = normalise_user(caller) if caller else ""
+    call_id = store.start_call("chat", caller, user)
+    memory = store.caller_memory(user)
+    desk = new_front_desk(config, client, memory, call_id)
+    hello = greeting(config, memory)
+    print(hello, flush=True)
+    store.add_turn(call_id, "bot", hello)
+    await desk.note_spoken(hello)
+    try:
+        while line := await asyncio.to_thread(sys.stdin.readline):
+            if not line.strip():
+                continue
+            said = line.strip()
+            store.add_turn(call_id, "caller", said)
+            memory.learn_from(said)
+            reply = await _reply(desk, said, config.llm.max_reply_sentences)
+            print(reply, flush=True)
+            store.add_turn(call_id, "bot", reply)
+            await desk.note_spoken(reply)
+    finally:
+        store.end_call(call_id, "chat_closed")
+        store.close()
+    return 0
+
+
+async def _reply(desk, said: str, max_sentences: int) -> str:
+    """The reply as the phone would say it: the same sentence cut and limit."""
+    chunker, sentences = SentenceChunker(), []
+    async for piece in desk.reply(said, CancellationToken()):
+        sentences += chunker.push(piece)
+        if len(sentences) >= max_sentences:
+            break
+    else:
+        sentences += chunker.flush()
+    return " ".join(sentences[:max_sentences])

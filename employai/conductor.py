@@ -17,7 +17,7 @@ from collections.abc import Awaitable, Callable
 from autogen_core import CancellationToken
 
 from brain.front_desk import FrontDesk
-from brain.persona import front_desk_prompt
+from memory.caller_memory import CallerMemory
 from memory.transcripts import TranscriptStore
 from sip_config import Config
 from speech.echo_gate import EchoGate
@@ -26,6 +26,7 @@ from speech.stt import Transcript
 from speech.vad import SpeechPaused, SpeechResumed, SpeechStarted, TurnEnded, UtteranceSegmenter, VoiceDetector
 from telephony import CallHandle, IncomingCall
 
+from .conversation import greeting, new_front_desk
 from .engines import Engines, canned_lines
 from .speaker import Speaker, SpokenTurn
 from .timing import caller_timing, log_turn, record_turn
@@ -49,8 +50,8 @@ class CallConductor:
         self._inbound: asyncio.Queue[tuple[bytes, float] | None] = asyncio.Queue()
         self._answered = asyncio.Event()
         self._ended = asyncio.Event()
-        self._front_desk = FrontDesk(engines.model_client, front_desk_prompt(config.profile),
-                                     config.profile.facts if config.llm.lead_with_facts else ())
+        self._front_desk: FrontDesk | None = None  # made on the event loop: it reads the caller's memory
+        self._memory: CallerMemory | None = None
         self._turn_task: asyncio.Task | None = None
         self._prepared: tuple[bytes, asyncio.Future, SpokenTurn] | None = None
         self._unanswered: list[str] = []
@@ -88,8 +89,9 @@ class CallConductor:
         caller = self._invite.caller
         self.call_id = self._store.start_call("inbound", caller.uri, caller.user, caller.display_name,
                                               self._invite.call_id)
-        self._start_turn(lambda turn: self._speaker.say_pcm(
-            self._engines.canned["greeting"], self._config.profile.greeting, turn))
+        self._memory = self._store.caller_memory(caller.user)
+        self._front_desk = new_front_desk(self._config, self._engines.model_client, self._memory, self.call_id)
+        self._start_turn(self._greet)
         timers = asyncio.create_task(self._watch_timers())
         try:
             while (item := await self._inbound.get()) is not None:
@@ -201,6 +203,13 @@ class CallConductor:
                 self._unanswered[:0] = [text for text in carry if text]
             self._last_activity = time.monotonic()
 
+    async def _greet(self, turn: SpokenTurn) -> None:
+        text = greeting(self._config, self._memory)
+        if text == self._config.profile.greeting:
+            await self._speaker.say_pcm(self._engines.canned["greeting"], text, turn)
+        else:  # by name: synthesised now (and cached)
+            await self._speaker.speak(_once(text), turn)
+
     def _caller_turn_heard(self, stt: asyncio.Future, speech_end: float) -> None:
         """Record the caller's turn once it is both over and transcribed, whatever happens to the reply."""
         if stt.cancelled() or stt.exception() is not None:
@@ -210,6 +219,7 @@ class CallConductor:
             return
         self._store.add_turn(self.call_id, "caller", transcript.text,
                              timing=caller_timing(speech_end, time.monotonic()))
+        self._memory.learn_from(transcript.text)
         log.debug("caller said", extra={"text": transcript.text})
 
     async def _reply(self, stt: asyncio.Future, turn: SpokenTurn) -> None:
@@ -255,9 +265,16 @@ class CallConductor:
             self._barge_in()
             await asyncio.gather(self._turn_task, return_exceptions=True)
         turn = SpokenTurn(turn_id=self._turn_ids + 1)
-        await self._speaker.say_pcm(self._engines.canned[line], canned_lines(self._config)[line], turn)
+        text = canned_lines(self._config)[line]
+        await self._speaker.say_pcm(self._engines.canned[line], text, turn)
         try:
             await asyncio.wait_for(self._speaker.wait_played(turn), timeout=10)
         except TimeoutError:
             pass
+        if self.call_id is not None and turn.heard():
+            self._store.add_turn(self.call_id, "bot", turn.heard(), interrupted=not turn.played_out)
         self._handle.hangup()
+
+
+async def _once(text: str):
+    yield text

@@ -11,11 +11,13 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from .caller_memory import CallerMemory, install_schema
+
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS calls (
     id            INTEGER PRIMARY KEY,
     sip_call_id   TEXT NOT NULL DEFAULT '',
-    direction     TEXT NOT NULL CHECK (direction IN ('inbound', 'outbound')),
+    direction     TEXT NOT NULL CHECK (direction IN ('inbound', 'outbound', 'chat')),
     remote_uri    TEXT NOT NULL DEFAULT '',
     caller_user   TEXT NOT NULL DEFAULT '',
     display_name  TEXT NOT NULL DEFAULT '',
@@ -70,6 +72,11 @@ class TranscriptStore:
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.execute("PRAGMA foreign_keys=ON")
         self._db.executescript(SCHEMA)
+        install_schema(self._db)
+
+    def caller_memory(self, caller_user: str) -> CallerMemory:
+        """Memory bound to one caller ('' for anonymous: remembers nothing)."""
+        return CallerMemory(self._db, caller_user)
 
     def close(self) -> None:
         self._db.close()

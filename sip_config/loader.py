@@ -132,3 +132,7 @@ def _check_values(c: Config) -> None:
     _require(bool(c.profile.name.strip()), "profile.name", "must not be empty")
     _require(bool(c.profile.greeting.strip()), "profile.greeting", "must not be empty")
     _require(bool(c.data.dir.strip()), "data.dir", "must not be empty")
+    try:
+        c.profile.returning_greeting.format(name="Alice")
+    except (KeyError, IndexError, ValueError):
+        raise ConfigError("profile.returning_greeting", "may only use the placeholder {name}") from None

@@ -74,6 +74,7 @@ class LlmSettings:
     threads: int = 2
     max_reply_sentences: int = 2
     lead_with_facts: bool = True
+    continue_after_fact: bool = False
 
 
 @dataclass(frozen=True)
@@ -82,6 +83,7 @@ class ProfileSettings:
     role: str = "front-desk assistant"
     company: str = "Acme Plumbing"
     greeting: str = "Hello, this is Joe at Acme Plumbing. How can I help you today?"
+    returning_greeting: str = "Hello {name}, welcome back to Acme Plumbing. This is Joe. How can I help you today?"
     facts: tuple[str, ...] = (
         "We are open Monday to Friday from nine in the morning to five in the afternoon.",
         "A standard call-out visit costs eighty dollars.",

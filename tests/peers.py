@@ -21,16 +21,24 @@ def free_udp_port() -> int:
         return s.getsockname()[1]
 
 
-def to_phone_wav(src: Path, dst: Path, lead_s: float, tail_s: float, rate: int = 8000) -> Path:
-    """Mono WAV at a telephone rate, with silence before (for the greeting) and after (to hear the reply)."""
+def to_phone_wav(src: Path, dst: Path, lead_s: float, tail_s: float, rate: int = 16000) -> Path:
+    """Mono 16-bit WAV with silence before (for the greeting) and after (to hear the reply)."""
     subprocess.run(["sox", str(src), "-r", str(rate), "-c", "1", "-b", "16", str(dst), "pad", str(lead_s),
                     str(tail_s)], check=True)
     return dst
 
 
-def baresip_call(uri: str, source_wav: Path, workdir: Path, seconds: int) -> Path:
-    """Call `uri` with baresip playing `source_wav`; returns the WAV of what baresip heard."""
+def baresip_call(uri: str, source_wav: Path, workdir: Path, seconds: int, user: str = "caller",
+                 wideband: bool = True) -> Path:
+    """Call `uri` with baresip playing `source_wav`; returns the WAV of what baresip heard.
+
+    Wideband offers PCMU, PCMA and G.722 (the bot picks G.722); narrowband offers only G.711 (8 kHz).
+    baresip's aufile source must be at the codec's rate, so the file is converted here."""
     workdir.mkdir(parents=True, exist_ok=True)
+    rate = 16000 if wideband else 8000
+    source = workdir / f"source-{rate}.wav"
+    subprocess.run(["sox", str(source_wav), "-r", str(rate), "-c", "1", "-b", "16", str(source)], check=True)
+    source_wav = source
     rec = workdir / "rec"
     rec.mkdir(exist_ok=True)
     port = free_udp_port()
@@ -40,12 +48,13 @@ def baresip_call(uri: str, source_wav: Path, workdir: Path, seconds: int) -> Pat
         f"audio_player aufile,{workdir / 'ignored.wav'}\n"
         "audio_alert aufile,/dev/null\n"
         "module_path /usr/lib/baresip/modules\n"
-        "module stdio.so\nmodule g711.so\nmodule g722.so\nmodule aufile.so\nmodule sndfile.so\n"
+        "module stdio.so\nmodule g711.so\n" + ("module g722.so\n" if wideband else "")
+        + "module aufile.so\nmodule sndfile.so\n"
         "module_app account.so\nmodule_app menu.so\n"
         f"snd_path {rec}\n"
         f"rtp_ports {30000 + port % 10000 // 2 * 2}-{30010 + port % 10000 // 2 * 2}\n"
     )
-    (workdir / "accounts").write_text(f"<sip:caller@127.0.0.1:{port}>;regint=0\n")
+    (workdir / "accounts").write_text(f"<sip:{user}@127.0.0.1:{port}>;regint=0\n")
     with open(workdir / "baresip.log", "w") as out:
         subprocess.run(["baresip", "-f", str(workdir), "-e", f"/dial {uri}", "-t", str(seconds)],
                        stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT, timeout=seconds + 30,

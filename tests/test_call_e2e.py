@@ -48,7 +48,8 @@ def test_spoken_question_gets_relevant_spoken_answer(bot, say, transcriber, tmp_
 def test_real_human_recording_is_understood_and_answered(bot, tmp_path):
     reference = "Ask her to bring these things with her from the store."
     question = to_phone_wav(SHARED_EVAL / "vctk_p225_002.wav", tmp_path / "q.wav", GREETING_LEAD_S, 9)
-    heard = baresip_call(bot.uri, question, tmp_path / "baresip", seconds=20)
+    heard = baresip_call(bot.uri, question, tmp_path / "baresip", seconds=20, wideband=False)  # G.711, 8 kHz
+    assert "Set audio encoder: PCMU" in (tmp_path / "baresip" / "baresip.log").read_text(errors="replace")
 
     call = _last_call(bot)
     turns = bot.turns(call["id"])

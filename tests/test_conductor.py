@@ -159,3 +159,4 @@ def test_maximum_call_duration_is_enforced(tmp_path):
     store, handle = asyncio.run(scenario())
     assert handle.hangups == [200]
     assert store.calls()[-1]["end_reason"] == "max_duration"
+    assert store.turns(1)[-1].text == load_config().call.max_duration_text

@@ -70,7 +70,7 @@ def test_llama_client_streams_and_stops_when_the_consumer_stops(config):
 
 def test_front_desk_history_keeps_what_the_caller_heard(config):
     desk = FrontDesk(build_model_client(config.llm, resolve_models(config)), front_desk_prompt(config.profile),
-                     config.profile.facts)
+                     config.profile.facts, continue_after_fact=True)
 
     async def scenario():
         reply = "".join([p async for p in desk.reply("What are your opening hours?", CancellationToken())])
@@ -113,9 +113,12 @@ def test_openai_compatible_server_backend(tmp_path):
         server.wait(10)
 
 
-def test_chat_command_answers_typed_questions():
-    result = subprocess.run([sys.executable, "-m", "employai", "chat"], input="How much does a visit cost?\n",
-                            capture_output=True, text=True, timeout=120, cwd=REPO)
+def test_chat_command_answers_typed_questions(tmp_path):
+    config = tmp_path / "chat.toml"
+    config.write_text(f'[data]\ndir = "{tmp_path}"\n')
+    result = subprocess.run([sys.executable, "-m", "employai", "-c", str(config), "chat"],
+                            input="How much does a visit cost?\n", capture_output=True, text=True, timeout=120,
+                            cwd=REPO)
     assert result.returncode == 0, result.stderr
     lines = result.stdout.strip().splitlines()
     assert lines[0].startswith("Hello, this is Joe")

@@ -1,0 +1,24 @@
+"""What a conversation starts with, the same on the phone and in `employai chat`: the front desk for this
+caller, with their memory, and the greeting they should hear."""
+
+from __future__ import annotations
+
+from autogen_core.models import ChatCompletionClient
+
+from brain.front_desk import FrontDesk
+from brain.persona import front_desk_prompt, greeting_for
+from memory.blocks import render_blocks
+from memory.caller_memory import CallerMemory
+from sip_config import Config
+
+
+def new_front_desk(config: Config, model_client: ChatCompletionClient, memory: CallerMemory,
+                   call_id: int | None) -> FrontDesk:
+    notes = render_blocks([memory.human()]) if memory.remembers else ""
+    return FrontDesk(model_client, front_desk_prompt(config.profile, notes),
+                     config.profile.facts if config.llm.lead_with_facts else (), memory=memory, call_id=call_id,
+                     continue_after_fact=config.llm.continue_after_fact)
+
+
+def greeting(config: Config, memory: CallerMemory) -> str:
+    return greeting_for(config.profile, memory.known("name"))

@@ -1,0 +1,127 @@
+"""Per-caller memory on SQLite: the `human` core block and recall search over everything the caller said.
+
+Isolation is structural: a `CallerMemory` is bound to one caller when the call starts, from the SIP identity;
+no method takes a caller id, so nothing the caller or the model says can reach another caller's memory.
+Anonymous callers get a `CallerMemory` that remembers nothing.
+"""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+import time
+
+from .blocks import Block
+from .extractor import Fact, extract_facts, merge_facts
+
+HUMAN_LIMIT = 1000
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS core_blocks (
+    caller_user  TEXT NOT NULL,
+    label        TEXT NOT NULL,
+    value        TEXT NOT NULL,
+    char_limit   INTEGER NOT NULL,
+    updated_at   REAL NOT NULL,
+    PRIMARY KEY (caller_user, label)
+);
+CREATE VIRTUAL TABLE IF NOT EXISTS turns_fts USING fts5(text, content='turns', content_rowid='id');
+CREATE TRIGGER IF NOT EXISTS turns_fts_insert AFTER INSERT ON turns BEGIN
+    INSERT INTO turns_fts(rowid, text) VALUES (new.id, new.text);
+END;
+CREATE TRIGGER IF NOT EXISTS turns_fts_delete AFTER DELETE ON turns BEGIN
+    INSERT INTO turns_fts(turns_fts, rowid, text) VALUES ('delete', old.id, old.text);
+END;
+"""
+
+_FACT_SENTENCES = {
+    "name": "Your name is {}.",
+    "callback number": "Your callback number is {}.",
+    "email": "Your email is {}.",
+}
+
+
+def install_schema(db: sqlite3.Connection) -> None:
+    new = db.execute("SELECT 1 FROM sqlite_master WHERE name = 'turns_fts'").fetchone() is None
+    db.executescript(SCHEMA)
+    if new:  # index the turns written before memory existed
+        db.execute("INSERT INTO turns_fts(turns_fts) VALUES ('rebuild')")
+
+
+class CallerMemory:
+    def __init__(self, db: sqlite3.Connection | None, caller_user: str):
+        self._db = db if caller_user else None
+        self._caller = caller_user
+
+    @property
+    def remembers(self) -> bool:
+        return self._db is not None
+
+    def human(self) -> Block:
+        if self._db is None:
+            return Block("human", "", HUMAN_LIMIT)
+        row = self._db.execute("SELECT value, char_limit FROM core_blocks WHERE caller_user = ? AND label = 'human'",
+                               (self._caller,)).fetchone()
+        return Block("human", row[0], row[1]) if row else Block("human", "", HUMAN_LIMIT)
+
+    def set_human(self, value: str) -> None:
+        if self._db is None:
+            return
+        block = self.human().with_value(value)
+        self._db.execute(
+            "INSERT INTO core_blocks (caller_user, label, value, char_limit, updated_at) VALUES (?, 'human', ?, ?, ?)"
+            " ON CONFLICT (caller_user, label) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
+            (self._caller, block.value, block.limit, time.time()))
+
+    def learn_from(self, caller_text: str) -> list[Fact]:
+        """Extract the facts in what the caller just said and commit them to the `human` block at once."""
+        facts = extract_facts(caller_text)
+        if facts and self._db is not None:
+            self.set_human(merge_facts(self.human().value, facts))
+        return facts
+
+    def known(self, key: str) -> str:
+        prefix = f"{key}: "
+        values = [line[len(prefix):] for line in self.human().value.splitlines() if line.startswith(prefix)]
+        return values[-1] if values else ""
+
+    def fact_sentences(self) -> list[str]:
+        """What we know of the caller, as sentences a reply can start with."""
+        out = []
+        for line in self.human().value.splitlines():
+            key, _, value = line.partition(": ")
+            if key == "mentioned time" or not value:
+                continue
+            out.append(_FACT_SENTENCES.get(key, "Your " + key + " is {}.").format(value))
+        return out
+
+    def conversation_search(self, query: str, limit: int = 3, exclude_call: int | None = None) -> list[str]:
+        """The caller's own past turns that best match `query` (FTS5), newest first among equals."""
+        if self._db is None:
+            return []
+        words = re.findall(r"\w+", query.lower())
+        if not words:
+            return []
+        match = " OR ".join(f'"{w}"' for w in words if len(w) > 2) or f'"{words[0]}"'
+        rows = self._db.execute(
+            "SELECT t.role, t.text FROM turns_fts f JOIN turns t ON t.id = f.rowid JOIN calls c ON c.id = t.call_id"
+            " WHERE turns_fts MATCH ? AND c.caller_user = ? AND t.call_id IS NOT ?"
+            " ORDER BY bm25(turns_fts), t.id DESC LIMIT ?",
+            (match, self._caller, exclude_call, limit)).fetchall()
+        return [f"{role}: {text}" for role, text in rows]
+
+    def forget(self) -> None:
+        """Erase everything remembered of this caller: blocks and transcript text. Call records stay, anonymised."""
+        if self._db is None:
+            return
+        self._db.execute("BEGIN")
+        try:
+            self._db.execute("DELETE FROM core_blocks WHERE caller_user = ?", (self._caller,))
+            self._db.execute("DELETE FROM turns WHERE call_id IN (SELECT id FROM calls WHERE caller_user = ?)",
+                             (self._caller,))
+            self._db.execute("UPDATE calls SET caller_user = '', remote_uri = '', display_name = ''"
+                             " WHERE caller_user = ?", (self._caller,))
+            self._db.execute("COMMIT")
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise

@@ -1,0 +1,93 @@
+"""Caller memory on a real SQLite file: facts extracted without a model, recall search, isolation, forgetting."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from autogen_core import CancellationToken
+from autogen_ext.models.replay import ReplayChatCompletionClient
+
+from brain.forget_me import CONFIRM_QUESTION, ERASED
+from brain.front_desk import FrontDesk
+from memory.blocks import Block, BlockFullError, render_blocks
+from memory.extractor import extract_facts, merge_facts
+from memory.transcripts import TranscriptStore
+
+pytestmark = pytest.mark.unit
+
+
+def test_extractor_finds_what_callers_give():
+    facts = {f.key: f.value for f in extract_facts("Hi, this is Alice Martin. My order number is 4,471.")}
+    assert facts == {"name": "Alice Martin", "order number": "4471"}
+    assert extract_facts("my account number is four four seven one")[0].value == "4471"
+    assert {f.key for f in extract_facts("Call me back tomorrow at 10 am on 555 010 1234, or bob@example.com")} == \
+        {"callback number", "mentioned time", "email"}
+    assert extract_facts("I'm calling about my boiler") == []
+
+
+def test_newer_values_replace_older_ones_in_the_block():
+    block = merge_facts("name: Alice\norder number: 1", extract_facts("my order number is 4471"))
+    assert block == "name: Alice\norder number: 4471"
+
+
+def test_blocks_render_with_fill_level_and_refuse_overflow():
+    block = Block("human", "name: Alice", 20)
+    assert '<human characters="11/20">' in render_blocks([block])
+    with pytest.raises(BlockFullError):
+        block.append("order number: 4471")
+
+
+def _store(tmp_path):
+    return TranscriptStore(tmp_path / "m.sqlite3")
+
+
+def test_memory_is_per_caller_and_survives_reopening(tmp_path):
+    store = _store(tmp_path)
+    alice_call = store.start_call("inbound", "sip:+15550101@pbx", "+15550101")
+    store.add_turn(alice_call, "caller", "Hi, this is Alice Martin, my order number is 4471.")
+    store.caller_memory("+15550101").learn_from("Hi, this is Alice Martin, my order number is 4471.")
+    bob_call = store.start_call("inbound", "sip:+15550102@pbx", "+15550102")
+    store.add_turn(bob_call, "caller", "What is Alice Martin's order number?")
+    store.close()
+
+    store = _store(tmp_path)
+    alice, bob = store.caller_memory("+15550101"), store.caller_memory("+15550102")
+    assert alice.known("name") == "Alice Martin" and "Your order number is 4471." in alice.fact_sentences()
+    assert bob.human().value == "" and bob.fact_sentences() == []
+    assert any("4471" in hit for hit in alice.conversation_search("order number"))
+    assert all("4471" not in hit for hit in bob.conversation_search("Alice Martin order number 4471"))
+    anonymous = store.caller_memory("")
+    anonymous.learn_from("this is Carol, order number 999")
+    assert not anonymous.remembers and anonymous.human().value == "" and anonymous.conversation_search("Carol") == []
+
+
+def test_front_desk_answers_from_the_callers_own_memory_only(tmp_path):
+    store = _store(tmp_path)
+    store.caller_memory("+15550101").learn_from("this is Alice Martin, my order number is 4471")
+
+    async def ask(user: str, question: str) -> str:
+        desk = FrontDesk(ReplayChatCompletionClient(["I can't see that, sorry."]), "sys",
+                         memory=store.caller_memory(user))
+        return "".join([p async for p in desk.reply(question, CancellationToken())])
+
+    assert "4471" in asyncio.run(ask("+15550101", "What's my order number?"))
+    assert "4471" not in asyncio.run(ask("+15550102", "What is Alice Martin's order number? It's 4471 right?"))
+
+
+def test_forget_me_needs_a_yes_and_then_erases_everything(tmp_path):
+    store = _store(tmp_path)
+    call = store.start_call("inbound", "sip:+15550101@pbx", "+15550101")
+    store.add_turn(call, "caller", "this is Alice Martin, my order number is 4471")
+    memory = store.caller_memory("+15550101")
+    memory.learn_from("this is Alice Martin, my order number is 4471")
+    desk = FrontDesk(ReplayChatCompletionClient(["ok"] * 3), "sys", memory=memory)
+
+    async def say(text: str) -> str:
+        return "".join([p async for p in desk.reply(text, CancellationToken())])
+
+    assert asyncio.run(say("Please forget me.")) == CONFIRM_QUESTION
+    assert memory.known("name") == "Alice Martin"  # nothing erased before the yes
+    assert asyncio.run(say("Yes, please do.")) == ERASED
+    assert memory.human().value == "" and memory.conversation_search("order number") == []
+    assert store.calls()[0]["caller_user"] == ""

@@ -1,0 +1,70 @@
+"""Remembering a caller across calls and a restart of the bot, through real SIP calls (baresip) and through
+`employai chat`, with the bundled models; and never telling one caller another's data."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from speech.pcm import read_wav
+
+from .peers import REPO, baresip_call, start_bot, to_phone_wav
+
+ALICE, BOB = "+15550101", "+15550102"
+
+
+def _bot_texts(bot, call) -> list[str]:
+    return [t["text"] for t in bot.turns(call["id"]) if t["role"] == "bot"]
+
+
+@pytest.mark.sip
+def test_caller_is_remembered_across_a_restart_and_isolated(tmp_path, say, transcriber):
+    workdir = tmp_path / "bot"
+    bot = start_bot(workdir)
+    try:
+        intro = to_phone_wav(say("Hi, this is Alice Martin, my order number is 4471."), tmp_path / "1.wav", 5, 7)
+        baresip_call(bot.uri, intro, tmp_path / "call1", seconds=19, user=ALICE)
+    finally:
+        assert bot.stop() == 0
+
+    bot = start_bot(workdir)  # a new process on the same database
+    try:
+        ask = to_phone_wav(say("What's my order number?"), tmp_path / "2.wav", 6, 7)
+        heard = baresip_call(bot.uri, ask, tmp_path / "call2", seconds=19, user=ALICE)
+        call = bot.calls()[-1]
+        texts = _bot_texts(bot, call)
+        assert call["caller_user"] == ALICE
+        assert "Alice" in texts[0], texts  # greeted by name
+        assert any("4471" in t for t in texts[1:]), texts
+        spoken = transcriber.transcribe(read_wav(heard).tobytes()).text.replace(",", "")
+        assert "alice" in spoken.lower() and "4471" in spoken, spoken
+
+        snoop = to_phone_wav(say("What is Alice Martin's order number?"), tmp_path / "3.wav", 5, 8)
+        heard = baresip_call(bot.uri, snoop, tmp_path / "call3", seconds=19, user=BOB)
+        call = bot.calls()[-1]
+        assert call["caller_user"] == BOB
+        assert not any("4471" in t for t in _bot_texts(bot, call)), _bot_texts(bot, call)
+        spoken = transcriber.transcribe(read_wav(heard).tobytes()).text.replace(",", "")
+        assert "4471" not in spoken and "Alice" not in _bot_texts(bot, call)[0]
+    finally:
+        bot.stop()
+
+
+@pytest.mark.engine
+def test_chat_remembers_a_caller_between_sessions_and_isolates_others(tmp_path):
+    config = tmp_path / "chat.toml"
+    config.write_text(f'[data]\ndir = "{tmp_path}"\n')
+
+    def chat(caller: str, line: str) -> list[str]:
+        out = subprocess.run([sys.executable, "-m", "employai", "-c", str(config), "chat", "--caller", caller],
+                             input=line + "\n", capture_output=True, text=True, timeout=120, cwd=REPO)
+        assert out.returncode == 0, out.stderr
+        return out.stdout.strip().splitlines()
+
+    chat(ALICE, "Hi, this is Alice Martin, my order number is 4471.")
+    greeting, reply = chat(ALICE, "What's my order number?")
+    assert "Alice" in greeting and "4471" in reply
+    greeting, reply = chat(BOB, "What is Alice Martin's order number?")
+    assert "Alice" not in greeting and "4471" not in reply
