@@ -12,26 +12,26 @@ from collections.abc import AsyncIterator, Sequence
 from autogen_agentchat.agents import AssistantAgent
 from autogen_agentchat.messages import ModelClientStreamingChunkEvent, TextMessage
 from autogen_core import CancellationToken
-from autogen_core.model_context import BufferedChatCompletionContext
 from autogen_core.models import AssistantMessage, ChatCompletionClient, UserMessage
 
 from memory.caller_memory import CallerMemory
+from memory.context import BudgetedChatContext
 
 from .forget_me import ForgetMe
 from .knowledge import best_fact
 
-HISTORY_MESSAGES = 16
 
 
 class FrontDesk:
     def __init__(self, model_client: ChatCompletionClient, system_prompt: str, facts: Sequence[str] = (),
-                 memory: CallerMemory | None = None, call_id: int | None = None, continue_after_fact: bool = False):
+                 memory: CallerMemory | None = None, call_id: int | None = None, continue_after_fact: bool = False,
+                 history_tokens: int = 900):
         self._facts = tuple(facts)
         self._memory = memory
         self._call_id = call_id
         self._forget_me = ForgetMe()
         self._continue_after_fact = continue_after_fact
-        self._context = BufferedChatCompletionContext(buffer_size=HISTORY_MESSAGES)
+        self._context = BudgetedChatContext(history_tokens)
         self._agent = AssistantAgent(
             name="front_desk",
             model_client=model_client,
@@ -69,21 +69,14 @@ class FrontDesk:
 
     async def note_spoken(self, spoken: str) -> None:
         """Make the last reply in the history what the caller heard: the whole reply, or up to a barge-in."""
-        messages = await self._context.get_messages()
-        if messages and isinstance(messages[-1], AssistantMessage):
-            messages = messages[:-1]
-        await self.rollback(messages)
-        if spoken:
-            await self._context.add_message(AssistantMessage(content=spoken, source="front_desk"))
+        self._context.replace_last_reply(spoken, "front_desk")
 
-    async def checkpoint(self) -> list:
+    async def checkpoint(self) -> dict:
         """The history as it is now, to roll back to if a reply is abandoned before the caller hears it."""
-        return list(await self._context.get_messages())
+        return self._context.snapshot()
 
-    async def rollback(self, checkpoint: list) -> None:
-        await self._context.clear()
-        for m in checkpoint:
-            await self._context.add_message(m)
+    async def rollback(self, checkpoint: dict) -> None:
+        self._context.restore(checkpoint)
 
     async def note_said(self, text: str) -> None:
         """Record something the bot said outside a reply (the greeting, a prompt)."""

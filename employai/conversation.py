@@ -17,7 +17,7 @@ def new_front_desk(config: Config, model_client: ChatCompletionClient, memory: C
     notes = render_blocks([memory.human()]) if memory.remembers else ""
     return FrontDesk(model_client, front_desk_prompt(config.profile, notes),
                      config.profile.facts if config.llm.lead_with_facts else (), memory=memory, call_id=call_id,
-                     continue_after_fact=config.llm.continue_after_fact)
+                     continue_after_fact=config.llm.continue_after_fact, history_tokens=config.llm.history_tokens)
 
 
 def greeting(config: Config, memory: CallerMemory) -> str:

@@ -24,7 +24,7 @@ class SpokenTurn:
     speculative: bool = False  # prepared during a pause; plays only once the caller's turn is over
     caller_text: str = ""  # what this turn answers
     carried: list[str] = field(default_factory=list)  # earlier caller words, left unanswered, it answers too
-    checkpoint: list | None = None  # the agent's history before this reply
+    checkpoint: dict | None = None  # the agent's history before this reply
     transcript_ready: float | None = None  # time.monotonic()
     first_token: float | None = None
     first_audio: float | None = None

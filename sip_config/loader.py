@@ -126,6 +126,8 @@ def _check_values(c: Config) -> None:
     _require(c.llm.context_tokens >= 256, "llm.context_tokens", "must be at least 256")
     _require(8 <= c.llm.max_reply_tokens < c.llm.context_tokens, "llm.max_reply_tokens",
              "must be at least 8 and below llm.context_tokens")
+    _require(64 <= c.llm.history_tokens <= c.llm.context_tokens - c.llm.max_reply_tokens - 256,
+             "llm.history_tokens", "must leave room for the instructions (256) and the reply within llm.context_tokens")
     _require(0.0 <= c.llm.temperature <= 2.0, "llm.temperature", "must be between 0 and 2")
     _require(c.llm.max_reply_sentences >= 1, "llm.max_reply_sentences", "must be at least 1")
     _require(c.llm.threads >= 1, "llm.threads", "must be at least 1")

@@ -70,6 +70,7 @@ class LlmSettings:
     api_key_env: str = ""
     context_tokens: int = 2048
     max_reply_tokens: int = 64
+    history_tokens: int = 900
     temperature: float = 0.0
     threads: int = 2
     max_reply_sentences: int = 2

@@ -91,3 +91,22 @@ def test_forget_me_needs_a_yes_and_then_erases_everything(tmp_path):
     assert asyncio.run(say("Yes, please do.")) == ERASED
     assert memory.human().value == "" and memory.conversation_search("order number") == []
     assert store.calls()[0]["caller_user"] == ""
+
+
+def test_history_stays_within_budget_and_folds_facts_into_a_summary():
+    from autogen_core.models import AssistantMessage, UserMessage
+
+    from memory.context import BudgetedChatContext
+
+    async def scenario():
+        ctx = BudgetedChatContext(budget_tokens=300)
+        await ctx.add_message(UserMessage(content="Hi, my order number is 4471.", source="caller"))
+        for i in range(300):
+            await ctx.add_message(AssistantMessage(content=f"Reply number {i}, all good here.", source="bot"))
+            await ctx.add_message(UserMessage(content=f"Question number {i} about pipes?", source="caller"))
+            assert ctx.tokens() <= 300
+        return await ctx.get_messages()
+
+    messages = asyncio.run(scenario())
+    assert "order number: 4471" in messages[0].content and "messages ago" in messages[0].content
+    assert messages[-1].content == "Question number 299 about pipes?"

@@ -68,3 +68,21 @@ def test_chat_remembers_a_caller_between_sessions_and_isolates_others(tmp_path):
     assert "Alice" in greeting and "4471" in reply
     greeting, reply = chat(BOB, "What is Alice Martin's order number?")
     assert "Alice" not in greeting and "4471" not in reply
+
+
+@pytest.mark.engine
+def test_two_hundred_turn_chat_never_overflows_and_remembers_turn_three(tmp_path):
+    config = tmp_path / "chat.toml"
+    config.write_text(f'[data]\ndir = "{tmp_path}"\n')
+    asked = ["Hello there.", "I have a question about my delivery.", "My order number is 4471."]
+    fillers = ["What are your opening hours?", "How much does a visit cost?", "Do you fix water heaters?",
+               "Tell me something about your company and the work you do every day."]
+    asked += [fillers[i % len(fillers)] for i in range(196)]
+    asked.append("What's my order number?")
+    assert len(asked) == 200
+    out = subprocess.run([sys.executable, "-m", "employai", "-c", str(config), "chat", "--caller", ALICE],
+                         input="\n".join(asked) + "\n", capture_output=True, text=True, timeout=600, cwd=REPO)
+    assert out.returncode == 0, out.stderr[-3000:]
+    replies = out.stdout.strip().splitlines()[1:]
+    assert len(replies) == 200
+    assert "4471" in replies[-1], replies[-1]
