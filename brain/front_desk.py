@@ -21,7 +21,6 @@ from .forget_me import ForgetMe
 from .knowledge import best_fact
 
 
-
 class FrontDesk:
     def __init__(self, model_client: ChatCompletionClient, system_prompt: str, facts: Sequence[str] = (),
                  memory: CallerMemory | None = None, call_id: int | None = None, continue_after_fact: bool = False,

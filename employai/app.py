@@ -66,6 +66,7 @@ class Bot:
 async def run_bot(config: Config) -> None:
     engines = await asyncio.to_thread(load_engines, config)
     store = TranscriptStore(data_dir(config) / "employai.sqlite3")
+    store.prune(config.memory.retention_days)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

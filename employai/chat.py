@@ -24,6 +24,7 @@ from .conversation import greeting, new_front_desk
 async def run_chat(config: Config, caller: str = "") -> int:
     client = await asyncio.to_thread(build_model_client, config.llm, resolve_models(config))
     store = TranscriptStore(data_dir(config) / "employai.sqlite3")
+    store.prune(config.memory.retention_days)
     user = normalise_user(caller) if caller else ""
     call_id = store.start_call("chat", caller, user)
     memory = store.caller_memory(user)

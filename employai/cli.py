@@ -35,6 +35,13 @@ def _parser() -> argparse.ArgumentParser:
     dial.add_argument("--codec", default="PCMU", help="codec to offer (G722, PCMU, PCMA)")
     dial.add_argument("--timeout", type=float, default=60.0)
     dial.add_argument("--json", action="store_true", help="print per-turn latency as JSON")
+    memory = sub.add_parser("memory", help="what the bot remembers of a caller")
+    memory_sub = memory.add_subparsers(dest="memory_command", required=True)
+    show = memory_sub.add_parser("show", help="print a caller's memory")
+    show.add_argument("caller", help="phone number or SIP user, as it calls in")
+    show.add_argument("--json", action="store_true")
+    forget = memory_sub.add_parser("forget", help="erase everything remembered of a caller")
+    forget.add_argument("caller")
     bench = sub.add_parser("bench", help="voice-to-voice latency and telephone-path WER against a running bot")
     bench.add_argument("--uri", help="a running bot to measure (default: start one on the bundled models)")
     bench.add_argument("--eval-dir", default=str(Path(__file__).resolve().parents[2] / "shared" / "eval" / "speech"))
@@ -86,6 +93,10 @@ def _dispatch(args: argparse.Namespace, config) -> int:
         from .dialer import run_dial
 
         return run_dial(args)
+    if args.command == "memory":
+        from .memory_cli import run_memory
+
+        return run_memory(args, config)
     if args.command == "bench":
         from .bench import run_bench
 

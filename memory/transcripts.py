@@ -106,6 +106,17 @@ class TranscriptStore:
         )
         return int(cur.lastrowid)
 
+    def prune(self, retention_days: int) -> int:
+        """Forget transcripts and caller notes older than the retention period; returns the turns removed."""
+        if retention_days <= 0:
+            return 0
+        cutoff = time.time() - retention_days * 86400
+        removed = self._db.execute("DELETE FROM turns WHERE created_at < ?", (cutoff,)).rowcount
+        self._db.execute("DELETE FROM core_blocks WHERE updated_at < ?", (cutoff,))
+        self._db.execute("UPDATE calls SET caller_user = '', remote_uri = '', display_name = ''"
+                         " WHERE started_at < ?", (cutoff,))
+        return removed
+
     def turns(self, call_id: int) -> list[Turn]:
         rows = self._db.execute(
             "SELECT call_id, role, text, interrupted, created_at, speech_end, transcript_ready, first_token,"

@@ -93,6 +93,11 @@ class ProfileSettings:
 
 
 @dataclass(frozen=True)
+class MemorySettings:
+    retention_days: int = 0  # 0 keeps memory until a caller or operator asks to forget
+
+
+@dataclass(frozen=True)
 class DataSettings:
     dir: str = "~/.local/share/employai"
 
@@ -106,4 +111,5 @@ class Config:
     tts: TtsSettings = field(default_factory=TtsSettings)
     llm: LlmSettings = field(default_factory=LlmSettings)
     profile: ProfileSettings = field(default_factory=ProfileSettings)
+    memory: MemorySettings = field(default_factory=MemorySettings)
     data: DataSettings = field(default_factory=DataSettings)

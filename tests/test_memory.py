@@ -110,3 +110,16 @@ def test_history_stays_within_budget_and_folds_facts_into_a_summary():
     messages = asyncio.run(scenario())
     assert "order number: 4471" in messages[0].content and "messages ago" in messages[0].content
     assert messages[-1].content == "Question number 299 about pipes?"
+
+
+def test_retention_forgets_old_transcripts_and_notes(tmp_path):
+    store = _store(tmp_path)
+    call = store.start_call("inbound", "sip:+15550101@pbx", "+15550101")
+    store.add_turn(call, "caller", "my order number is 4471")
+    store.caller_memory("+15550101").learn_from("my order number is 4471")
+    assert store.prune(0) == 0 and store.prune(30) == 0  # nothing is old yet
+    store._db.execute("UPDATE turns SET created_at = created_at - 40 * 86400")
+    store._db.execute("UPDATE core_blocks SET updated_at = updated_at - 40 * 86400")
+    store._db.execute("UPDATE calls SET started_at = started_at - 40 * 86400")
+    assert store.prune(30) == 1
+    assert store.caller_memory("+15550101").human().value == "" and store.calls()[0]["caller_user"] == ""

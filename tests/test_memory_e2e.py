@@ -86,3 +86,22 @@ def test_two_hundred_turn_chat_never_overflows_and_remembers_turn_three(tmp_path
     replies = out.stdout.strip().splitlines()[1:]
     assert len(replies) == 200
     assert "4471" in replies[-1], replies[-1]
+
+
+@pytest.mark.engine
+def test_operator_can_show_and_forget_a_callers_memory(tmp_path):
+    config = tmp_path / "chat.toml"
+    config.write_text(f'[data]\ndir = "{tmp_path}"\n')
+
+    def employai(*args: str, stdin: str = "") -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "employai", "-c", str(config), *args], input=stdin,
+                              capture_output=True, text=True, timeout=120, cwd=REPO)
+
+    employai("chat", "--caller", ALICE, stdin="Hi, this is Alice Martin, my order number is 4471.\n")
+    import json
+
+    shown = json.loads(employai("memory", "show", "+1 555 0101", "--json").stdout)
+    assert shown["caller"] == ALICE and "order number: 4471" in shown["human"] and shown["calls"] == 1
+    assert employai("memory", "forget", ALICE).returncode == 0
+    shown = json.loads(employai("memory", "show", ALICE, "--json").stdout)
+    assert shown["human"] == "" and shown["turns"] == []
