@@ -7,6 +7,7 @@ actually heard rather than what the model wrote.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Sequence
 
 from autogen_agentchat.agents import AssistantAgent
@@ -42,6 +43,7 @@ class FrontDesk:
     async def reply(self, caller_text: str, cancel: CancellationToken) -> AsyncIterator[str]:
         """Stream the reply to what the caller said, piece by piece; a matching fact comes first."""
         memory = self._memory if self._memory is not None and self._memory.remembers else None
+        knowledge = self._memory  # the knowledge base answers anonymous callers too
         if memory is not None:
             fixed, erase = self._forget_me.answer(caller_text)
             if fixed is not None:
@@ -50,8 +52,13 @@ class FrontDesk:
                 await self._context.add_message(UserMessage(content=caller_text, source="caller"))
                 yield fixed
                 return
-        facts = [*self._facts, *(memory.fact_sentences() if memory else [])]
-        fact = best_fact(caller_text, facts) if facts else None
+        # What the caller told us before (exact keywords), then the knowledge base (meaning and keywords; it holds
+        # the profile's facts too), else the profile's facts by keyword when there is no knowledge base.
+        fact = best_fact(caller_text, memory.fact_sentences()) if memory else None
+        if fact is None and knowledge is not None and knowledge.has_knowledge:
+            fact = await asyncio.to_thread(knowledge.knowledge_lead, caller_text)
+        elif fact is None and self._facts:
+            fact = best_fact(caller_text, self._facts)
         content = caller_text
         if fact:
             yield fact + " "

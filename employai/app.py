@@ -12,6 +12,7 @@ from sip_config import Config
 from telephony import CallEvents, CallHandle, IncomingCall, SipAgent
 
 from .conductor import CallConductor
+from .conversation import sync_profile_facts
 from .engines import Engines, load_engines
 
 log = logging.getLogger(__name__)
@@ -65,8 +66,9 @@ class Bot:
 
 async def run_bot(config: Config) -> None:
     engines = await asyncio.to_thread(load_engines, config)
-    store = TranscriptStore(data_dir(config) / "employai.sqlite3")
+    store = TranscriptStore(data_dir(config) / "employai.sqlite3", embedder=engines.embedder)
     store.prune(config.memory.retention_days)
+    sync_profile_facts(config, store)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

@@ -12,19 +12,23 @@ import sys
 from autogen_core import CancellationToken
 
 from brain.model_clients import build_model_client
+from memory.embeddings import MiniLMEmbedder
 from memory.transcripts import TranscriptStore
 from sip_config import Config, resolve_models
 from speech.sentences import SentenceChunker
 from telephony.headers import normalise_user
 
 from .app import data_dir
-from .conversation import greeting, new_front_desk
+from .conversation import greeting, new_front_desk, sync_profile_facts
 
 
 async def run_chat(config: Config, caller: str = "") -> int:
     client = await asyncio.to_thread(build_model_client, config.llm, resolve_models(config))
-    store = TranscriptStore(data_dir(config) / "employai.sqlite3")
+    models = resolve_models(config)
+    embedder = await asyncio.to_thread(lambda: MiniLMEmbedder(models.embedding_zip).load())
+    store = TranscriptStore(data_dir(config) / "employai.sqlite3", embedder=embedder)
     store.prune(config.memory.retention_days)
+    sync_profile_facts(config, store)
     user = normalise_user(caller) if caller else ""
     call_id = store.start_call("chat", caller, user)
     memory = store.caller_memory(user)

@@ -42,6 +42,10 @@ def _parser() -> argparse.ArgumentParser:
     show.add_argument("--json", action="store_true")
     forget = memory_sub.add_parser("forget", help="erase everything remembered of a caller")
     forget.add_argument("caller")
+    knowledge = sub.add_parser("knowledge", help="the organisation's knowledge base")
+    knowledge_sub = knowledge.add_subparsers(dest="knowledge_command", required=True)
+    add = knowledge_sub.add_parser("add", help="add text, Markdown or PDF files")
+    add.add_argument("files", nargs="+")
     bench = sub.add_parser("bench", help="voice-to-voice latency and telephone-path WER against a running bot")
     bench.add_argument("--uri", help="a running bot to measure (default: start one on the bundled models)")
     bench.add_argument("--eval-dir", default=str(Path(__file__).resolve().parents[2] / "shared" / "eval" / "speech"))
@@ -97,6 +101,10 @@ def _dispatch(args: argparse.Namespace, config) -> int:
         from .memory_cli import run_memory
 
         return run_memory(args, config)
+    if args.command == "knowledge":
+        from .memory_cli import run_knowledge_add
+
+        return run_knowledge_add(args.files, config)
     if args.command == "bench":
         from .bench import run_bench
 

@@ -20,5 +20,11 @@ def new_front_desk(config: Config, model_client: ChatCompletionClient, memory: C
                      continue_after_fact=config.llm.continue_after_fact, history_tokens=config.llm.history_tokens)
 
 
+def sync_profile_facts(config: Config, store) -> None:
+    """The profile's facts live in the knowledge base too, so one search answers from both."""
+    if store.archive is not None and config.llm.lead_with_facts:
+        store.archive.replace_source(list(config.profile.facts), source="profile")
+
+
 def greeting(config: Config, memory: CallerMemory) -> str:
     return greeting_for(config.profile, memory.known("name"))

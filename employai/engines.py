@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from autogen_core.models import ChatCompletionClient
 
 from brain.model_clients import build_model_client
+from memory.embeddings import Embedder, MiniLMEmbedder
 from sip_config import Config, resolve_models
 from speech.stt import Transcriber, WhisperOptions, WhisperTranscriber
 from speech.tts import PiperSynthesizer, Synthesizer
@@ -23,6 +24,7 @@ class Engines:
     synthesizer: Synthesizer
     model_client: ChatCompletionClient
     canned: dict[str, bytes]  # pre-synthesised lines, spoken even if TTS fails mid-call
+    embedder: Embedder
 
 
 def canned_lines(config: Config) -> dict[str, str]:
@@ -70,5 +72,6 @@ def load_engines(config: Config) -> Engines:
         synthesizer.prewarm(config.profile.facts)  # a reply that starts with a fact starts at once
     if config.llm.backend == "llama_cpp":
         _prewarm_prompt(model_client, config)
+    embedder = MiniLMEmbedder(models.embedding_zip).load()
     log.info("engines loaded", extra={"seconds": round(time.monotonic() - started, 2)})
-    return Engines(transcriber, synthesizer, model_client, canned)
+    return Engines(transcriber, synthesizer, model_client, canned, embedder)

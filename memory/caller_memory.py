@@ -11,6 +11,7 @@ import re
 import sqlite3
 import time
 
+from .archival import Archive
 from .blocks import Block
 from .extractor import Fact, extract_facts, merge_facts
 
@@ -49,9 +50,10 @@ def install_schema(db: sqlite3.Connection) -> None:
 
 
 class CallerMemory:
-    def __init__(self, db: sqlite3.Connection | None, caller_user: str):
+    def __init__(self, db: sqlite3.Connection | None, caller_user: str, archive: Archive | None = None):
         self._db = db if caller_user else None
         self._caller = caller_user
+        self._archive = archive  # the knowledge base is there for anonymous callers too
 
     @property
     def remembers(self) -> bool:
@@ -110,6 +112,26 @@ class CallerMemory:
             (match, self._caller, exclude_call, limit)).fetchall()
         return [f"{role}: {text}" for role, text in rows]
 
+    @property
+    def has_knowledge(self) -> bool:
+        return self._archive is not None
+
+    def knowledge_lead(self, question: str) -> str | None:
+        """A sentence of the knowledge base (or of this caller's notes) that answers the question."""
+        if self._archive is None:
+            return None
+        return self._archive.best_sentence(question, self._caller)
+
+    def archival_search(self, query: str, limit: int = 3) -> list[str]:
+        if self._archive is None:
+            return []
+        return [p.text for p in self._archive.search(query, self._caller, limit)]
+
+    def archival_insert(self, text: str) -> None:
+        """A note about this caller, kept for later calls (nothing is kept for anonymous callers)."""
+        if self._archive is not None and self._db is not None:
+            self._archive.insert([text], scope="caller", caller_user=self._caller, source="note")
+
     def forget(self) -> None:
         """Erase everything remembered of this caller: blocks and transcript text. Call records stay, anonymised."""
         if self._db is None:
@@ -122,6 +144,8 @@ class CallerMemory:
             self._db.execute("UPDATE calls SET caller_user = '', remote_uri = '', display_name = ''"
                              " WHERE caller_user = ?", (self._caller,))
             self._db.execute("COMMIT")
+            if self._archive is not None:
+                self._archive.forget_caller(self._caller)
         except BaseException:
             self._db.execute("ROLLBACK")
             raise

@@ -11,7 +11,9 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from .archival import Archive
 from .caller_memory import CallerMemory, install_schema
+from .embeddings import Embedder
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS calls (
@@ -64,19 +66,21 @@ class Turn:
 
 
 class TranscriptStore:
-    def __init__(self, path: Path):
+    def __init__(self, path: Path, embedder: Embedder | None = None):
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
-        self._db = sqlite3.connect(str(path), isolation_level=None)  # autocommit: each statement commits
+        # Autocommit: each statement commits. Searches may run in worker threads (SQLite is serialised).
+        self._db = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.execute("PRAGMA foreign_keys=ON")
         self._db.executescript(SCHEMA)
         install_schema(self._db)
+        self.archive = Archive(self._db, embedder) if embedder is not None else None
 
     def caller_memory(self, caller_user: str) -> CallerMemory:
         """Memory bound to one caller ('' for anonymous: remembers nothing)."""
-        return CallerMemory(self._db, caller_user)
+        return CallerMemory(self._db, caller_user, self.archive)
 
     def close(self) -> None:
         self._db.close()

@@ -18,6 +18,7 @@ class ModelPaths:
     whisper_dir: Path
     piper_voice: Path
     gguf: Path | None  # None when the LLM is served over an OpenAI-compatible API
+    embedding_zip: Path
 
 
 def resolve_models(config: Config) -> ModelPaths:
@@ -25,7 +26,17 @@ def resolve_models(config: Config) -> ModelPaths:
         whisper_dir=_whisper_dir(config.stt.model),
         piper_voice=_piper_voice(config.tts.voice),
         gguf=_gguf(config.llm.model) if config.llm.backend == "llama_cpp" else None,
+        embedding_zip=_embedding_zip(config.memory.embedding_model),
     )
+
+
+def _embedding_zip(value: str) -> Path:
+    if value == "bundled":
+        return _bundled("memory.embedding_model", "all_minilm_l6_v2", "model.zip")
+    path = Path(value).expanduser()
+    if path.suffix != ".zip" or not path.is_file():
+        raise ConfigError("memory.embedding_model", f"not a .zip of a sentence-transformers model: {value}")
+    return path
 
 
 def _bundled(key: str, package: str, relative: str) -> Path:

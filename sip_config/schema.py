@@ -95,6 +95,7 @@ class ProfileSettings:
 @dataclass(frozen=True)
 class MemorySettings:
     retention_days: int = 0  # 0 keeps memory until a caller or operator asks to forget
+    embedding_model: str = "bundled"
 
 
 @dataclass(frozen=True)

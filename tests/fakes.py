@@ -51,7 +51,8 @@ class FakeSynthesizer:
 def fake_engines(transcripts: list[str | Exception], replies: list[str], voice: bytes | None = None) -> Engines:
     voice = voice or speech_pcm()
     canned = {k: voice for k in ("apology", "silence_prompt", "goodbye", "max_duration", "shutdown", "greeting")}
-    return Engines(FakeTranscriber(transcripts), FakeSynthesizer(voice), ReplayChatCompletionClient(replies), canned)
+    return Engines(FakeTranscriber(transcripts), FakeSynthesizer(voice), ReplayChatCompletionClient(replies), canned,
+                   embedder=None)
 
 
 class FakeCallHandle:

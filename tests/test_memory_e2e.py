@@ -105,3 +105,19 @@ def test_operator_can_show_and_forget_a_callers_memory(tmp_path):
     assert employai("memory", "forget", ALICE).returncode == 0
     shown = json.loads(employai("memory", "show", ALICE, "--json").stdout)
     assert shown["human"] == "" and shown["turns"] == []
+
+
+@pytest.mark.engine
+def test_knowledge_base_document_answers_callers(tmp_path):
+    config = tmp_path / "chat.toml"
+    config.write_text(f'[data]\ndir = "{tmp_path}"\n')
+    doc = tmp_path / "services.md"
+    doc.write_text("# Boiler service\n\nA yearly boiler service costs one hundred and twenty dollars.\n\n"
+                   "# Weekend work\n\nOn Saturdays we work from ten in the morning until two in the afternoon.\n")
+    run = [sys.executable, "-m", "employai", "-c", str(config)]
+    added = subprocess.run([*run, "knowledge", "add", str(doc)], capture_output=True, text=True, timeout=120)
+    assert added.returncode == 0 and "2 passages" in added.stdout, added.stdout + added.stderr
+    out = subprocess.run([*run, "chat"], input="How much is a boiler service?\nDo you work on Saturdays?\n",
+                         capture_output=True, text=True, timeout=120, cwd=REPO)
+    replies = out.stdout.strip().splitlines()[1:]
+    assert "one hundred and twenty dollars" in replies[0] and "Saturdays we work from ten" in replies[1], replies
