@@ -17,6 +17,7 @@ from autogen_core.models import AssistantMessage, ChatCompletionClient, UserMess
 
 from memory.caller_memory import CallerMemory
 from memory.context import BudgetedChatContext
+from memory.tools import memory_tools
 
 from .forget_me import ForgetMe
 from .knowledge import best_fact
@@ -32,12 +33,17 @@ class FrontDesk:
         self._forget_me = ForgetMe()
         self._continue_after_fact = continue_after_fact
         self._context = BudgetedChatContext(history_tokens)
+        # Memory functions go only to models that can call tools; the rest remember without them.
+        can_call_tools = bool(model_client.model_info.get("function_calling"))
+        tools = memory_tools(memory) if memory is not None and memory.remembers and can_call_tools else None
         self._agent = AssistantAgent(
             name="front_desk",
             model_client=model_client,
             system_message=system_prompt,
             model_client_stream=True,
             model_context=self._context,
+            tools=tools,
+            reflect_on_tool_use=bool(tools),
         )
 
     async def reply(self, caller_text: str, cancel: CancellationToken) -> AsyncIterator[str]:
@@ -46,6 +52,8 @@ class FrontDesk:
         knowledge = self._memory  # the knowledge base answers anonymous callers too
         if memory is not None:
             fixed, erase = self._forget_me.answer(caller_text)
+            if fixed is None:
+                fixed = memory.book_callback(caller_text, self._call_id)  # the task agent's job, done in code
             if fixed is not None:
                 if erase:
                     memory.forget()

@@ -46,6 +46,8 @@ def _parser() -> argparse.ArgumentParser:
     knowledge_sub = knowledge.add_subparsers(dest="knowledge_command", required=True)
     add = knowledge_sub.add_parser("add", help="add text, Markdown or PDF files")
     add.add_argument("files", nargs="+")
+    evaluate = sub.add_parser("eval", help="evaluations")
+    evaluate.add_argument("what", choices=["memory"], help="memory: deep memory retrieval accuracy and cost")
     bench = sub.add_parser("bench", help="voice-to-voice latency and telephone-path WER against a running bot")
     bench.add_argument("--uri", help="a running bot to measure (default: start one on the bundled models)")
     bench.add_argument("--eval-dir", default=str(Path(__file__).resolve().parents[2] / "shared" / "eval" / "speech"))
@@ -105,6 +107,10 @@ def _dispatch(args: argparse.Namespace, config) -> int:
         from .memory_cli import run_knowledge_add
 
         return run_knowledge_add(args.files, config)
+    if args.command == "eval":
+        from .eval_memory import run_eval_memory
+
+        return run_eval_memory(config)
     if args.command == "bench":
         from .bench import run_bench
 

@@ -14,6 +14,7 @@ import time
 from .archival import Archive
 from .blocks import Block
 from .extractor import Fact, extract_facts, merge_facts
+from .followups import FollowupStore, confirmation, detect_callback
 
 HUMAN_LIMIT = 1000
 
@@ -115,6 +116,16 @@ class CallerMemory:
     @property
     def has_knowledge(self) -> bool:
         return self._archive is not None
+
+    def book_callback(self, caller_text: str, call_id: int | None) -> str | None:
+        """If the caller asks to be called back, store the follow-up task now and return the confirmation."""
+        if self._db is None:
+            return None
+        followup = detect_callback(caller_text)
+        if followup is None:
+            return None
+        FollowupStore(self._db).add(self._caller, call_id, followup)
+        return confirmation(followup)
 
     def knowledge_lead(self, question: str) -> str | None:
         """A sentence of the knowledge base (or of this caller's notes) that answers the question."""

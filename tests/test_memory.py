@@ -123,3 +123,60 @@ def test_retention_forgets_old_transcripts_and_notes(tmp_path):
     store._db.execute("UPDATE calls SET started_at = started_at - 40 * 86400")
     assert store.prune(30) == 1
     assert store.caller_memory("+15550101").human().value == "" and store.calls()[0]["caller_user"] == ""
+
+
+def test_memory_tools_are_bound_to_one_caller(tmp_path):
+    from memory.tools import memory_tools
+
+    store = _store(tmp_path)
+    tools = {t.name: t for t in memory_tools(store.caller_memory("+15550101"))}
+    assert set(tools) == {"core_memory_append", "core_memory_replace", "archival_memory_insert",
+                          "archival_memory_search", "conversation_search"}
+    for tool in tools.values():  # the schema offered to the model has no way to name another caller
+        assert not any("caller" in p for p in tool.schema["parameters"]["properties"])
+
+    async def run(name, **kwargs):
+        return await tools[name].run_json(kwargs, CancellationToken())
+
+    assert asyncio.run(run("core_memory_append", content="prefers mornings")) == "noted"
+    assert asyncio.run(run("core_memory_replace", old_content="mornings", new_content="evenings")) == "updated"
+    assert store.caller_memory("+15550101").human().value == "prefers evenings"
+    assert store.caller_memory("+15550102").human().value == ""
+
+
+def test_tool_capable_models_get_the_memory_tools_and_others_do_not(tmp_path):
+    store = _store(tmp_path)
+    plain = FrontDesk(ReplayChatCompletionClient(["hi"]), "sys", memory=store.caller_memory("+15550101"))
+    capable_client = ReplayChatCompletionClient(["hi"], model_info={
+        "vision": False, "function_calling": True, "json_output": False, "family": "unknown",
+        "structured_output": False})
+    capable = FrontDesk(capable_client, "sys", memory=store.caller_memory("+15550101"))
+    assert plain._agent._tools == [] and len(capable._agent._tools) == 5
+
+
+def test_callback_requests_become_stored_followup_tasks(tmp_path):
+    from datetime import datetime
+
+    from memory.followups import FollowupStore, detect_callback
+
+    now = datetime(2026, 11, 25, 15, 0)
+    assert datetime.fromtimestamp(detect_callback("Can you call me back tomorrow at ten?", now).due_at) == \
+        datetime(2026, 11, 26, 10, 0)
+    assert datetime.fromtimestamp(detect_callback("ring me back on Friday at 3 pm", now).due_at) == \
+        datetime(2026, 11, 27, 15, 0)
+    assert detect_callback("I will call you tomorrow", now) is None
+
+    store = _store(tmp_path)
+    call = store.start_call("inbound", "sip:+15550101@pbx", "+15550101")
+    desk = FrontDesk(ReplayChatCompletionClient(["ok"]), "sys", memory=store.caller_memory("+15550101"), call_id=call)
+    reply = asyncio.run(_say(desk, "Could you call me back tomorrow at ten please?"))
+    assert reply.startswith("Sure, I'll call you back") and "10 AM" in reply
+    tasks = FollowupStore(store._db).pending()
+    assert [(t["caller_user"], t["call_id"]) for t in tasks] == [("+15550101", call)]
+    anonymous = FrontDesk(ReplayChatCompletionClient(["ok"]), "sys", memory=store.caller_memory(""))
+    asyncio.run(_say(anonymous, "call me back tomorrow"))
+    assert len(FollowupStore(store._db).pending()) == 1  # no number to call: nothing booked
+
+
+async def _say(desk, text: str) -> str:
+    return "".join([p async for p in desk.reply(text, CancellationToken())])
