@@ -58,9 +58,11 @@ class Archive:
         self._db = db
         self._embedder = embedder
         self._ids = np.zeros(0, dtype=np.int64)
-        self._owners: list[tuple[str, str]] = []
+        self._is_org = np.zeros(0, dtype=bool)
+        self._owners = np.zeros(0, dtype=object)
         self._vectors = np.zeros((0, DIMENSIONS), dtype=np.float32)
         self._loaded_max = 0
+        self._sentence_vectors: dict[str, np.ndarray] = {}
 
     def insert(self, texts: list[str], scope: str, caller_user: str = "", source: str = "") -> int:
         texts = [t.strip() for t in texts if t.strip()]
@@ -81,7 +83,8 @@ class Archive:
         if not rows:
             return
         self._ids = np.concatenate([self._ids, np.array([r[0] for r in rows], dtype=np.int64)])
-        self._owners += [(r[1], r[2]) for r in rows]
+        self._is_org = np.concatenate([self._is_org, np.array([r[1] == "org" for r in rows], dtype=bool)])
+        self._owners = np.concatenate([self._owners, np.array([r[2] for r in rows], dtype=object)])
         new = np.frombuffer(b"".join(r[3] for r in rows), dtype=np.float32).reshape(len(rows), DIMENSIONS)
         self._vectors = np.concatenate([self._vectors, new])
         self._loaded_max = rows[-1][0]
@@ -98,7 +101,8 @@ class Archive:
 
     def _reset(self) -> None:
         self._ids = np.zeros(0, dtype=np.int64)
-        self._owners, self._vectors, self._loaded_max = [], np.zeros((0, DIMENSIONS), dtype=np.float32), 0
+        self._is_org, self._owners = np.zeros(0, dtype=bool), np.zeros(0, dtype=object)
+        self._vectors, self._loaded_max = np.zeros((0, DIMENSIONS), dtype=np.float32), 0
 
     def forget_caller(self, caller_user: str) -> None:
         self._db.execute("DELETE FROM passages WHERE scope = 'caller' AND caller_user = ?", (caller_user,))
@@ -109,9 +113,8 @@ class Archive:
         self._refresh()
         if not len(self._ids) or not query.strip():
             return []
-        visible = np.array([scope == "org" or (bool(caller_user) and owner == caller_user)
-                            for scope, owner in self._owners], dtype=bool)
-        similarity = self._vectors @ self._embedder.embed([query])[0]
+        visible = self._is_org | (self._owners == caller_user) if caller_user else self._is_org
+        similarity = self._vectors @ self._embed_cached([query])[0]
         similarity[~visible] = -2.0
         top = np.argsort(-similarity)[: limit * 4]
         ranks: dict[int, float] = {}
@@ -135,10 +138,20 @@ class Archive:
         candidates = [s for p in self.search(query, caller_user, limit=3) for s in sentences(p.text)]
         if not candidates:
             return None
-        vectors = self._embedder.embed([query, *candidates])
-        similarity = vectors[1:] @ vectors[0]
+        query_vector = self._embed_cached([query])[0]
+        similarity = self._embed_cached(candidates) @ query_vector
         best = int(np.argmax(similarity))
         return candidates[best] if similarity[best] >= min_similarity else None
+
+    def _embed_cached(self, texts: list[str]) -> np.ndarray:
+        """Sentence vectors, remembered: the same knowledge-base sentences come up turn after turn."""
+        missing = [t for t in dict.fromkeys(texts) if t not in self._sentence_vectors]
+        if missing:
+            for text, vector in zip(missing, self._embedder.embed(missing), strict=True):
+                self._sentence_vectors[text] = vector
+            while len(self._sentence_vectors) > 4096:
+                self._sentence_vectors.pop(next(iter(self._sentence_vectors)))
+        return np.stack([self._sentence_vectors[t] for t in texts])
 
     def _keyword_hits(self, query: str, caller_user: str, limit: int) -> list[int]:
         words = [w for w in re.findall(r"\w+", query.lower()) if len(w) > 2]

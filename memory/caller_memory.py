@@ -14,6 +14,7 @@ import time
 from .archival import Archive
 from .blocks import Block
 from .extractor import Fact, extract_facts, merge_facts
+from .followups import SCHEMA as FOLLOWUPS_SCHEMA
 from .followups import FollowupStore, confirmation, detect_callback
 
 HUMAN_LIMIT = 1000
@@ -27,12 +28,15 @@ CREATE TABLE IF NOT EXISTS core_blocks (
     updated_at   REAL NOT NULL,
     PRIMARY KEY (caller_user, label)
 );
-CREATE VIRTUAL TABLE IF NOT EXISTS turns_fts USING fts5(text, content='turns', content_rowid='id');
-CREATE TRIGGER IF NOT EXISTS turns_fts_insert AFTER INSERT ON turns BEGIN
-    INSERT INTO turns_fts(rowid, text) VALUES (new.id, new.text);
+CREATE INDEX IF NOT EXISTS calls_by_caller ON calls(caller_user);
+-- Recall search index: each turn's text with its caller, so a search reads only that caller's postings.
+CREATE VIRTUAL TABLE IF NOT EXISTS recall_fts USING fts5(text, caller);
+CREATE TRIGGER IF NOT EXISTS recall_fts_insert AFTER INSERT ON turns BEGIN
+    INSERT INTO recall_fts(rowid, text, caller)
+    VALUES (new.id, new.text, (SELECT caller_user FROM calls WHERE id = new.call_id));
 END;
-CREATE TRIGGER IF NOT EXISTS turns_fts_delete AFTER DELETE ON turns BEGIN
-    INSERT INTO turns_fts(turns_fts, rowid, text) VALUES ('delete', old.id, old.text);
+CREATE TRIGGER IF NOT EXISTS recall_fts_delete AFTER DELETE ON turns BEGIN
+    DELETE FROM recall_fts WHERE rowid = old.id;
 END;
 """
 
@@ -44,10 +48,12 @@ _FACT_SENTENCES = {
 
 
 def install_schema(db: sqlite3.Connection) -> None:
-    new = db.execute("SELECT 1 FROM sqlite_master WHERE name = 'turns_fts'").fetchone() is None
+    new = db.execute("SELECT 1 FROM sqlite_master WHERE name = 'recall_fts'").fetchone() is None
     db.executescript(SCHEMA)
+    db.executescript(FOLLOWUPS_SCHEMA)
     if new:  # index the turns written before memory existed
-        db.execute("INSERT INTO turns_fts(turns_fts) VALUES ('rebuild')")
+        db.execute("INSERT INTO recall_fts(rowid, text, caller) SELECT t.id, t.text, c.caller_user"
+                   " FROM turns t JOIN calls c ON c.id = t.call_id")
 
 
 class CallerMemory:
@@ -105,12 +111,14 @@ class CallerMemory:
         words = re.findall(r"\w+", query.lower())
         if not words:
             return []
-        match = " OR ".join(f'"{w}"' for w in words if len(w) > 2) or f'"{words[0]}"'
+        terms = " OR ".join(f'"{w}"' for w in words if len(w) > 2) or f'"{words[0]}"'
+        caller = '"' + self._caller.replace('"', "") + '"'
+        # The FTS caller column narrows the search to this caller's turns; the join on calls keeps it exact.
         rows = self._db.execute(
-            "SELECT t.role, t.text FROM turns_fts f JOIN turns t ON t.id = f.rowid JOIN calls c ON c.id = t.call_id"
-            " WHERE turns_fts MATCH ? AND c.caller_user = ? AND t.call_id IS NOT ?"
-            " ORDER BY bm25(turns_fts), t.id DESC LIMIT ?",
-            (match, self._caller, exclude_call, limit)).fetchall()
+            "SELECT t.role, t.text FROM recall_fts f JOIN turns t ON t.id = f.rowid JOIN calls c ON c.id = t.call_id"
+            " WHERE recall_fts MATCH ? AND c.caller_user = ? AND t.call_id IS NOT ?"
+            " ORDER BY bm25(recall_fts, 1.0, 0.0), t.id DESC LIMIT ?",
+            (f"caller:{caller} AND text:({terms})", self._caller, exclude_call, limit)).fetchall()
         return [f"{role}: {text}" for role, text in rows]
 
     @property
@@ -154,6 +162,7 @@ class CallerMemory:
                              (self._caller,))
             self._db.execute("UPDATE calls SET caller_user = '', remote_uri = '', display_name = ''"
                              " WHERE caller_user = ?", (self._caller,))
+            self._db.execute("DELETE FROM followups WHERE caller_user = ?", (self._caller,))
             self._db.execute("COMMIT")
             if self._archive is not None:
                 self._archive.forget_caller(self._caller)

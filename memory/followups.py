@@ -70,8 +70,12 @@ def parse_when(text: str, now: datetime) -> datetime | None:
     return when if when > now else when + timedelta(days=1)
 
 
+_QUESTION = re.compile(r"^\s*(which|what|when|where|who|why|how)\b", re.IGNORECASE)
+
+
 def detect_callback(text: str, now: datetime | None = None) -> Followup | None:
-    if not _CALLBACK.search(text):
+    """A request to be called back ('which number will you call me back on?' asks, it does not request)."""
+    if not _CALLBACK.search(text) or _QUESTION.match(text):
         return None
     when = parse_when(text, now or datetime.now())
     return Followup(request=text.strip(), due_at=when.timestamp() if when else None)

@@ -119,6 +119,7 @@ class TranscriptStore:
         self._db.execute("DELETE FROM core_blocks WHERE updated_at < ?", (cutoff,))
         self._db.execute("UPDATE calls SET caller_user = '', remote_uri = '', display_name = ''"
                          " WHERE started_at < ?", (cutoff,))
+        self._db.execute("DELETE FROM followups WHERE created_at < ? AND status != 'pending'", (cutoff,))
         return removed
 
     def turns(self, call_id: int) -> list[Turn]:
