@@ -74,8 +74,10 @@ class FrontDesk:
                 await self._context.add_message(UserMessage(content=caller_text, source="caller"))
                 return
             content += f"\n(You have just told the caller: {fact})"
-        if memory is not None and (earlier := memory.conversation_search(caller_text, exclude_call=self._call_id)):
-            content += "\n(From earlier calls with this caller: " + " | ".join(earlier) + ")"
+        earlier = memory.conversation_search(caller_text, limit=2, exclude_call=self._call_id, caller_only=True) \
+            if memory is not None else []
+        if earlier:  # what the caller said before, short: every token here costs time before the first word
+            content += "\n(The caller said in an earlier call: " + " | ".join(e[:160] for e in earlier) + ")"
         message = TextMessage(content=content, source="caller")
         async for event in self._agent.on_messages_stream([message], cancel):
             if isinstance(event, ModelClientStreamingChunkEvent) and event.content:

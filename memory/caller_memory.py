@@ -18,6 +18,10 @@ from .followups import SCHEMA as FOLLOWUPS_SCHEMA
 from .followups import FollowupStore, confirmation, detect_callback
 
 HUMAN_LIMIT = 1000
+STOP_WORDS = frozenset(
+    "the and are you your yours what when where which who why how can could would should will this that these those "
+    "with from for about have has had was were been being does did not but just please there their them they "
+    "then than into onto our ours out over some any all its it's i'm you're what's let me my mine".split())
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS core_blocks (
@@ -104,19 +108,21 @@ class CallerMemory:
             out.append(_FACT_SENTENCES.get(key, "Your " + key + " is {}.").format(value))
         return out
 
-    def conversation_search(self, query: str, limit: int = 3, exclude_call: int | None = None) -> list[str]:
-        """The caller's own past turns that best match `query` (FTS5), newest first among equals."""
+    def conversation_search(self, query: str, limit: int = 3, exclude_call: int | None = None,
+                            caller_only: bool = False) -> list[str]:
+        """The caller's own past turns that best match the content words of `query` (FTS5)."""
         if self._db is None:
             return []
-        words = re.findall(r"\w+", query.lower())
+        words = [w for w in re.findall(r"\w+", query.lower()) if len(w) > 2 and w not in STOP_WORDS]
         if not words:
             return []
-        terms = " OR ".join(f'"{w}"' for w in words if len(w) > 2) or f'"{words[0]}"'
+        terms = " OR ".join(f'"{w}"' for w in words)
         caller = '"' + self._caller.replace('"', "") + '"'
         # The FTS caller column narrows the search to this caller's turns; the join on calls keeps it exact.
         rows = self._db.execute(
             "SELECT t.role, t.text FROM recall_fts f JOIN turns t ON t.id = f.rowid JOIN calls c ON c.id = t.call_id"
             " WHERE recall_fts MATCH ? AND c.caller_user = ? AND t.call_id IS NOT ?"
+            + (" AND t.role = 'caller'" if caller_only else "") +
             " ORDER BY bm25(recall_fts, 1.0, 0.0), t.id DESC LIMIT ?",
             (f"caller:{caller} AND text:({terms})", self._caller, exclude_call, limit)).fetchall()
         return [f"{role}: {text}" for role, text in rows]

@@ -125,19 +125,22 @@ def test_engine_failure_gets_a_spoken_apology_and_the_call_goes_on(tmp_path):
     assert handle.hangups == []
 
 
-def test_silent_caller_is_prompted_then_the_call_is_ended(tmp_path):
-    async def scenario():
-        conductor, store, handle, task = await _call(tmp_path, [], [], silence_prompt_s=1.0, silence_hangup_s=6.0)
-        line = Line(conductor)
-        for _ in range(40):
-            await line.run_for(0.5)
-            if handle.hangups:
-                break
-        conductor.on_ended("bye", 200)
-        await asyncio.wait_for(task, 5)
-        return store, conductor, handle
+async def _until_the_bot_hangs_up(tmp_path, limit_s: float, **call_settings):
+    """A silent caller on the line until the bot hangs up (or `limit_s` passes)."""
+    conductor, store, handle, task = await _call(tmp_path, [], [], **call_settings)
+    line = Line(conductor)
+    for _ in range(int(limit_s / 0.5)):
+        await line.run_for(0.5)
+        if handle.hangups:
+            break
+    conductor.on_ended("bye", 200)
+    await asyncio.wait_for(task, 5)
+    return store, conductor, handle
 
-    store, conductor, handle = asyncio.run(scenario())
+
+def test_silent_caller_is_prompted_then_the_call_is_ended(tmp_path):
+    store, conductor, handle = asyncio.run(
+        _until_the_bot_hangs_up(tmp_path, 20, silence_prompt_s=1.0, silence_hangup_s=6.0))
     texts = [t.text for t in store.turns(conductor.call_id)]
     assert conductor._config.call.silence_prompt_text in texts
     assert handle.hangups == [200]
@@ -145,18 +148,7 @@ def test_silent_caller_is_prompted_then_the_call_is_ended(tmp_path):
 
 
 def test_maximum_call_duration_is_enforced(tmp_path):
-    async def scenario():
-        conductor, store, handle, task = await _call(tmp_path, [], [], max_duration_s=2.0)
-        line = Line(conductor)
-        for _ in range(30):
-            await line.run_for(0.5)
-            if handle.hangups:
-                break
-        conductor.on_ended("bye", 200)
-        await asyncio.wait_for(task, 5)
-        return store, handle
-
-    store, handle = asyncio.run(scenario())
+    store, _, handle = asyncio.run(_until_the_bot_hangs_up(tmp_path, 15, max_duration_s=2.0))
     assert handle.hangups == [200]
     assert store.calls()[-1]["end_reason"] == "max_duration"
     assert store.turns(1)[-1].text == load_config().call.max_duration_text
