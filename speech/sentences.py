@@ -23,7 +23,7 @@ def speakable(text: str) -> str:
 
 
 class SentenceChunker:
-    def __init__(self, first_clause_min_words: int = 3, first_piece_max_words: int = 8, min_chars: int = 12):
+    def __init__(self, first_clause_min_words: int = 3, first_piece_max_words: int = 6, min_chars: int = 12):
         self._buffer = ""
         self._emitted_any = False
         self._first_clause_min_words = first_clause_min_words

@@ -88,11 +88,14 @@ def test_sentence_chunker_cuts_the_first_clause_early_then_sentences():
     for token in "Sure, we can do that for you, no problem. It costs eighty dollars. Bye".split(" "):
         pieces += chunker.push(token + " ")
     pieces += chunker.flush()
-    assert pieces == ["Sure, we can do that for you,", "no problem.", "It costs eighty dollars.", "Bye"]
+    assert pieces == ["Sure, we can do that for", "you, no problem.", "It costs eighty dollars.", "Bye"]
+    chunker = SentenceChunker()
+    clause = [p for t in "Well, sure thing, we can.".split(" ") for p in chunker.push(t + " ")] + chunker.flush()
+    assert clause == ["Well, sure thing,", "we can."]
     chunker = SentenceChunker()
     long_first = [p for t in "I would be very happy to help you with that today. Yes".split(" ")
                   for p in chunker.push(t + " ")] + chunker.flush()
-    assert long_first == ["I would be very happy to help you", "with that today.", "Yes"]
+    assert long_first == ["I would be very happy to", "help you with that today.", "Yes"]
     assert speakable("**Hours:** 9-5 \U0001F600") == "Hours: 9-5"
 
 
