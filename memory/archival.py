@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .embeddings import DIMENSIONS, Embedder
+from .stopwords import STOP_WORDS
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS passages (
@@ -154,7 +155,7 @@ class Archive:
         return np.stack([self._sentence_vectors[t] for t in texts])
 
     def _keyword_hits(self, query: str, caller_user: str, limit: int) -> list[int]:
-        words = [w for w in re.findall(r"\w+", query.lower()) if len(w) > 2]
+        words = [w for w in re.findall(r"\w+", query.lower()) if len(w) > 2 and w not in STOP_WORDS]
         if not words:
             return []
         rows = self._db.execute(

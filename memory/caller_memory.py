@@ -16,12 +16,10 @@ from .blocks import Block
 from .extractor import Fact, extract_facts, merge_facts
 from .followups import SCHEMA as FOLLOWUPS_SCHEMA
 from .followups import FollowupStore, confirmation, detect_callback
+from .stopwords import STOP_WORDS
 
 HUMAN_LIMIT = 1000
-STOP_WORDS = frozenset(
-    "the and are you your yours what when where which who why how can could would should will this that these those "
-    "with from for about have has had was were been being does did not but just please there their them they "
-    "then than into onto our ours out over some any all its it's i'm you're what's let me my mine".split())
+
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS core_blocks (
