@@ -7,6 +7,7 @@ anonymous and remembers nothing. Turns are stored like a call's, with direction 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sys
 
 from autogen_core import CancellationToken
@@ -57,10 +58,11 @@ async def run_chat(config: Config, caller: str = "") -> int:
 async def _reply(desk, said: str, max_sentences: int) -> str:
     """The reply as the phone would say it: the same sentence cut and limit."""
     chunker, sentences = SentenceChunker(), []
-    async for piece in desk.reply(said, CancellationToken()):
-        sentences += chunker.push(piece)
-        if len(sentences) >= max_sentences:
-            break
-    else:
-        sentences += chunker.flush()
+    async with contextlib.aclosing(desk.reply(said, CancellationToken())) as pieces:  # stops the model at once
+        async for piece in pieces:
+            sentences += chunker.push(piece)
+            if len(sentences) >= max_sentences:
+                break
+        else:
+            sentences += chunker.flush()
     return " ".join(sentences[:max_sentences])
