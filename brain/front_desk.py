@@ -13,7 +13,7 @@ from collections.abc import AsyncIterator, Sequence
 from autogen_agentchat.agents import AssistantAgent
 from autogen_agentchat.messages import ModelClientStreamingChunkEvent, TextMessage
 from autogen_core import CancellationToken
-from autogen_core.models import AssistantMessage, ChatCompletionClient, UserMessage
+from autogen_core.models import ChatCompletionClient, UserMessage
 
 from memory.caller_memory import CallerMemory
 from memory.context import BudgetedChatContext
@@ -93,7 +93,3 @@ class FrontDesk:
 
     async def rollback(self, checkpoint: dict) -> None:
         self._context.restore(checkpoint)
-
-    async def note_said(self, text: str) -> None:
-        """Record something the bot said outside a reply (the greeting, a prompt)."""
-        await self._context.add_message(AssistantMessage(content=text, source="front_desk"))

@@ -48,7 +48,6 @@ class Playout:
         self._frames: deque[tuple[bytes, int, Segment]] = deque()
         self._recent_peaks: deque[int] = deque(maxlen=max(1, echo_tail_ms // FRAME_MS))
         self.segments: list[Segment] = []
-        self.frames_sent = 0
         self.held = False  # a prepared reply waits, queued, until the caller's turn is confirmed over
 
     def enqueue(self, pcm: bytes, text: str, turn_id: int) -> Segment:
@@ -82,7 +81,6 @@ class Playout:
         if segment.played_frames >= segment.total_frames:
             segment.done = True
         self._recent_peaks.append(peak)
-        self.frames_sent += 1
         return frame
 
     def clear(self) -> list[Segment]:
@@ -92,9 +90,3 @@ class Playout:
         for seg in segments:
             seg.done = True
         return segments
-
-    def take_finished(self) -> list[Segment]:
-        """Forget the segments that have fully played, returning them."""
-        finished = [s for s in self.segments if s.done]
-        self.segments = [s for s in self.segments if not s.done]
-        return finished

@@ -82,9 +82,6 @@ class SipAgent:
     def make_call(self, uri: str, events: CallEvents) -> CallHandle:
         return self.submit(lambda: self._make_call(uri, events)).result(timeout=10)
 
-    def active_calls(self) -> int:
-        return len(self._calls)
-
     def stop(self, timeout: float = 5.0) -> None:
         """Hang up every call (BYE, or 503 before answer), unregister, and destroy the endpoint."""
         self._stop_timeout = timeout
