@@ -83,6 +83,10 @@ class FrontDesk:
             if isinstance(event, ModelClientStreamingChunkEvent) and event.content:
                 yield event.content
 
+    async def note_caller(self, caller_text: str) -> None:
+        """Keep in the history what the caller said when the reply came from elsewhere (a transfer, a message)."""
+        await self._context.add_message(UserMessage(content=caller_text, source="caller"))
+
     async def note_spoken(self, spoken: str) -> None:
         """Make the last reply in the history what the caller heard: the whole reply, or up to a barge-in."""
         self._context.replace_last_reply(spoken, "front_desk")

@@ -15,7 +15,7 @@ def front_desk_prompt(profile: ProfileSettings, caller_notes: str = "") -> str:
         lines.append(f"Facts about {profile.company}:")
         lines.extend(f"- {fact}" for fact in profile.facts)
     if caller_notes.strip():
-        lines.append(f"What you remember about this caller:\n{caller_notes}")
+        lines.append(f"Your core memory of this caller and this call:\n{caller_notes}")
     return "\n".join(lines)
 
 

@@ -1,4 +1,5 @@
-"""The bot process: engines loaded once, the SIP agent, one conductor per call, clean shutdown on a signal."""
+"""The bot process: engines loaded once, the SIP agent (registered to a PBX when configured), one conductor per
+call in or out, the outbound scheduler, the status file, and a clean shutdown on a signal."""
 
 from __future__ import annotations
 
@@ -7,13 +8,18 @@ import logging
 import signal
 from pathlib import Path
 
+from brain.switchboard import Directory
 from memory.transcripts import TranscriptStore
 from sip_config import Config
-from telephony import CallEvents, CallHandle, IncomingCall, SipAgent
+from telephony import CallEvents, CallHandle, IncomingCall, SipAgent, SipError
+from telephony.account import RegistrationState
 
+from .call_context import CallContext
 from .conductor import CallConductor
 from .conversation import sync_profile_facts
 from .engines import Engines, load_engines
+from .scheduler import Scheduler
+from .status import StatusFile
 
 log = logging.getLogger(__name__)
 
@@ -24,42 +30,99 @@ def data_dir(config: Config) -> Path:
     return Path(config.data.dir).expanduser()
 
 
+def sip_domain(config: Config) -> str:
+    """Where extensions live: the registration domain, else the registrar's host, else our own address."""
+    r = config.registration
+    if r.domain:
+        return r.domain
+    if r.registrar:
+        return r.registrar.split(":", 1)[1].split(";", 1)[0]
+    return config.sip.listen_address
+
+
 class Bot:
     def __init__(self, config: Config, engines: Engines, store: TranscriptStore):
         self._config, self._engines, self._store = config, engines, store
         self._loop: asyncio.AbstractEventLoop | None = None
         self._conductors: set[CallConductor] = set()
         self._tasks: set[asyncio.Task] = set()
-        self.agent = SipAgent(config.sip, listener=self)
+        self.directory = Directory(config.transfer, sip_domain(config))
+        self.agent = SipAgent(config.sip, listener=self, registration=config.registration,
+                              on_registration=self._on_registration)
+        self.status = StatusFile(data_dir(config) / "status.json", self.agent.uri, self.agent.aor)
 
     def on_incoming(self, handle: CallHandle, invite: IncomingCall) -> CallEvents | None:
         """SIP thread: make the call's conductor and start it on the event loop."""
         assert self._loop is not None
-        conductor = CallConductor(self._config, self._engines, self._store, handle, invite, self._loop)
+        conductor = self._conductor(handle, CallContext.inbound(invite, self.directory))
         self._loop.call_soon_threadsafe(self._launch, conductor)
         return conductor
 
-    def _launch(self, conductor: CallConductor) -> None:
+    def _conductor(self, handle: CallHandle | None, context: CallContext) -> CallConductor:
+        assert self._loop is not None
+        return CallConductor(self._config, self._engines, self._store, handle, context, self._loop,
+                             directory=self.directory, dial=self.dial)
+
+    def _on_registration(self, state: RegistrationState) -> None:
+        """SIP thread: the registration changed."""
+        if self._loop is not None and not self._loop.is_closed():
+            self._loop.call_soon_threadsafe(self.status.update, state)
+
+    def _launch(self, conductor: CallConductor) -> asyncio.Task:
         self._conductors.add(conductor)
+        self.status.update(calls=len(self._conductors))
         task = asyncio.create_task(conductor.run())
         self._tasks.add(task)
-        task.add_done_callback(lambda t: (self._tasks.discard(t), self._conductors.discard(conductor)))
+        task.add_done_callback(lambda t: self._done(t, conductor))
+        return task
+
+    def _done(self, task: asyncio.Task, conductor: CallConductor) -> None:
+        self._tasks.discard(task)
+        self._conductors.discard(conductor)
+        self.status.update(calls=len(self._conductors))
+
+    async def dial(self, uri: str, events: CallEvents) -> CallHandle:
+        """Place a call from the bot (to a directory entry, or a scheduled call); raises SipError."""
+        try:
+            return await asyncio.to_thread(self.agent.make_call, uri, events)
+        except SipError:
+            raise
+        except Exception as exc:  # pj.Error for an unusable URI
+            raise SipError(f"could not place the call: {exc}") from None
+
+    async def place_call(self, context: CallContext) -> CallConductor | None:
+        """Call out and run the call to its end (the scheduler's calls); None if it could not be placed."""
+        conductor = self._conductor(None, context)
+        try:
+            conductor.attach(await self.dial(context.remote.uri, conductor))
+        except SipError:
+            log.warning("an outbound call could not be placed")
+            return None
+        await asyncio.shield(self._launch(conductor))
+        return conductor
 
     async def serve(self, stop: asyncio.Event) -> None:
         self._loop = asyncio.get_running_loop()
         await asyncio.to_thread(self.agent.start)
+        self.status.update(registration=self.agent.registration, calls=0)
         print(f"Employai is answering at {self.agent.uri}", flush=True)
+        if self._config.registration.registrar:
+            print(f"Registering as {self.agent.aor} with {self._config.registration.registrar}", flush=True)
+        scheduler = asyncio.create_task(Scheduler(self._config, self._store, self.place_call).run(stop))
         try:
             await stop.wait()
         finally:
             await self.shutdown()
+            await asyncio.wait([scheduler], timeout=5)
+            self.status.stopped()
 
     async def shutdown(self) -> None:
-        """Say goodbye on every call and hang up, then stop SIP. Bounded: never hangs."""
+        """Say goodbye on every call and hang up, then stop SIP (unregistering). Bounded: never hangs."""
         if self._conductors:
             finishing = [c.finish("shutdown", "shutdown") for c in list(self._conductors)]
             await asyncio.wait([asyncio.ensure_future(f) for f in finishing], timeout=SHUTDOWN_GRACE_S)
         await asyncio.to_thread(self.agent.stop)
+        self.status.update(registration=self.agent.registration)
         if self._tasks:
             await asyncio.wait(list(self._tasks), timeout=2.0)
 

@@ -13,13 +13,14 @@ import sys
 from autogen_core import CancellationToken
 
 from brain.model_clients import build_model_client
+from brain.switchboard import Directory
 from memory.embeddings import MiniLMEmbedder
 from memory.transcripts import TranscriptStore
 from sip_config import Config, resolve_models
 from speech.sentences import SentenceChunker
 from telephony.headers import normalise_user
 
-from .app import data_dir
+from .app import data_dir, sip_domain
 from .conversation import greeting, new_front_desk, sync_profile_facts
 
 
@@ -34,6 +35,7 @@ async def run_chat(config: Config, caller: str = "") -> int:
     call_id = store.start_call("chat", caller, user)
     memory = store.caller_memory(user)
     desk = new_front_desk(config, client, memory, call_id)
+    directory = Directory(config.transfer, sip_domain(config))
     hello = greeting(config, memory)
     print(hello, flush=True)
     store.add_turn(call_id, "bot", hello)
@@ -45,7 +47,12 @@ async def run_chat(config: Config, caller: str = "") -> int:
             said = line.strip()
             store.add_turn(call_id, "caller", said)
             memory.learn_from(said)
-            reply = await _reply(desk, said, config.llm.max_reply_sentences)
+            decision = directory.decide(said)
+            if decision is not None:  # on the phone this would transfer; a chat can only say so
+                await desk.note_caller(said)
+                reply = decision.say
+            else:
+                reply = await _reply(desk, said, config.llm.max_reply_sentences)
             print(reply, flush=True)
             store.add_turn(call_id, "bot", reply)
             await desk.note_spoken(reply)

@@ -46,6 +46,19 @@ def _parser() -> argparse.ArgumentParser:
     knowledge_sub = knowledge.add_subparsers(dest="knowledge_command", required=True)
     add = knowledge_sub.add_parser("add", help="add text, Markdown or PDF files")
     add.add_argument("files", nargs="+")
+    sub.add_parser("status", help="is the bot running, is it registered, how many calls")
+    call = sub.add_parser("call", help="schedule an outbound call (placed by `employai run`)")
+    call.add_argument("uri", help="a SIP URI, or a number or extension at the bot's SIP domain")
+    call.add_argument("--at", default="now", help="now, +5m, 14:30 or 2026-11-26T14:30 (local time)")
+    call.add_argument("--task", required=True, help="what the call is for; the bot says it and carries it out")
+    call.add_argument("--attempts", type=int, default=0, help="attempts at most (default: outbound.max_attempts)")
+    calls = sub.add_parser("calls", help="scheduled outbound calls")
+    calls_sub = calls.add_subparsers(dest="calls_command", required=True)
+    listing = calls_sub.add_parser("scheduled", help="list the scheduled calls")
+    listing.add_argument("--all", action="store_true", help="include finished and cancelled calls")
+    listing.add_argument("--attempts", dest="verbose_attempts", action="store_true", help="show every attempt")
+    cancel = calls_sub.add_parser("cancel", help="cancel a scheduled call")
+    cancel.add_argument("id", type=int)
     evaluate = sub.add_parser("eval", help="evaluations")
     evaluate.add_argument("what", choices=["memory"], help="memory: deep memory retrieval accuracy and cost")
     bench = sub.add_parser("bench", help="voice-to-voice latency and telephone-path WER against a running bot")
@@ -107,6 +120,11 @@ def _dispatch(args: argparse.Namespace, config) -> int:
         from .memory_cli import run_knowledge_add
 
         return run_knowledge_add(args.files, config)
+    if args.command in ("status", "call", "calls"):
+        from .calls_cli import run_call, run_calls, run_status
+
+        return {"status": lambda: run_status(config), "call": lambda: run_call(args, config),
+                "calls": lambda: run_calls(args, config)}[args.command]()
     if args.command == "eval":
         from .eval_memory import run_eval_memory
 

@@ -17,28 +17,42 @@ from collections.abc import Awaitable, Callable
 from autogen_core import CancellationToken
 
 from brain.front_desk import FrontDesk
+from brain.switchboard import Directory
 from memory.caller_memory import CallerMemory
 from memory.transcripts import TranscriptStore
 from sip_config import Config
+from sip_config.schema import DirectoryEntry
 from speech.echo_gate import EchoGate
 from speech.playout import Playout
 from speech.stt import Transcript
 from speech.vad import SpeechPaused, SpeechResumed, SpeechStarted, TurnEnded, UtteranceSegmenter, VoiceDetector
-from telephony import CallHandle, IncomingCall
+from telephony import CallHandle
 
+from .call_actions import KeysAndTransfers, once
+from .call_context import CallContext, opening_line
 from .conversation import greeting, new_front_desk
 from .engines import Engines, canned_lines
+from .keypad import Keypad
 from .speaker import Speaker, SpokenTurn
 from .timing import caller_timing, log_turn, record_turn
+from .transfers import Dial, Transfers
 
 log = logging.getLogger(__name__)
 
 
-class CallConductor:
-    def __init__(self, config: Config, engines: Engines, store: TranscriptStore, handle: CallHandle,
-                 invite: IncomingCall, loop: asyncio.AbstractEventLoop):
+class CallConductor(KeysAndTransfers):
+    def __init__(self, config: Config, engines: Engines, store: TranscriptStore, handle: CallHandle | None,
+                 context: CallContext, loop: asyncio.AbstractEventLoop, directory: Directory | None = None,
+                 dial: Dial | None = None):
         self._config, self._engines, self._store = config, engines, store
-        self._handle, self._invite, self._loop = handle, invite, loop
+        self._handle, self.context, self._loop = handle, context, loop
+        self._directory = directory if directory is not None else Directory(config.transfer)
+        self._dial = dial
+        self._keypad = Keypad(config.dtmf)
+        self._digit_timer: asyncio.TimerHandle | None = None
+        self._transfers = Transfers(handle, loop, config.transfer.notify_timeout_s)
+        self._transfer_task: asyncio.Task | None = None
+        self._message_for: DirectoryEntry | None = None
         audio = config.audio
         self.playout = Playout(echo_tail_ms=audio.echo_tail_ms)
         self._speaker = Speaker(engines.synthesizer, self.playout, config.llm.max_reply_sentences)
@@ -60,6 +74,14 @@ class CallConductor:
         self._prompted = False
         self.call_id: int | None = None
         self.end_reason: str | None = None
+        self.answered = False
+        self.final_status = 0  # the SIP status the call ended with
+        self.caller_turns = 0
+
+    def attach(self, handle: CallHandle) -> None:
+        """The handle of a call we placed (known only once the call is made with this conductor as its events)."""
+        self._handle = handle
+        self._transfers = Transfers(handle, self._loop, self._config.transfer.notify_timeout_s)
 
     # --- CallEvents: called on PJSUA2 threads, must return at once ---------------------------------------
 
@@ -73,24 +95,42 @@ class CallConductor:
         self._loop.call_soon_threadsafe(self._answered.set)
 
     def on_dtmf(self, digit: str) -> None:
-        log.debug("dtmf received", extra={"digit": digit})
+        self._loop.call_soon_threadsafe(self._on_key, digit)
+
+    def on_transfer_status(self, status: int, reason: str, final: bool) -> None:
+        self._transfers.on_status(status, reason, final)
 
     def on_ended(self, reason: str, status: int) -> None:
+        self.final_status = status
         self._loop.call_soon_threadsafe(self._on_ended)
 
     # --- the call, on the event loop ------------------------------------------------------------------------
 
     async def run(self) -> None:
-        try:
-            await asyncio.wait_for(self._answered.wait(), timeout=30)
-        except TimeoutError:
-            self._handle.hangup(408)
+        outbound = self.context.direction == "outbound"
+        ring_s = self._config.outbound.ring_timeout_s if outbound else 30
+        answered = asyncio.ensure_future(self._answered.wait())
+        ended = asyncio.ensure_future(self._ended.wait())
+        await asyncio.wait([answered, ended], timeout=ring_s, return_when=asyncio.FIRST_COMPLETED)
+        answered.cancel()
+        ended.cancel()
+        if not self._answered.is_set() or self._ended.is_set():
+            if not self._ended.is_set():
+                self.end_reason = "no_answer"
+                self._handle.hangup(408)  # CANCEL for a call we placed
+                await asyncio.wait([asyncio.ensure_future(self._ended.wait())], timeout=5)
             return
-        caller = self._invite.caller
-        self.call_id = self._store.start_call("inbound", caller.uri, caller.user, caller.display_name,
-                                              self._invite.call_id)
-        self._memory = self._store.caller_memory(caller.user)
-        self._front_desk = new_front_desk(self._config, self._engines.model_client, self._memory, self.call_id)
+        self.answered = True
+        ctx = self.context
+        self.call_id = self._store.start_call(ctx.direction, ctx.remote.uri, ctx.remote.user,
+                                              ctx.remote.display_name, ctx.sip_call_id)
+        source = ctx.transferred_from
+        self._store.annotate_call(
+            self.call_id, purpose=ctx.task or None, scheduled_id=ctx.scheduled_id,
+            transferred_from=f"{ctx.referrer} <{source.uri}> ({source.header})" if source else None)
+        self._memory = self._store.caller_memory(ctx.remote.user)
+        self._front_desk = new_front_desk(self._config, self._engines.model_client, self._memory, self.call_id,
+                                          ctx.block())
         self._start_turn(self._greet)
         timers = asyncio.create_task(self._watch_timers())
         try:
@@ -98,6 +138,10 @@ class CallConductor:
                 self._on_frame(*item)
         finally:
             timers.cancel()
+            if self._digit_timer is not None:
+                self._digit_timer.cancel()
+            if self._transfer_task is not None:
+                self._transfer_task.cancel()
             if self._turn_task is not None:
                 self._turn_task.cancel()
                 await asyncio.gather(self._turn_task, return_exceptions=True)
@@ -192,6 +236,7 @@ class CallConductor:
         finally:
             spoken = turn.heard() if interrupted else turn.text()
             if spoken:
+                self._keypad.expect_number(spoken)
                 await asyncio.shield(self._front_desk.note_spoken(spoken))
                 timing = record_turn(self._store, self.call_id, spoken, interrupted, turn, caller_turn)
                 log_turn(timing, interrupted)
@@ -204,11 +249,12 @@ class CallConductor:
             self._last_activity = time.monotonic()
 
     async def _greet(self, turn: SpokenTurn) -> None:
-        text = greeting(self._config, self._memory)
+        text = opening_line(self.context, self._config.profile, greeting(self._config, self._memory),
+                            self._config.outbound.intro_text)
         if text == self._config.profile.greeting:
             await self._speaker.say_pcm(self._engines.canned["greeting"], text, turn)
         else:  # by name: synthesised now (and cached)
-            await self._speaker.speak(_once(text), turn)
+            await self._speaker.speak(once(text), turn)
 
     def _caller_turn_heard(self, stt: asyncio.Future, speech_end: float) -> None:
         """Record the caller's turn once it is both over and transcribed, whatever happens to the reply."""
@@ -220,6 +266,7 @@ class CallConductor:
         self._store.add_turn(self.call_id, "caller", transcript.text,
                              timing=caller_timing(speech_end, time.monotonic()))
         self._memory.learn_from(transcript.text)
+        self.caller_turns += 1
         log.debug("caller said", extra={"text": transcript.text})
 
     async def _reply(self, stt: asyncio.Future, turn: SpokenTurn) -> None:
@@ -230,6 +277,19 @@ class CallConductor:
         turn.caller_text = " ".join([*turn.carried, transcript.text]).strip()
         turn.checkpoint = await self._front_desk.checkpoint()
         if not turn.caller_text:
+            return
+        if self._message_for is not None:
+            entry, self._message_for = self._message_for, None
+            self._memory.take_message(entry.name, turn.caller_text, self.call_id)
+            await self._front_desk.note_caller(turn.caller_text)
+            return await self._speaker.speak(once(f"Thank you, I'll pass that on to {entry.name}."), turn)
+        decision = self._directory.decide(turn.caller_text)
+        if decision is not None:
+            await self._front_desk.note_caller(turn.caller_text)
+            await self._speaker.speak(once(decision.say), turn)
+            if decision.entry is not None:
+                await self._speaker.wait_played(turn)
+                self._transfer_task = asyncio.create_task(self._transfer_to(decision.entry))
             return
         await self._speaker.speak(self._front_desk.reply(turn.caller_text, CancellationToken()), turn)
 
@@ -275,6 +335,3 @@ class CallConductor:
             self._store.add_turn(self.call_id, "bot", turn.heard(), interrupted=not turn.played_out)
         self._handle.hangup()
 
-
-async def _once(text: str):
-    yield text

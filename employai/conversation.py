@@ -7,14 +7,16 @@ from autogen_core.models import ChatCompletionClient
 
 from brain.front_desk import FrontDesk
 from brain.persona import front_desk_prompt, greeting_for
-from memory.blocks import render_blocks
+from memory.blocks import Block, render_blocks
 from memory.caller_memory import CallerMemory
 from sip_config import Config
 
 
 def new_front_desk(config: Config, model_client: ChatCompletionClient, memory: CallerMemory,
-                   call_id: int | None) -> FrontDesk:
-    notes = render_blocks([memory.human()]) if memory.remembers else ""
+                   call_id: int | None, call_block: Block | None = None) -> FrontDesk:
+    """The front desk with its core memory in the prompt: the caller's `human` block and this call's `call` block."""
+    blocks = ([memory.human()] if memory.remembers else []) + ([call_block] if call_block is not None else [])
+    notes = render_blocks(blocks)
     return FrontDesk(model_client, front_desk_prompt(config.profile, notes),
                      config.profile.facts if config.llm.lead_with_facts else (), memory=memory, call_id=call_id,
                      continue_after_fact=config.llm.continue_after_fact, history_tokens=config.llm.history_tokens)

@@ -15,7 +15,7 @@ from .archival import Archive
 from .blocks import Block
 from .extractor import Fact, extract_facts, merge_facts
 from .followups import SCHEMA as FOLLOWUPS_SCHEMA
-from .followups import FollowupStore, confirmation, detect_callback
+from .followups import Followup, FollowupStore, confirmation, detect_callback
 from .stopwords import STOP_WORDS
 
 HUMAN_LIMIT = 1000
@@ -61,6 +61,7 @@ def install_schema(db: sqlite3.Connection) -> None:
 class CallerMemory:
     def __init__(self, db: sqlite3.Connection | None, caller_user: str, archive: Archive | None = None):
         self._db = db if caller_user else None
+        self._db_any = db  # for what is kept for the business, not remembered about the caller (messages)
         self._caller = caller_user
         self._archive = archive  # the knowledge base is there for anonymous callers too
 
@@ -138,6 +139,12 @@ class CallerMemory:
             return None
         FollowupStore(self._db).add(self._caller, call_id, followup)
         return confirmation(followup)
+
+    def take_message(self, for_whom: str, message: str, call_id: int | None) -> None:
+        """A message for a colleague who could not take the call, kept as a follow-up task (anonymous too)."""
+        if self._db_any is not None:
+            FollowupStore(self._db_any).add(self._caller, call_id, Followup(f"Message for {for_whom}: {message}", None),
+                                            kind="message")
 
     def knowledge_lead(self, question: str) -> str | None:
         """A sentence of the knowledge base (or of this caller's notes) that answers the question."""

@@ -97,13 +97,18 @@ class FollowupStore:
         db.executescript(SCHEMA)
         self._db = db
 
-    def add(self, caller_user: str, call_id: int | None, followup: Followup) -> int:
+    def add(self, caller_user: str, call_id: int | None, followup: Followup, kind: str = "callback") -> int:
         cur = self._db.execute(
-            "INSERT INTO followups (caller_user, call_id, request, due_at, created_at) VALUES (?, ?, ?, ?, ?)",
-            (caller_user, call_id, followup.request, followup.due_at, time.time()))
+            "INSERT INTO followups (caller_user, call_id, kind, request, due_at, created_at)"
+            " VALUES (?, ?, ?, ?, ?, ?)",
+            (caller_user, call_id, kind, followup.request, followup.due_at, time.time()))
         return int(cur.lastrowid)
 
-    def pending(self) -> list[dict]:
-        cur = self._db.execute("SELECT * FROM followups WHERE status = 'pending' ORDER BY due_at")
+    def mark(self, followup_id: int, status: str) -> None:
+        self._db.execute("UPDATE followups SET status = ? WHERE id = ?", (status, followup_id))
+
+    def pending(self, kind: str = "callback") -> list[dict]:
+        cur = self._db.execute("SELECT * FROM followups WHERE status = 'pending' AND kind = ? ORDER BY due_at",
+                               (kind,))
         names = [d[0] for d in cur.description]
         return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]

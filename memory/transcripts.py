@@ -14,6 +14,11 @@ from pathlib import Path
 from .archival import Archive
 from .caller_memory import CallerMemory, install_schema
 from .embeddings import Embedder
+from .followups import FollowupStore
+from .schedule import ScheduleStore
+
+# Columns added after the first release: added to an existing database on open.
+_CALL_COLUMNS = {"transferred_from": "TEXT", "transferred_to": "TEXT", "purpose": "TEXT", "scheduled_id": "INTEGER"}
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS calls (
@@ -75,7 +80,12 @@ class TranscriptStore:
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.execute("PRAGMA foreign_keys=ON")
         self._db.executescript(SCHEMA)
+        have = {row[1] for row in self._db.execute("PRAGMA table_info(calls)")}
+        for column, kind in _CALL_COLUMNS.items():
+            if column not in have:
+                self._db.execute(f"ALTER TABLE calls ADD COLUMN {column} {kind}")
         install_schema(self._db)
+        self.schedule = ScheduleStore(self._db)
         self.archive = Archive(self._db, embedder) if embedder is not None else None
 
     def caller_memory(self, caller_user: str) -> CallerMemory:
@@ -93,6 +103,20 @@ class TranscriptStore:
             (sip_call_id, direction, remote_uri, caller_user, display_name, time.time()),
         )
         return int(cur.lastrowid)
+
+    def annotate_call(self, call_id: int, **values: str | int | None) -> None:
+        """Set the later columns of a call record (transferred_from, transferred_to, purpose, scheduled_id)."""
+        for column, value in values.items():
+            if column not in _CALL_COLUMNS:
+                raise ValueError(f"not a call column: {column}")
+            self._db.execute(f"UPDATE calls SET {column} = ? WHERE id = ?", (value, call_id))
+
+    def followups(self) -> FollowupStore:
+        return FollowupStore(self._db)
+
+    def remote_uri(self, call_id: int) -> str:
+        row = self._db.execute("SELECT remote_uri FROM calls WHERE id = ?", (call_id,)).fetchone()
+        return row[0] if row else ""
 
     def end_call(self, call_id: int, reason: str) -> None:
         self._db.execute(

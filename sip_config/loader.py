@@ -76,6 +76,14 @@ def _coerce(hint: Any, value: Any, key: str) -> Any:
         if not isinstance(value, str):
             raise ConfigError(key, f"must be a string, not {value!r}")
         return value
+    if typing.get_origin(hint) is tuple and dataclasses.is_dataclass(typing.get_args(hint)[0]):
+        if not isinstance(value, list):
+            raise ConfigError(key, "must be a list of tables")
+        return tuple(_build(typing.get_args(hint)[0], item, prefix=f"{key}[{i}].") for i, item in enumerate(value))
+    if typing.get_origin(hint) is dict:
+        if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
+            raise ConfigError(key, f"must be a table of strings, not {value!r}")
+        return dict(value)
     if typing.get_origin(hint) is tuple:
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
             raise ConfigError(key, f"must be a list of strings, not {value!r}")
@@ -89,6 +97,7 @@ def _require(ok: bool, key: str, problem: str) -> None:
 
 
 def _check_values(c: Config) -> None:
+    _check_telephony(c)
     _require(1 <= c.sip.port <= 65535, "sip.port", "must be between 1 and 65535")
     _require(1024 <= c.sip.rtp_port <= 65000, "sip.rtp_port", "must be between 1024 and 65000")
     _require(c.sip.rtp_port_range >= 2, "sip.rtp_port_range", "must be at least 2")
@@ -139,3 +148,50 @@ def _check_values(c: Config) -> None:
         c.profile.returning_greeting.format(name="Alice")
     except (KeyError, IndexError, ValueError):
         raise ConfigError("profile.returning_greeting", "may only use the placeholder {name}") from None
+
+
+_DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+def _check_telephony(c: Config) -> None:
+    import os
+    import re
+
+    r = c.registration
+    if r.registrar:
+        _require(r.registrar.startswith(("sip:", "sips:")), "registration.registrar",
+                 "must be a SIP URI (sip:host:port)")
+        if r.password_env:
+            _require(bool(os.environ.get(r.password_env)), "registration.password_env",
+                     f"the environment variable {r.password_env} is not set")
+        else:
+            _require(bool(r.password), "registration.password", "is needed (or registration.password_env)")
+        _require(r.expiry_s >= 10, "registration.expiry_s", "must be at least 10")
+        _require(1 <= r.retry_s <= r.retry_max_s, "registration.retry_s", "must be between 1 and retry_max_s")
+        _require(r.keepalive_s >= 0, "registration.keepalive_s", "must be 0 (off) or more")
+    names = set()
+    for i, entry in enumerate(c.transfer.directory):
+        key = f"transfer.directory[{i}]"
+        _require(bool(entry.name.strip()), f"{key}.name", "must not be empty")
+        _require(entry.name.lower() not in names, f"{key}.name", "is already in the directory")
+        names.add(entry.name.lower())
+        _require(entry.uri.startswith(("sip:", "sips:")) or entry.uri.isdigit(), f"{key}.uri",
+                 "must be a SIP URI or an extension (digits)")
+        _require(not entry.uri.isdigit() or bool(r.registrar or r.domain), f"{key}.uri",
+                 "an extension needs registration.registrar or registration.domain")
+    for digit, target in c.dtmf.shortcuts.items():
+        _require(len(digit) == 1 and digit in "0123456789*#", f"dtmf.shortcuts.{digit}", "must be one key: 0-9, * or #")
+        _require(target.lower() in names, f"dtmf.shortcuts.{digit}", f"{target!r} is not in transfer.directory")
+    _require(len(c.dtmf.terminator) == 1 and c.dtmf.terminator in "*#", "dtmf.terminator", "must be * or #")
+    _require(c.dtmf.interdigit_timeout_s > 0, "dtmf.interdigit_timeout_s", "must be positive")
+    o = c.outbound
+    match = re.fullmatch(r"(\d\d):(\d\d)-(\d\d):(\d\d)", o.calling_hours)
+    _require(match is not None, "outbound.calling_hours", "must look like 09:00-18:00")
+    start, end = int(match[1]) * 60 + int(match[2]), int(match[3]) * 60 + int(match[4])
+    _require(int(match[2]) < 60 and int(match[4]) < 60 and start < end <= 24 * 60, "outbound.calling_hours",
+             "must be a window within one day, start before end")
+    for day in o.calling_days:
+        _require(day in _DAYS, "outbound.calling_days", f"unknown day {day!r}; use {_DAYS}")
+    _require(o.max_attempts >= 1, "outbound.max_attempts", "must be at least 1")
+    _require(o.retry_after_s >= 1, "outbound.retry_after_s", "must be at least 1")
+    _require(o.ring_timeout_s >= 1, "outbound.ring_timeout_s", "must be at least 1")

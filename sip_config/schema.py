@@ -22,6 +22,58 @@ class SipSettings:
 
 
 @dataclass(frozen=True)
+class RegistrationSettings:
+    registrar: str = ""  # empty: no registration; callers dial the bot directly
+    domain: str = ""  # the domain of the bot's address of record; empty: the registrar's host
+    auth_user: str = ""  # empty: sip.user
+    password: str = ""
+    password_env: str = ""  # the name of an environment variable holding the password (wins over password)
+    realm: str = "*"
+    expiry_s: int = 300
+    retry_s: int = 5  # first retry after a failure, doubled after each failure up to retry_max_s
+    retry_max_s: int = 300
+    keepalive_s: int = 15  # NAT keep-alive over UDP; 0 turns it off
+
+
+@dataclass(frozen=True)
+class DirectoryEntry:
+    name: str = ""
+    department: str = ""
+    uri: str = ""  # a SIP URI, or an extension (digits) at the registrar's domain
+    attended: bool = False  # call the colleague first and introduce the caller, then join them
+
+
+@dataclass(frozen=True)
+class TransferSettings:
+    directory: tuple[DirectoryEntry, ...] = ()
+    announce_text: str = "Certainly, I'll put you through to {name} now."
+    failed_text: str = "I'm sorry, I couldn't put you through to {name}. Can I take a message or help you myself?"
+    refused_text: str = "I'm sorry, I can only put you through to {names}."
+    introduce_text: str = "Hello {name}, this is {bot}. I have {caller} on the line{reason}. Connecting you now."
+    no_answer_text: str = "{name} isn't answering right now. Can I take a message?"
+    notify_timeout_s: float = 20.0
+    colleague_ring_s: float = 20.0
+
+
+@dataclass(frozen=True)
+class DtmfSettings:
+    shortcuts: dict[str, str] = field(default_factory=dict)  # key -> directory entry name, e.g. {"0": "Operator"}
+    interdigit_timeout_s: float = 3.0
+    terminator: str = "#"
+
+
+@dataclass(frozen=True)
+class OutboundSettings:
+    calling_hours: str = "09:00-18:00"  # local time; "00:00-24:00" for any time
+    calling_days: tuple[str, ...] = ("mon", "tue", "wed", "thu", "fri")
+    max_attempts: int = 3
+    retry_after_s: int = 300  # after busy, no answer or failure; doubled for each further attempt
+    ring_timeout_s: float = 30.0
+    intro_text: str = "Hello, this is {bot} from {company}. The reason I am calling: {task}."
+    callbacks: bool = True  # callbacks the caller asked for become scheduled calls
+
+
+@dataclass(frozen=True)
 class AudioSettings:
     vad_aggressiveness: int = 3
     barge_in_vad_aggressiveness: int = 2
@@ -106,6 +158,10 @@ class DataSettings:
 @dataclass(frozen=True)
 class Config:
     sip: SipSettings = field(default_factory=SipSettings)
+    registration: RegistrationSettings = field(default_factory=RegistrationSettings)
+    transfer: TransferSettings = field(default_factory=TransferSettings)
+    dtmf: DtmfSettings = field(default_factory=DtmfSettings)
+    outbound: OutboundSettings = field(default_factory=OutboundSettings)
     audio: AudioSettings = field(default_factory=AudioSettings)
     call: CallSettings = field(default_factory=CallSettings)
     stt: SttSettings = field(default_factory=SttSettings)

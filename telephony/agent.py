@@ -8,17 +8,22 @@ account, the endpoint) is created and destroyed on the `sip-agent` thread, never
 
 from __future__ import annotations
 
+import heapq
+import itertools
 import logging
+import os
 import queue
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import Future
 from typing import Any, Protocol
 
 import pjsua2 as pj
 
-from sip_config.schema import SipSettings
+from sip_config.schema import RegistrationSettings, SipSettings
 
+from .account import Account, RegistrationState
 from .call import CallEvents, CallHandle, IncomingCall, SipCall
 from .errors import SipError
 
@@ -33,19 +38,16 @@ class CallListener(Protocol):
         """Called on the SIP thread for each new INVITE; return None to refuse it (486)."""
 
 
-class _Account(pj.Account):
-    def __init__(self, agent: SipAgent):
-        super().__init__()
-        self._agent = agent
-
-    def onIncomingCall(self, prm: pj.OnIncomingCallParam) -> None:  # noqa: N802 (PJSUA2 name)
-        self._agent._on_incoming(self, prm)
-
-
 class SipAgent:
-    def __init__(self, settings: SipSettings, listener: CallListener | None = None):
+    def __init__(self, settings: SipSettings, listener: CallListener | None = None,
+                 registration: RegistrationSettings | None = None,
+                 on_registration: Callable[[RegistrationState], None] | None = None):
         self.settings = settings
         self._listener = listener
+        self._registration = registration if registration is not None and registration.registrar else None
+        self._on_registration = on_registration
+        self._timers: list[tuple[float, int, Callable[[], Any]]] = []
+        self._timer_ids = itertools.count()
         self._jobs: queue.SimpleQueue[tuple[Callable[[], Any], Future]] = queue.SimpleQueue()
         self._calls: dict[int, SipCall] = {}
         self._ended: list[SipCall] = []
@@ -54,12 +56,25 @@ class SipAgent:
         self._startup_error: BaseException | None = None
         self._thread = threading.Thread(target=self._run, name="sip-agent", daemon=True)
         self._ep: pj.Endpoint | None = None
-        self._account: _Account | None = None
+        self._account: Account | None = None
+        self.registration = RegistrationState(state="registering" if self._registration else "off",
+                                              registrar=self._registration.registrar if self._registration else "",
+                                              aor=self.aor)
 
     @property
     def uri(self) -> str:
+        """Where the bot answers directly."""
         s = self.settings
         return f"sip:{s.user}@{s.listen_address}:{s.port}"
+
+    @property
+    def aor(self) -> str:
+        """The bot's address of record: at the registrar's domain when it registers, else its direct URI."""
+        r = self._registration
+        if r is None:
+            return self.uri
+        domain = r.domain or r.registrar.split(":", 1)[1].split(";", 1)[0]
+        return f"sip:{self.settings.user}@{domain}"
 
     # --- called from any thread ---------------------------------------------------------------------
 
@@ -103,6 +118,7 @@ class SipAgent:
         while not self._stopping.is_set():
             self._ep.libHandleEvents(_POLL_MS)
             self._run_jobs()
+            self._run_timers()
             self._reap()
         self._shutdown_calls(getattr(self, "_stop_timeout", 5.0))
         self._destroy()
@@ -134,12 +150,16 @@ class SipAgent:
         self._ep.audDevManager().setNullDev()
         self._set_codec_priorities(s.codecs)
         acfg = pj.AccountConfig()
-        acfg.idUri = self.uri
+        acfg.idUri = self.aor
         acfg.mediaConfig.transportConfig.port = s.rtp_port
         acfg.mediaConfig.transportConfig.portRange = s.rtp_port_range
         acfg.mediaConfig.transportConfig.boundAddress = s.listen_address
         acfg.mediaConfig.transportConfig.publicAddress = s.listen_address
-        self._account = _Account(self)
+        self._account = Account(self, self._registration, self.aor)
+        r = self._registration
+        if r is not None:
+            password = os.environ.get(r.password_env, "") if r.password_env else r.password
+            self._account.configure(acfg, password, r.auth_user or s.user)
         self._account.create(acfg, True)
 
     def _set_codec_priorities(self, preferred: tuple[str, ...]) -> None:
@@ -161,9 +181,27 @@ class SipAgent:
             except BaseException as exc:  # handed to the submitter
                 future.set_exception(exc)
 
+    def _after(self, delay_s: float, job: Callable[[], Any]) -> None:
+        """Run `job` on the SIP thread after `delay_s` seconds (SIP thread only)."""
+        heapq.heappush(self._timers, (time.monotonic() + delay_s, next(self._timer_ids), job))
+
+    def _run_timers(self) -> None:
+        now = time.monotonic()
+        while self._timers and self._timers[0][0] <= now:
+            _, _, job = heapq.heappop(self._timers)
+            try:
+                job()
+            except Exception:
+                log.exception("a SIP timer job failed")
+
+    def _registration_changed(self, state: RegistrationState) -> None:
+        self.registration = state
+        if self._on_registration is not None:
+            self._on_registration(state)
+
     def _on_incoming(self, account: pj.Account, prm: pj.OnIncomingCallParam) -> None:
         call = SipCall(self, account, prm.callId)
-        invite = IncomingCall.from_invite(prm.rdata.wholeMsg)
+        invite = IncomingCall.from_invite(prm.rdata.wholeMsg, self.settings.user)
         handle = CallHandle(self, prm.callId)
         events = None
         if self._listener is not None and len(self._calls) < self.settings.max_calls:
@@ -181,7 +219,12 @@ class SipAgent:
         call = SipCall(self, self._account)
         call.events = events
         prm = pj.CallOpParam(True)
-        call.makeCall(uri, prm)
+        try:
+            call.makeCall(uri, prm)
+        except pj.Error as exc:
+            call.events = None
+            self._ended.append(call)
+            raise SipError(f"could not call {uri}: {exc.info()}") from None
         call_id = call.getId()
         self._calls[call_id] = call
         return CallHandle(self, call_id)
@@ -194,6 +237,18 @@ class SipAgent:
         call = self._calls.get(call_id)
         if call is not None:
             call.hangup_with(status)
+
+    def _transfer(self, call_id: int, uri: str) -> None:
+        call = self._calls.get(call_id)
+        if call is None:
+            raise SipError("the call has ended")
+        call.xfer(uri, pj.CallOpParam(True))
+
+    def _transfer_replacing(self, call_id: int, other_call_id: int) -> None:
+        call, other = self._calls.get(call_id), self._calls.get(other_call_id)
+        if call is None or other is None:
+            raise SipError("the call has ended")
+        call.xferReplaces(other, pj.CallOpParam(True))
 
     def _reap(self) -> None:
         """Destroy ended calls (and their media ports) here, a poll after their last callback."""
@@ -211,6 +266,14 @@ class SipAgent:
         for call in list(self._calls.values()):
             self._call_ended(call)
         self._reap()
+        self._unregister(timeout)
+
+    def _unregister(self, timeout: float) -> None:
+        if self._account is None or not self._account.unregister():
+            return
+        deadline = time.monotonic() + min(timeout, 3.0)
+        while self.registration.state == "unregistering" and time.monotonic() < deadline:
+            self._ep.libHandleEvents(_POLL_MS)
 
     def _destroy(self) -> None:
         if self._account is not None:

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import logging
+from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
 import pjsua2 as pj
 
-from .headers import CallerIdentity, caller_identity, header_values, uri_of
+from .headers import CallerIdentity, TransferredFrom, caller_identity, header_values, transferred_from, uri_of
 from .media import FrameEndpoint, FramePort, audio_format
 from .sdp import best_codec, narrow_answer
 
@@ -28,7 +29,10 @@ class CallEvents(FrameEndpoint, Protocol):
         """A DTMF digit arrived, RFC 4733 or SIP INFO (any PJSUA2 thread)."""
 
     def on_ended(self, reason: str, status: int) -> None:
-        """The call is over (SIP thread)."""
+        """The call is over (SIP thread); `status` is the final SIP status (486 busy, 408 no answer, ...)."""
+
+    def on_transfer_status(self, status: int, reason: str, final: bool) -> None:
+        """A NOTIFY about a transfer we asked for with REFER (SIP thread)."""
 
 
 @dataclass(frozen=True)
@@ -37,9 +41,10 @@ class IncomingCall:
     to_uri: str
     call_id: str
     raw_invite: str
+    transferred_from: TransferredFrom | None = None
 
     @classmethod
-    def from_invite(cls, message: str) -> IncomingCall:
+    def from_invite(cls, message: str, own_user: str = "") -> IncomingCall:
         to = header_values(message, "to")
         call_id = header_values(message, "call-id")
         return cls(
@@ -47,6 +52,7 @@ class IncomingCall:
             to_uri=uri_of(to[0]) if to else "",
             call_id=call_id[0] if call_id else "",
             raw_invite=message,
+            transferred_from=transferred_from(message, own_user),
         )
 
 
@@ -59,6 +65,14 @@ class CallHandle:
 
     def hangup(self, status: int = 200) -> None:
         self._agent.submit(lambda: self._agent._hangup(self.call_id, status))
+
+    def transfer(self, uri: str) -> Future:
+        """Blind transfer: REFER the other party to `uri`; NOTIFYs arrive as `on_transfer_status`."""
+        return self._agent.submit(lambda: self._agent._transfer(self.call_id, uri))
+
+    def transfer_replacing(self, other: CallHandle) -> Future:
+        """Attended transfer: REFER the other party to the party of `other`, with Replaces (joins the two)."""
+        return self._agent.submit(lambda: self._agent._transfer_replacing(self.call_id, other.call_id))
 
 
 class SipCall(pj.Call):
@@ -121,6 +135,11 @@ class SipCall(pj.Call):
         codec = best_codec(offer, self._agent.settings.codecs)
         if codec is not None:
             prm.sdp.wholeSdp = narrow_answer(prm.sdp.wholeSdp, codec)
+
+    def onCallTransferStatus(self, prm: pj.OnCallTransferStatusParam) -> None:  # noqa: N802 (PJSUA2 name)
+        prm.cont = True  # keep hearing NOTIFYs until the final one
+        if self.events is not None:
+            self.events.on_transfer_status(int(prm.statusCode), str(prm.reason), bool(prm.finalNotify))
 
     def onDtmfDigit(self, prm: pj.OnDtmfDigitParam) -> None:  # noqa: N802 (PJSUA2 name)
         if self.events is not None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-_COMPACT = {"f": "from", "t": "to", "i": "call-id", "m": "contact", "b": "referred-by"}
+_COMPACT = {"f": "from", "t": "to", "i": "call-id", "m": "contact", "b": "referred-by", "r": "refer-to"}
 _URI = re.compile(r"<([^>]+)>|(sips?:[^\s;,>]+)")
 _DISPLAY = re.compile(r'^\s*"?([^"<]*?)"?\s*<')
 
@@ -76,3 +76,54 @@ def caller_identity(message: str) -> CallerIdentity:
                 user = "" if "id" in privacy.split(";") else normalise_user(uri)
                 return CallerIdentity(uri=uri, user=user, display_name=display_name_of(value))
     return CallerIdentity(uri="", user="")
+
+
+@dataclass(frozen=True)
+class TransferredFrom:
+    """Who passed the call to us: from Referred-By, Diversion or History-Info."""
+
+    uri: str
+    user: str
+    display_name: str
+    header: str  # the header it came from
+
+    @property
+    def name(self) -> str:
+        return self.display_name or self.user
+
+
+def transferred_from(message: str, own_user: str = "") -> TransferredFrom | None:
+    """The party that transferred or diverted this INVITE to us, if any (Referred-By, then Diversion, then the
+    History-Info entry before ours)."""
+    for header in ("referred-by", "diversion"):
+        values = header_values(message, header)
+        if values:
+            value = _split_list(values[0])[0]
+            return _party(value, header)
+    entries = [e for v in header_values(message, "history-info") for e in _split_list(v)]
+    others = [e for e in entries if normalise_user(uri_of(e)) not in ("", own_user.lower())]
+    if len(entries) > 1 and others:
+        return _party(others[0], "history-info")
+    return None
+
+
+def _party(value: str, header: str) -> TransferredFrom:
+    uri = uri_of(value).split("?", 1)[0]
+    return TransferredFrom(uri=uri, user=normalise_user(uri), display_name=display_name_of(value), header=header)
+
+
+def _split_list(value: str) -> list[str]:
+    """Split a comma-separated header list, keeping commas inside <...> and quotes."""
+    parts, depth, quoted, start = [], 0, False, 0
+    for i, ch in enumerate(value):
+        if ch == '"':
+            quoted = not quoted
+        elif ch == "<" and not quoted:
+            depth += 1
+        elif ch == ">" and not quoted:
+            depth -= 1
+        elif ch == "," and depth == 0 and not quoted:
+            parts.append(value[start:i].strip())
+            start = i + 1
+    parts.append(value[start:].strip())
+    return [p for p in parts if p]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from concurrent.futures import Future
+
 from collections import deque
 
 import numpy as np
@@ -58,7 +60,15 @@ def fake_engines(transcripts: list[str | Exception], replies: list[str], voice: 
 class FakeCallHandle:
     def __init__(self) -> None:
         self.hangups: list[int] = []
+        self.transfers: list[str] = []
         self.call_id = 0
 
     def hangup(self, status: int = 200) -> None:
         self.hangups.append(status)
+
+    def transfer(self, uri: str) -> Future:
+        """Like the real handle: the REFER is sent on the SIP thread; NOTIFYs come back as on_transfer_status."""
+        self.transfers.append(uri)
+        done: Future = Future()
+        done.set_result(None)
+        return done

@@ -13,6 +13,9 @@ from employai.conductor import CallConductor
 from memory.transcripts import TranscriptStore
 from sip_config import load_config
 from speech.pcm import FRAME_BYTES, SILENCE_FRAME
+from brain.switchboard import Directory
+from employai.call_context import CallContext
+from sip_config.loader import config_from_dict
 from telephony import IncomingCall
 
 from .fakes import FakeCallHandle, fake_engines, speech_pcm
@@ -54,14 +57,15 @@ class Line:
             await asyncio.sleep(0.02)
 
 
-async def _call(tmp_path, transcripts, replies, **call_settings):
-    config = load_config()
+async def _call(tmp_path, transcripts, replies, raw_config=None, **call_settings):
+    config = config_from_dict(raw_config) if raw_config else load_config()
     if call_settings:
         config = dataclasses.replace(config, call=dataclasses.replace(config.call, **call_settings))
     store = TranscriptStore(tmp_path / "t.sqlite3")
     handle = FakeCallHandle()
-    conductor = CallConductor(config, fake_engines(transcripts, replies), store, handle,
-                              IncomingCall.from_invite(INVITE), asyncio.get_running_loop())
+    context = CallContext.inbound(IncomingCall.from_invite(INVITE), Directory(config.transfer))
+    conductor = CallConductor(config, fake_engines(transcripts, replies), store, handle, context,
+                              asyncio.get_running_loop())
     conductor.on_answered()
     task = asyncio.create_task(conductor.run())
     return conductor, store, handle, task
@@ -152,3 +156,55 @@ def test_maximum_call_duration_is_enforced(tmp_path):
     assert handle.hangups == [200]
     assert store.calls()[-1]["end_reason"] == "max_duration"
     assert store.turns(1)[-1].text == load_config().call.max_duration_text
+
+
+OPERATOR = {"transfer": {"directory": [{"name": "Operator", "uri": "sip:operator@127.0.0.1:5999"}]},
+            "dtmf": {"shortcuts": {"0": "Operator"}}}
+
+
+@pytest.mark.parametrize("notify", [200, 486])
+def test_a_key_shortcut_transfers_and_a_failed_transfer_is_told_to_the_caller(tmp_path, notify):
+    async def scenario():
+        conductor, store, handle, task = await _call(tmp_path, [], [], raw_config=OPERATOR)
+        line = Line(conductor)
+        await line.run_for(1.0)
+        conductor.on_dtmf("0")
+        await line.run_for(6.0)  # the bot says it puts the caller through, then sends the REFER
+        transfers = list(handle.transfers)
+        conductor.on_transfer_status(100, "Trying", False)
+        conductor.on_transfer_status(notify, "OK" if notify == 200 else "Busy Here", True)
+        await line.run_for(5.0)
+        await _hang_up(conductor, task)
+        return store, conductor, handle, transfers
+
+    store, conductor, handle, transfers = asyncio.run(scenario())
+    assert transfers == ["sip:operator@127.0.0.1:5999"]
+    texts = [t.text for t in store.turns(conductor.call_id) if t.role == "bot"]
+    assert any("put you through to Operator" in t for t in texts), texts
+    record = store.calls()[-1]
+    assert "Operator <sip:operator@127.0.0.1:5999>" in record["transferred_to"]
+    if notify == 200:
+        assert handle.hangups == [200] and record["end_reason"] == "transferred"
+    else:
+        assert handle.hangups == [] and any("couldn't put you through" in t for t in texts), texts
+
+
+def test_digits_keyed_after_the_bot_asks_for_a_number_are_that_number(tmp_path):
+    async def scenario():
+        conductor, store, _, task = await _call(tmp_path, ["I have a question about my order"],
+                                                ["Sure. What is your order number?", "Thank you."])
+        line = Line(conductor)
+        await line.run_for(3.6)  # the greeting
+        line.say(speech_pcm("vctk_p226_001.wav"))
+        await line.run_for(6.0)
+        for key in "4471#":
+            conductor.on_dtmf(key)
+        await line.run_for(3.0)
+        await _hang_up(conductor, task)
+        return store, conductor
+
+    store, conductor = asyncio.run(scenario())
+    turns = [(t.role, t.text) for t in store.turns(conductor.call_id)]
+    assert ("caller", "My order number is 4471.") in turns, turns
+    assert turns[-1][0] == "bot" and "4471" in turns[-1][1], turns  # read back from what was just learned
+    assert "4471" in store.caller_memory("+15550101").human().value

@@ -1,0 +1,114 @@
+"""`employai call`, `employai calls scheduled|cancel` and `employai status`: operator commands that work on the
+database and status file of the bot, whether or not it is running (a running bot picks new calls up)."""
+
+from __future__ import annotations
+
+import re
+import time
+from datetime import datetime, timedelta
+
+from memory.transcripts import TranscriptStore
+from sip_config import Config
+
+from .app import data_dir, sip_domain
+from .status import read_status
+
+EXIT_USAGE = 2
+
+
+class UsageError(ValueError):
+    pass
+
+
+def parse_at(text: str, now: datetime | None = None) -> float:
+    """'now', '+90s', '+5m', '+2h', '14:30' (the next such time), or '2026-11-26 14:30' (ISO) -> epoch seconds."""
+    now = now or datetime.now()
+    text = text.strip()
+    if text == "now":
+        return now.timestamp()
+    if match := re.fullmatch(r"\+(\d+)([smh])", text):
+        return (now + timedelta(seconds=int(match[1]) * {"s": 1, "m": 60, "h": 3600}[match[2]])).timestamp()
+    if match := re.fullmatch(r"(\d{1,2}):(\d{2})", text):
+        when = now.replace(hour=int(match[1]), minute=int(match[2]), second=0, microsecond=0)
+        return (when if when > now else when + timedelta(days=1)).timestamp()
+    try:
+        return datetime.fromisoformat(text).timestamp()
+    except ValueError:
+        raise UsageError(f"--at {text!r}: use now, +5m, 14:30 or 2026-11-26T14:30") from None
+
+
+def callee_uri(target: str, config: Config) -> str:
+    """A SIP URI, or a number/extension dialled at the bot's SIP domain."""
+    if target.startswith(("sip:", "sips:")):
+        return target
+    if re.fullmatch(r"\+?[\d\s\-().]+", target):
+        number = re.sub(r"[^\d+]", "", target)
+        return f"sip:{number}@{sip_domain(config)}"
+    raise UsageError(f"{target!r}: give a SIP URI (sip:user@host) or a phone number")
+
+
+def run_call(args, config: Config) -> int:
+    try:
+        uri = callee_uri(args.uri, config)
+        due = parse_at(args.at)
+    except UsageError as exc:
+        print(f"employai: {exc}")
+        return EXIT_USAGE
+    if not args.task.strip():
+        print("employai: --task must say what the call is for")
+        return EXIT_USAGE
+    store = TranscriptStore(data_dir(config) / "employai.sqlite3")
+    try:
+        scheduled_id = store.schedule.add(uri, args.task.strip(), due, args.attempts or config.outbound.max_attempts)
+    finally:
+        store.close()
+    print(f"Scheduled call {scheduled_id} to {uri} at {datetime.fromtimestamp(due):%Y-%m-%d %H:%M:%S}.")
+    return 0
+
+
+def run_calls(args, config: Config) -> int:
+    store = TranscriptStore(data_dir(config) / "employai.sqlite3")
+    try:
+        if args.calls_command == "cancel":
+            if store.schedule.cancel(args.id):
+                print(f"Cancelled call {args.id}.")
+                return 0
+            print(f"employai: no pending scheduled call {args.id}")
+            return 1
+        calls = store.schedule.listing(include_finished=args.all)
+        if not calls:
+            print("No scheduled calls.")
+        for c in calls:
+            when = datetime.fromtimestamp(c.next_attempt_at if c.status == "pending" else c.due_at)
+            done = "" if c.task_done is None else (" task done" if c.task_done else " task not done")
+            print(f"{c.id:>4}  {c.status:<9} {when:%Y-%m-%d %H:%M}  attempts {c.attempts}/{c.max_attempts}"
+                  f"  {c.last_outcome or '-':<9}{done}  {c.uri}  {c.task}")
+            if args.verbose_attempts:
+                for a in store.schedule.attempts(c.id):
+                    print(f"        attempt {a['attempt']}: {a['outcome']} (SIP {a['sip_status']})")
+        return 0
+    finally:
+        store.close()
+
+
+def run_status(config: Config) -> int:
+    status = read_status(data_dir(config) / "status.json")
+    if status is None:
+        print("Employai has not run with this configuration (no status file).")
+        return 1
+    state = "running" if status["running"] else "not running"
+    print(f"Employai: {state} (pid {status['pid']})")
+    print(f"  answers at:   {status['uri']}")
+    reg = status["registration"]
+    if reg["state"] == "off":
+        print("  registration: off (no registrar configured)")
+    else:
+        since = time.strftime("%H:%M:%S", time.localtime(reg["changed_at"])) if reg["changed_at"] else "-"
+        line = f"  registration: {reg['state']} as {reg['aor']} with {reg['registrar']} since {since}"
+        if reg["state"] == "registered":
+            line += f", expires in {reg['expires_s']} s"
+        print(line)
+        if reg["problem"]:
+            print(f"  problem:      {reg['problem']}; retrying in {reg['retry_in_s']:.0f} s")
+    print(f"  calls now:    {status['calls'] if status['running'] else 0}")
+    return 0 if status["running"] else 1

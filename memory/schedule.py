@@ -1,0 +1,155 @@
+"""Scheduled outbound calls and every attempt at them, in the same SQLite database as the transcripts.
+
+The `employai call` command writes a row; the `employai run` process places it when it is due, so a schedule
+survives restarts. Each attempt and its outcome (answered, busy, no_answer, failed) is a row of its own.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from dataclasses import dataclass
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS scheduled_calls (
+    id               INTEGER PRIMARY KEY,
+    uri              TEXT NOT NULL,
+    task             TEXT NOT NULL,
+    due_at           REAL NOT NULL,
+    next_attempt_at  REAL NOT NULL,
+    status           TEXT NOT NULL DEFAULT 'pending'
+                     CHECK (status IN ('pending', 'calling', 'done', 'failed', 'cancelled')),
+    attempts         INTEGER NOT NULL DEFAULT 0,
+    max_attempts     INTEGER NOT NULL,
+    last_outcome     TEXT,
+    task_done        INTEGER,
+    followup_id      INTEGER,
+    created_at       REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS call_attempts (
+    id            INTEGER PRIMARY KEY,
+    scheduled_id  INTEGER NOT NULL REFERENCES scheduled_calls(id),
+    attempt       INTEGER NOT NULL,
+    started_at    REAL NOT NULL,
+    ended_at      REAL,
+    outcome       TEXT CHECK (outcome IN ('answered', 'busy', 'no_answer', 'failed')),
+    sip_status    INTEGER,
+    call_id       INTEGER,
+    task_done     INTEGER
+);
+CREATE INDEX IF NOT EXISTS scheduled_by_due ON scheduled_calls(status, next_attempt_at);
+"""
+
+OUTCOMES = ("answered", "busy", "no_answer", "failed")
+
+
+@dataclass(frozen=True)
+class ScheduledCall:
+    id: int
+    uri: str
+    task: str
+    due_at: float
+    next_attempt_at: float
+    status: str
+    attempts: int
+    max_attempts: int
+    last_outcome: str | None
+    task_done: bool | None
+
+
+def outcome_of(sip_status: int, answered: bool) -> str:
+    """The outcome of an outbound attempt from its final SIP status."""
+    if answered:
+        return "answered"
+    if sip_status in (486, 600):
+        return "busy"
+    if sip_status in (408, 480, 487, 603):  # no answer, unavailable, our CANCEL at the ring timeout, declined
+        return "no_answer"
+    return "failed"
+
+
+class ScheduleStore:
+    def __init__(self, db: sqlite3.Connection):
+        db.executescript(SCHEMA)
+        self._db = db
+
+    def add(self, uri: str, task: str, due_at: float, max_attempts: int, followup_id: int | None = None) -> int:
+        cur = self._db.execute(
+            "INSERT INTO scheduled_calls (uri, task, due_at, next_attempt_at, max_attempts, followup_id, created_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?)", (uri, task, due_at, due_at, max_attempts, followup_id, time.time()))
+        return int(cur.lastrowid)
+
+    def get(self, scheduled_id: int) -> ScheduledCall | None:
+        rows = self._select("WHERE id = ?", (scheduled_id,))
+        return rows[0] if rows else None
+
+    def listing(self, include_finished: bool = False) -> list[ScheduledCall]:
+        where = "" if include_finished else "WHERE status IN ('pending', 'calling')"
+        return self._select(where + " ORDER BY next_attempt_at", ())
+
+    def due(self, now: float) -> list[ScheduledCall]:
+        return self._select("WHERE status = 'pending' AND next_attempt_at <= ? ORDER BY next_attempt_at", (now,))
+
+    def postpone(self, scheduled_id: int, until: float) -> None:
+        self._db.execute("UPDATE scheduled_calls SET next_attempt_at = ? WHERE id = ? AND status = 'pending'",
+                         (until, scheduled_id))
+
+    def cancel(self, scheduled_id: int) -> bool:
+        cur = self._db.execute("UPDATE scheduled_calls SET status = 'cancelled' WHERE id = ?"
+                               " AND status IN ('pending', 'calling')", (scheduled_id,))
+        return cur.rowcount == 1
+
+    def recover(self) -> int:
+        """After a crash or restart: attempts left 'calling' count as failed and are retried."""
+        now = time.time()
+        self._db.execute("UPDATE call_attempts SET outcome = 'failed', ended_at = ? WHERE outcome IS NULL", (now,))
+        cur = self._db.execute("UPDATE scheduled_calls SET status = 'pending', last_outcome = 'failed'"
+                               " WHERE status = 'calling'")
+        return cur.rowcount
+
+    def begin_attempt(self, scheduled_id: int) -> tuple[int, int] | None:
+        """Mark the call as being placed; returns (attempt row id, attempt number), None if no longer pending."""
+        cur = self._db.execute("UPDATE scheduled_calls SET status = 'calling', attempts = attempts + 1"
+                               " WHERE id = ? AND status = 'pending'", (scheduled_id,))
+        if cur.rowcount != 1:
+            return None
+        attempt = self._db.execute("SELECT attempts FROM scheduled_calls WHERE id = ?", (scheduled_id,)).fetchone()[0]
+        cur = self._db.execute("INSERT INTO call_attempts (scheduled_id, attempt, started_at) VALUES (?, ?, ?)",
+                               (scheduled_id, attempt, time.time()))
+        return int(cur.lastrowid), attempt
+
+    def finish_attempt(self, attempt_id: int, outcome: str, sip_status: int, call_id: int | None,
+                       task_done: bool | None, retry_in_s: float) -> str:
+        """Record an attempt's outcome; returns the scheduled call's new status (pending means: retry later)."""
+        assert outcome in OUTCOMES
+        now = time.time()
+        self._db.execute("UPDATE call_attempts SET ended_at = ?, outcome = ?, sip_status = ?, call_id = ?,"
+                         " task_done = ? WHERE id = ?",
+                         (now, outcome, sip_status, call_id, None if task_done is None else int(task_done), attempt_id))
+        scheduled_id, = self._db.execute("SELECT scheduled_id FROM call_attempts WHERE id = ?",
+                                         (attempt_id,)).fetchone()
+        call = self.get(scheduled_id)
+        if call is None or call.status == "cancelled":
+            return "cancelled"
+        if outcome == "answered":
+            status = "done"
+        elif call.attempts < call.max_attempts:
+            status = "pending"
+        else:
+            status = "failed"
+        self._db.execute("UPDATE scheduled_calls SET status = ?, last_outcome = ?, task_done = ?,"
+                         " next_attempt_at = ? WHERE id = ?",
+                         (status, outcome, None if task_done is None else int(task_done), now + retry_in_s,
+                          scheduled_id))
+        return status
+
+    def attempts(self, scheduled_id: int) -> list[dict]:
+        cur = self._db.execute("SELECT * FROM call_attempts WHERE scheduled_id = ? ORDER BY id", (scheduled_id,))
+        names = [d[0] for d in cur.description]
+        return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
+
+    def _select(self, clause: str, args: tuple) -> list[ScheduledCall]:
+        rows = self._db.execute(
+            "SELECT id, uri, task, due_at, next_attempt_at, status, attempts, max_attempts, last_outcome, task_done"
+            f" FROM scheduled_calls {clause}", args).fetchall()
+        return [ScheduledCall(*r[:9], None if r[9] is None else bool(r[9])) for r in rows]
