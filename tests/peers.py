@@ -66,7 +66,8 @@ def baresip_call(uri: str, source_wav: Path, workdir: Path, seconds: int, user: 
 
 def sipp(scenario: Path, target: str, workdir: Path, extra: list[str] | None = None,
          timeout: float = 60) -> subprocess.CompletedProcess:
-    port = free_udp_port()
-    cmd = ["sipp", "-sf", str(scenario), target, "-m", "1", "-i", "127.0.0.1", "-p", str(port), "-nostdin",
+    port, media = free_udp_port(), free_udp_port()
+    cmd = ["sipp", "-sf", str(scenario), target, "-m", "1", "-i", "127.0.0.1", "-p", str(port), "-mp", str(media),
+           "-nostdin",
            "-timeout", f"{int(timeout)}s", "-trace_err", "-trace_msg", *(extra or [])]
     return subprocess.run(cmd, cwd=workdir, capture_output=True, text=True, timeout=timeout + 15)

@@ -1,0 +1,86 @@
+"""Kamailio (registrar and proxy, with the project's own config) and SIPp servers as background processes."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+from .peers import free_udp_port
+
+KAMAILIO_CFG = Path(__file__).resolve().parents[1] / "sip_config" / "kamailio" / "kamailio.cfg"
+PASSWORD = "employai-secret"  # the default in sip_config/kamailio/kamailio.cfg
+
+
+def sip_ping(port: int, timeout: float = 0.5) -> bool:
+    """An OPTIONS to 127.0.0.1:port; True if anything SIP answers."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.bind(("127.0.0.1", 0))
+        s.settimeout(timeout)
+        local = s.getsockname()[1]
+        s.sendto((f"OPTIONS sip:127.0.0.1:{port} SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:{local};branch=z9hG4bK{time.time_ns()}"
+                  f"\r\nFrom: <sip:ping@127.0.0.1>;tag=1\r\nTo: <sip:127.0.0.1:{port}>\r\nCall-ID: {time.time_ns()}\r\n"
+                  "CSeq: 1 OPTIONS\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n").encode(), ("127.0.0.1", port))
+        try:
+            return s.recv(2048).startswith(b"SIP/2.0")
+        except OSError:
+            return False
+
+
+class Kamailio:
+    def __init__(self, workdir: Path):
+        workdir.mkdir(parents=True, exist_ok=True)
+        self.port = free_udp_port()
+        self.log_path = workdir / "kamailio.log"
+        run_dir = workdir / "run"
+        run_dir.mkdir(exist_ok=True)
+        with open(self.log_path, "w") as log:
+            self.proc = subprocess.Popen(
+                ["kamailio", "-f", str(KAMAILIO_CFG), "-DD", "-E", "-Y", str(run_dir), "-w", str(run_dir),
+                 "-l", f"udp:127.0.0.1:{self.port}"], stdout=log, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + 15
+        while not sip_ping(self.port):
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                self.stop()
+                raise RuntimeError(f"kamailio did not start:\n{self.log_path.read_text()}")
+        self.registrar = f"sip:127.0.0.1:{self.port}"
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(5)
+
+
+def registration_toml(registrar: str, password: str = PASSWORD, expiry_s: int = 60) -> str:
+    return (f'[registration]\nregistrar = "{registrar}"\npassword = "{password}"\nexpiry_s = {expiry_s}\n'
+            "retry_s = 1\nretry_max_s = 4\n")
+
+
+class SippServer:
+    """A SIPp UAS (callee) in the background, answering on its own port."""
+
+    def __init__(self, scenario: Path, workdir: Path, calls: int = 1, timeout_s: int = 120):
+        self.port = free_udp_port()
+        self.uri = f"sip:callee@127.0.0.1:{self.port}"
+        media = free_udp_port()
+        self.proc = subprocess.Popen(
+            ["sipp", "-sf", str(scenario), "-i", "127.0.0.1", "-p", str(self.port), "-mp", str(media), "-m",
+             str(calls), "-nostdin", "-timeout", f"{timeout_s}s", "-trace_err", "-trace_msg"],
+            cwd=workdir, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+
+    def wait(self, timeout: float) -> tuple[int, str]:
+        try:
+            out, _ = self.proc.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            out, _ = self.proc.communicate()
+            return -1, out
+        return self.proc.returncode, out

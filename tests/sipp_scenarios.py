@@ -1,0 +1,264 @@
+"""SIPp scenarios built from parts: a caller that INVITEs (optionally with transfer headers), does something
+in the call (waits, speaks from a pcap, keys DTMF, takes a REFER), and ends; and callees that are busy, do not
+answer, or answer. Written to files for `sipp -sf`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+_HEAD = '<?xml version="1.0" encoding="ISO-8859-1" ?>\n<!DOCTYPE scenario SYSTEM "sipp.dtd">\n'
+
+_INVITE = """
+  <send retrans="500">
+    <![CDATA[
+      INVITE sip:[service]@[remote_ip]:[remote_port] SIP/2.0
+      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+      From: "Test Caller" <sip:{caller}@[local_ip]:[local_port]>;tag=[pid]SIPpTag00[call_number]
+      To: <sip:[service]@[remote_ip]:[remote_port]>
+      Call-ID: [call_id]
+      CSeq: 1 INVITE
+      Contact: <sip:{caller}@[local_ip]:[local_port]>
+      Max-Forwards: 70
+{headers}      Content-Type: application/sdp
+      Content-Length: [len]
+
+      v=0
+      o=sipp 53655765 2353687637 IN IP[local_ip_type] [local_ip]
+      s=-
+      c=IN IP[media_ip_type] [media_ip]
+      t=0 0
+      m=audio [media_port] RTP/AVP 0 101
+      a=rtpmap:0 PCMU/8000
+      a=rtpmap:101 telephone-event/8000
+      a=fmtp:101 0-15
+      a=sendrecv
+
+    ]]>
+  </send>
+  <recv response="100" optional="true"/>
+  <recv response="180" optional="true"/>
+  <recv response="183" optional="true"/>
+  <recv response="200" rrs="true"/>
+  <send>
+    <![CDATA[
+      ACK [next_url] SIP/2.0
+      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+      From: "Test Caller" <sip:{caller}@[local_ip]:[local_port]>;tag=[pid]SIPpTag00[call_number]
+      [last_To:]
+      [routes]
+      Call-ID: [call_id]
+      CSeq: 1 ACK
+      Contact: <sip:{caller}@[local_ip]:[local_port]>
+      Max-Forwards: 70
+      Content-Length: 0
+
+    ]]>
+  </send>
+"""
+
+_CALLER_BYE = """
+  <send retrans="500">
+    <![CDATA[
+      BYE [next_url] SIP/2.0
+      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+      From: "Test Caller" <sip:{caller}@[local_ip]:[local_port]>;tag=[pid]SIPpTag00[call_number]
+      [last_To:]
+      [routes]
+      Call-ID: [call_id]
+      CSeq: 3 BYE
+      Contact: <sip:{caller}@[local_ip]:[local_port]>
+      Max-Forwards: 70
+      Content-Length: 0
+
+    ]]>
+  </send>
+  <recv response="200" crlf="true"/>
+"""
+
+_BOT_BYE = """
+  <recv request="BYE" timeout="{timeout_ms}"/>
+  <send>
+    <![CDATA[
+      SIP/2.0 200 OK
+      [last_Via:]
+      [last_From:]
+      [last_To:]
+      [last_Call-ID:]
+      [last_CSeq:]
+      Content-Length: 0
+
+    ]]>
+  </send>
+"""
+
+
+def pause(ms: int) -> str:
+    return f'\n  <pause milliseconds="{ms}"/>\n'
+
+
+def play_pcap(path: Path) -> str:
+    return f'\n  <nop><action><exec play_pcap_audio="{path}"/></action></nop>\n'
+
+
+def dtmf_info(digit: str, caller: str = "+15550123") -> str:
+    return f"""
+  <send retrans="500">
+    <![CDATA[
+      INFO [next_url] SIP/2.0
+      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+      From: "Test Caller" <sip:{caller}@[local_ip]:[local_port]>;tag=[pid]SIPpTag00[call_number]
+      [last_To:]
+      [routes]
+      Call-ID: [call_id]
+      CSeq: 2 INFO
+      Contact: <sip:{caller}@[local_ip]:[local_port]>
+      Max-Forwards: 70
+      Content-Type: application/dtmf-relay
+      Content-Length: [len]
+
+      Signal={digit}
+      Duration=160
+    ]]>
+  </send>
+  <recv response="200"/>
+"""
+
+
+def take_refer(refer_to_regexp: str, notify_status: str = "200 OK", timeout_ms: int = 40000,
+               caller: str = "+15550123") -> str:
+    """Receive the bot's REFER (its Refer-To must match), accept it, and report the outcome by NOTIFY."""
+    return f"""
+  <recv request="REFER" timeout="{timeout_ms}">
+    <action>
+      <ereg regexp="{refer_to_regexp}" search_in="hdr" header="Refer-To:" check_it="true" assign_to="refer_to"/>
+    </action>
+  </recv>
+  <send>
+    <![CDATA[
+      SIP/2.0 202 Accepted
+      [last_Via:]
+      [last_From:]
+      [last_To:]
+      [last_Call-ID:]
+      [last_CSeq:]
+      Contact: <sip:{caller}@[local_ip]:[local_port]>
+      Content-Length: 0
+
+    ]]>
+  </send>
+  <send retrans="500">
+    <![CDATA[
+      NOTIFY [next_url] SIP/2.0
+      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+      From: "Test Caller" <sip:{caller}@[local_ip]:[local_port]>;tag=[pid]SIPpTag00[call_number]
+      [last_To:]
+      [routes]
+      Call-ID: [call_id]
+      CSeq: 4 NOTIFY
+      Contact: <sip:{caller}@[local_ip]:[local_port]>
+      Event: refer
+      Subscription-State: terminated;reason=noresource
+      Max-Forwards: 70
+      Content-Type: message/sipfrag;version=2.0
+      Content-Length: [len]
+
+      SIP/2.0 {notify_status}
+    ]]>
+  </send>
+  <recv response="200"/>
+"""
+
+
+def caller_scenario(middle: str = "", headers: str = "", bot_hangs_up: bool = False, caller: str = "+15550123",
+                    bye_timeout_ms: int = 30000) -> str:
+    header_lines = "".join(f"      {h}\n" for h in headers.splitlines() if h.strip())
+    end = _BOT_BYE.format(timeout_ms=bye_timeout_ms) if bot_hangs_up else _CALLER_BYE.format(caller=caller)
+    body = _INVITE.format(caller=caller, headers=header_lines) + middle + end
+    return _HEAD + '<scenario name="caller">' + body + "</scenario>\n"
+
+
+def callee_scenario(kind: str, ring_ms: int = 0) -> str:
+    """A callee: 'busy' (486), 'no_answer' (rings until CANCELled), or 'answer' (200, then waits for BYE)."""
+    ringing = """
+  <send>
+    <![CDATA[
+      SIP/2.0 180 Ringing
+      [last_Via:]
+      [last_From:]
+      [last_To:];tag=[pid]SIPpTag01[call_number]
+      [last_Call-ID:]
+      [last_CSeq:]
+      Contact: <sip:callee@[local_ip]:[local_port]>
+      Content-Length: 0
+
+    ]]>
+  </send>
+"""
+    final = {"busy": "486 Busy Here", "no_answer": None, "answer": "200 OK"}[kind]
+    parts = ['\n  <recv request="INVITE" crlf="true"/>\n', ringing]
+    if kind == "no_answer":
+        parts.append("""
+  <recv request="CANCEL"/>
+  <send>
+    <![CDATA[
+      SIP/2.0 200 OK
+      [last_Via:]
+      [last_From:]
+      [last_To:]
+      [last_Call-ID:]
+      [last_CSeq:]
+      Content-Length: 0
+
+    ]]>
+  </send>
+  <send>
+    <![CDATA[
+      SIP/2.0 487 Request Terminated
+      [last_Via:]
+      [last_From:]
+      [last_To:];tag=[pid]SIPpTag01[call_number]
+      [last_Call-ID:]
+      CSeq: [cseq] INVITE
+      Content-Length: 0
+
+    ]]>
+  </send>
+  <recv request="ACK"/>
+""")
+    else:
+        if ring_ms:
+            parts.append(pause(ring_ms))
+        sdp = """Content-Type: application/sdp
+      Content-Length: [len]
+
+      v=0
+      o=callee 1 1 IN IP[local_ip_type] [local_ip]
+      s=-
+      c=IN IP[media_ip_type] [media_ip]
+      t=0 0
+      m=audio [media_port] RTP/AVP 0
+      a=rtpmap:0 PCMU/8000
+""" if kind == "answer" else "Content-Length: 0\n"
+        parts.append(f"""
+  <send retrans="500">
+    <![CDATA[
+      SIP/2.0 {final}
+      [last_Via:]
+      [last_From:]
+      [last_To:];tag=[pid]SIPpTag01[call_number]
+      [last_Call-ID:]
+      [last_CSeq:]
+      Contact: <sip:callee@[local_ip]:[local_port]>
+      {sdp}
+    ]]>
+  </send>
+  <recv request="ACK"/>
+""")
+        if kind == "answer":
+            parts.append(_BOT_BYE.format(timeout_ms=60000))
+    return _HEAD + '<scenario name="callee">' + "".join(parts) + "</scenario>\n"
+
+
+def write(path: Path, text: str) -> Path:
+    path.write_text(text)
+    return path
