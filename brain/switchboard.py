@@ -12,8 +12,10 @@ from dataclasses import dataclass
 from sip_config.schema import DirectoryEntry, TransferSettings
 
 # Asking for a transfer in so many words: refused when nobody in the directory matches.
-_STRONG = re.compile(r"\b(?:put|patch|get) (?:me )?(?:through|thru|over)\b|\btransfer (?:me|my call|this call)\b"
-                     r"|\bconnect me\b|\bforward (?:me|my call)\b", re.IGNORECASE)
+# ("me through" alone, since speech recognition hears "put me through" as "but me through" often enough).
+_STRONG = re.compile(r"\b(?:put|patch|get) (?:me )?(?:through|thru|over)\b|\bme (?:through|thru)\b"
+                     r"|\btransfer (?:me|my call|this call)\b|\bconnect me\b|\bforward (?:me|my call)\b",
+                     re.IGNORECASE)
 # Asking to talk to someone: a transfer only when a directory entry is named.
 _WEAK = re.compile(r"\b(?:speak|talk|chat) (?:to|with)\b|\b(?:get|reach|want|need) (?:the |a |an )?\b",
                    re.IGNORECASE)

@@ -131,6 +131,7 @@ def take_refer(refer_to_regexp: str, notify_status: str = "200 OK", timeout_ms: 
   <recv request="REFER" timeout="{timeout_ms}">
     <action>
       <ereg regexp="{refer_to_regexp}" search_in="hdr" header="Refer-To:" check_it="true" assign_to="refer_to"/>
+      <ereg regexp=".*" search_in="hdr" header="From:" assign_to="bot_from"/>
     </action>
   </recv>
   <send>
@@ -151,7 +152,7 @@ def take_refer(refer_to_regexp: str, notify_status: str = "200 OK", timeout_ms: 
       NOTIFY [next_url] SIP/2.0
       Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
       From: "Test Caller" <sip:{caller}@[local_ip]:[local_port]>;tag=[pid]SIPpTag00[call_number]
-      [last_To:]
+      To: [$bot_from]
       [routes]
       Call-ID: [call_id]
       CSeq: 4 NOTIFY
@@ -166,6 +167,7 @@ def take_refer(refer_to_regexp: str, notify_status: str = "200 OK", timeout_ms: 
     ]]>
   </send>
   <recv response="200"/>
+  <Reference variables="refer_to,bot_from"/>
 """
 
 
