@@ -67,8 +67,8 @@ def registration_toml(registrar: str, password: str = PASSWORD, expiry_s: int = 
 class SippServer:
     """A SIPp UAS (callee) in the background, answering on its own port."""
 
-    def __init__(self, scenario: Path, workdir: Path, calls: int = 1, timeout_s: int = 120):
-        self.port = free_udp_port()
+    def __init__(self, scenario: Path, workdir: Path, calls: int = 1, timeout_s: int = 120, port: int = 0):
+        self.port = port or free_udp_port()
         self.uri = f"sip:callee@127.0.0.1:{self.port}"
         media = free_udp_port()
         self.proc = subprocess.Popen(

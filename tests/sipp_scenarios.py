@@ -179,8 +179,8 @@ def caller_scenario(middle: str = "", headers: str = "", bot_hangs_up: bool = Fa
     return _HEAD + '<scenario name="caller">' + body + "</scenario>\n"
 
 
-def callee_scenario(kind: str, ring_ms: int = 0) -> str:
-    """A callee: 'busy' (486), 'no_answer' (rings until CANCELled), or 'answer' (200, then waits for BYE)."""
+def callee_scenario(kind: str, ring_ms: int = 0, middle: str = "") -> str:
+    """A callee: 'busy' (486), 'no_answer' (rings until CANCELled), or 'answer' (200, `middle`, waits for BYE)."""
     ringing = """
   <send>
     <![CDATA[
@@ -257,7 +257,7 @@ def callee_scenario(kind: str, ring_ms: int = 0) -> str:
   <recv request="ACK"/>
 """)
         if kind == "answer":
-            parts.append(_BOT_BYE.format(timeout_ms=60000))
+            parts.append(middle + _BOT_BYE.format(timeout_ms=60000))
     return _HEAD + '<scenario name="callee">' + "".join(parts) + "</scenario>\n"
 
 
