@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from concurrent.futures import Future
-
 from collections import deque
+from concurrent.futures import Future
 
 import numpy as np
 from autogen_ext.models.replay import ReplayChatCompletionClient

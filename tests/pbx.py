@@ -18,10 +18,12 @@ def sip_ping(port: int, timeout: float = 0.5) -> bool:
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
         s.bind(("127.0.0.1", 0))
         s.settimeout(timeout)
-        local = s.getsockname()[1]
-        s.sendto((f"OPTIONS sip:127.0.0.1:{port} SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:{local};branch=z9hG4bK{time.time_ns()}"
-                  f"\r\nFrom: <sip:ping@127.0.0.1>;tag=1\r\nTo: <sip:127.0.0.1:{port}>\r\nCall-ID: {time.time_ns()}\r\n"
-                  "CSeq: 1 OPTIONS\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n").encode(), ("127.0.0.1", port))
+        local, tag = s.getsockname()[1], time.time_ns()
+        request = "\r\n".join([
+            f"OPTIONS sip:127.0.0.1:{port} SIP/2.0", f"Via: SIP/2.0/UDP 127.0.0.1:{local};branch=z9hG4bK{tag}",
+            "From: <sip:ping@127.0.0.1>;tag=1", f"To: <sip:127.0.0.1:{port}>", f"Call-ID: {tag}",
+            "CSeq: 1 OPTIONS", "Max-Forwards: 70", "Content-Length: 0", "", ""])
+        s.sendto(request.encode(), ("127.0.0.1", port))
         try:
             return s.recv(2048).startswith(b"SIP/2.0")
         except OSError:

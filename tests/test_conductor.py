@@ -9,13 +9,13 @@ from collections import deque
 
 import pytest
 
+from brain.switchboard import Directory
+from employai.call_context import CallContext
 from employai.conductor import CallConductor
 from memory.transcripts import TranscriptStore
 from sip_config import load_config
-from speech.pcm import FRAME_BYTES, SILENCE_FRAME
-from brain.switchboard import Directory
-from employai.call_context import CallContext
 from sip_config.loader import config_from_dict
+from speech.pcm import FRAME_BYTES, SILENCE_FRAME
 from telephony import IncomingCall
 
 from .fakes import FakeCallHandle, fake_engines, speech_pcm

@@ -80,7 +80,8 @@ def test_a_scheduled_call_survives_a_restart_is_retried_and_its_outcome_recorded
     assert "Traceback" not in bot.log()
 
     with bot.db() as db:
-        row = db.execute("SELECT status, attempts, last_outcome, task_done FROM scheduled_calls WHERE id = 1").fetchone()
+        row = db.execute("SELECT status, attempts, last_outcome, task_done FROM scheduled_calls WHERE id = 1"
+                         ).fetchone()
         attempts = db.execute("SELECT outcome, sip_status FROM call_attempts WHERE scheduled_id = 1 ORDER BY id"
                               ).fetchall()
         never = db.execute("SELECT COUNT(*) FROM call_attempts WHERE scheduled_id = 2").fetchone()[0]
