@@ -16,6 +16,8 @@ from telephony import CallHandle, SipError
 
 log = logging.getLogger(__name__)
 
+REPLACED_LEG_GRACE_S = 5.0
+
 Dial = Callable[[str, "ColleagueLeg"], Awaitable[CallHandle]]
 
 
@@ -109,4 +111,7 @@ class Transfers:
         if not 200 <= status < 300:
             colleague.hangup()
             return "failed", status
+        # The caller's INVITE with Replaces takes our leg's place at the colleague's phone, which then hangs it
+        # up; a phone that does not is hung up on after a grace period.
+        self._loop.call_later(REPLACED_LEG_GRACE_S, lambda: None if leg.ended.is_set() else colleague.hangup())
         return "joined", status

@@ -11,9 +11,10 @@ import pytest
 
 from speech.pcm import read_wav
 
-from .peers import sipp, start_bot
+from .pbx import SippServer
+from .peers import free_udp_port, sipp, start_bot
 from .rtp_pcap import write_pcmu_pcap
-from .sipp_scenarios import caller_scenario, dtmf_info, pause, play_pcap, take_refer, write
+from .sipp_scenarios import callee_scenario, caller_scenario, dtmf_info, pause, play_pcap, take_refer, write
 
 pytestmark = pytest.mark.sip
 
@@ -32,14 +33,24 @@ uri = "sip:bob@127.0.0.1:5997"
 name = "Operator"
 uri = "sip:operator@127.0.0.1:5998"
 
+[[transfer.directory]]
+name = "Carol"
+department = "support"
+uri = "sip:callee@127.0.0.1:{carol_port}"
+attended = true
+
+[transfer]
+colleague_ring_s = 5.0
+
 [dtmf]
-shortcuts = { "0" = "Operator" }
+shortcuts = {{ "0" = "Operator", "9" = "Carol" }}
 """
+CAROL_PORT = free_udp_port()
 
 
 @pytest.fixture(scope="module")
 def pbx_bot(tmp_path_factory):
-    bot = start_bot(tmp_path_factory.mktemp("bot"), DIRECTORY)
+    bot = start_bot(tmp_path_factory.mktemp("bot"), DIRECTORY.format(carol_port=CAROL_PORT))
     yield bot
     assert bot.stop() == 0
     assert "Traceback" not in bot.log()
@@ -106,3 +117,29 @@ def test_pcap_writer_makes_what_sipp_plays(tmp_path):
 
     assert ulaw_encode(np.array([0, -1, 1, 1000, -1000, 32767, -32768], dtype=np.int16)) == bytes(
         [0xFF, 0x7E, 0xFF, 0xCE, 0x4E, 0x80, 0x00])  # as audioop.lin2ulaw
+
+
+def test_an_attended_transfer_introduces_the_caller_then_joins_them_with_replaces(pbx_bot, tmp_path):
+    carol = SippServer(write(tmp_path / "carol.xml", callee_scenario("answer", ring_ms=500)), tmp_path,
+                       port=CAROL_PORT)
+    refer_to = rf"sip:callee@127\.0\.0\.1:{CAROL_PORT}.*Replaces="
+    scenario = caller_scenario(pause(2000) + dtmf_info("9") + take_refer(refer_to, timeout_ms=60000),
+                               bot_hangs_up=True)
+    record = _call(pbx_bot, tmp_path, scenario, timeout=90)
+    rc, out = carol.wait(60)
+    assert rc == 0, out  # Carol was called, answered, and the bot's leg to her ended afterwards
+    assert record["end_reason"] == "transferred" and "(joined 200" in record["transferred_to"]
+
+
+def test_when_the_colleague_does_not_answer_the_bot_takes_a_message(pbx_bot, tmp_path, say):
+    carol = SippServer(write(tmp_path / "carol.xml", callee_scenario("no_answer")), tmp_path, port=CAROL_PORT)
+    message = _speech_pcap(say, "Please ask her to call me about the boiler.", tmp_path / "msg.pcap", lead_s=13.0)
+    scenario = caller_scenario(pause(2000) + dtmf_info("9") + play_pcap(message) + pause(25000))
+    record = _call(pbx_bot, tmp_path, scenario, timeout=90)
+    assert carol.wait(30)[0] == 0
+    said = [t["text"] for t in pbx_bot.turns(record["id"]) if t["role"] == "bot"]
+    assert any("Carol isn't answering" in t for t in said) and any("pass that on to Carol" in t for t in said), said
+    assert "(no_answer" in record["transferred_to"] and record["end_reason"] != "transferred"
+    with pbx_bot.db() as db:
+        notes = [r[0] for r in db.execute("SELECT request FROM followups WHERE kind = 'message'")]
+    assert any(n.startswith("Message for Carol:") and "boiler" in n for n in notes), notes
