@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # Debian packages of the real SIP peers and audio tools the tests drive.
-TEST_DEBS := sip-tester baresip-core sox espeak-ng
+TEST_DEBS := sip-tester baresip-core kamailio sox espeak-ng
 
 .PHONY: setup test-peers run test bench lint clean
 

@@ -5,6 +5,7 @@ not take the bot down."""
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 import time
@@ -20,6 +21,8 @@ pytestmark = pytest.mark.sip
 
 @pytest.fixture
 def kamailio(tmp_path):
+    if shutil.which("kamailio") is None:
+        pytest.fail("kamailio is missing: `make test` installs the Debian test peers")
     server = Kamailio(tmp_path / "kamailio")
     yield server
     server.stop()
