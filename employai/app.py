@@ -16,7 +16,7 @@ from telephony.account import RegistrationState
 
 from .call_context import CallContext
 from .conductor import CallConductor
-from .conversation import sync_profile_facts
+from .conversation import review_call, sync_profile_facts, wants_after_call_review
 from .engines import Engines, load_engines
 from .scheduler import Scheduler
 from .status import StatusFile
@@ -80,6 +80,18 @@ class Bot:
         self._tasks.discard(task)
         self._conductors.discard(conductor)
         self.status.update(calls=len(self._conductors))
+        if conductor.call_id is not None and conductor.memory is not None and wants_after_call_review(self._config):
+            review = asyncio.create_task(self._review(conductor))
+            self._tasks.add(review)
+            review.add_done_callback(self._tasks.discard)
+
+    async def _review(self, conductor: CallConductor) -> None:
+        """The after-call memory keeper and task agent, off the call's path."""
+        try:
+            await review_call(self._config, self._engines.model_client, self._store, conductor.call_id,
+                              conductor.memory)
+        except Exception:
+            log.exception("the after-call review failed; the call's transcript and facts are kept")
 
     async def dial(self, uri: str, events: CallEvents) -> CallHandle:
         """Place a call from the bot (to a directory entry, or a scheduled call); raises SipError."""

@@ -111,4 +111,12 @@ def run_status(config: Config) -> int:
         if reg["problem"]:
             print(f"  problem:      {reg['problem']}; retrying in {reg['retry_in_s']:.0f} s")
     print(f"  calls now:    {status['calls'] if status['running'] else 0}")
+    store = TranscriptStore(data_dir(config) / "employai.sqlite3")
+    try:
+        pending = store.schedule.listing()
+    finally:
+        store.close()
+    if pending:
+        soonest = datetime.fromtimestamp(min(c.next_attempt_at for c in pending))
+        print(f"  scheduled:    {len(pending)} call(s), the next at {soonest:%Y-%m-%d %H:%M}")
     return 0 if status["running"] else 1

@@ -21,7 +21,7 @@ from speech.sentences import SentenceChunker
 from telephony.headers import normalise_user
 
 from .app import data_dir, sip_domain
-from .conversation import greeting, new_front_desk, sync_profile_facts
+from .conversation import greeting, new_front_desk, review_call, sync_profile_facts
 
 
 async def run_chat(config: Config, caller: str = "") -> int:
@@ -58,7 +58,10 @@ async def run_chat(config: Config, caller: str = "") -> int:
             await desk.note_spoken(reply)
     finally:
         store.end_call(call_id, "chat_closed")
-        store.close()
+        try:
+            await review_call(config, client, store, call_id, memory)
+        finally:
+            store.close()
     return 0
 
 

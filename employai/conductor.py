@@ -78,6 +78,10 @@ class CallConductor(KeysAndTransfers):
         self.final_status = 0  # the SIP status the call ended with
         self.caller_turns = 0
 
+    @property
+    def memory(self) -> CallerMemory | None:
+        return self._memory
+
     def attach(self, handle: CallHandle) -> None:
         """The handle of a call we placed (known only once the call is made with this conductor as its events)."""
         self._handle = handle

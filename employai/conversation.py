@@ -3,13 +3,18 @@ caller, with their memory, and the greeting they should hear."""
 
 from __future__ import annotations
 
+import logging
+
 from autogen_core.models import ChatCompletionClient
 
+from brain.after_call import AfterCallTeam, CallReview
 from brain.front_desk import FrontDesk
 from brain.persona import front_desk_prompt, greeting_for
 from memory.blocks import Block, render_blocks
 from memory.caller_memory import CallerMemory
 from sip_config import Config
+
+log = logging.getLogger(__name__)
 
 
 def new_front_desk(config: Config, model_client: ChatCompletionClient, memory: CallerMemory,
@@ -26,6 +31,25 @@ def sync_profile_facts(config: Config, store) -> None:
     """The profile's facts live in the knowledge base too, so one search answers from both."""
     if store.archive is not None and config.llm.lead_with_facts:
         store.archive.replace_source(list(config.profile.facts), source="profile")
+
+
+def wants_after_call_review(config: Config) -> bool:
+    mode = config.memory.after_call_llm
+    return mode == "on" or (mode == "auto" and config.llm.model != "bundled")
+
+
+async def review_call(config: Config, model_client: ChatCompletionClient, store, call_id: int,
+                      memory: CallerMemory) -> CallReview | None:
+    """After a call: the memory keeper and task agent refine what we know and what we promised (when enabled)."""
+    if not memory.remembers or not wants_after_call_review(config):
+        return None
+    turns = [(t.role, t.text) for t in store.turns(call_id)]
+    review = await AfterCallTeam(model_client, config.profile).review(turns, memory.human().value)
+    memory.add_facts(review.facts)
+    for task in review.tasks:
+        memory.add_task(task, call_id)
+    log.info("after-call review", extra={"facts": len(review.facts), "tasks": len(review.tasks)})
+    return review
 
 
 def greeting(config: Config, memory: CallerMemory) -> str:

@@ -12,7 +12,7 @@ import sqlite3
 import time
 
 from .archival import Archive
-from .blocks import Block
+from .blocks import Block, BlockFullError
 from .extractor import Fact, extract_facts, merge_facts
 from .followups import SCHEMA as FOLLOWUPS_SCHEMA
 from .followups import Followup, FollowupStore, confirmation, detect_callback
@@ -91,6 +91,22 @@ class CallerMemory:
         if facts and self._db is not None:
             self.set_human(merge_facts(self.human().value, facts))
         return facts
+
+    def add_facts(self, facts: list[Fact]) -> list[Fact]:
+        """Facts from the after-call memory keeper; those that no longer fit in the block are left out."""
+        kept = []
+        for fact in facts:
+            try:
+                self.set_human(merge_facts(self.human().value, [fact]))
+                kept.append(fact)
+            except BlockFullError:
+                break
+        return kept
+
+    def add_task(self, task: str, call_id: int | None) -> None:
+        """Something the business promised the caller, kept as a follow-up task for the staff."""
+        if self._db is not None:
+            FollowupStore(self._db).add(self._caller, call_id, Followup(task, None), kind="task")
 
     def known(self, key: str) -> str:
         prefix = f"{key}: "

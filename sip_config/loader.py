@@ -142,6 +142,7 @@ def _check_values(c: Config) -> None:
     _require(c.llm.threads >= 1, "llm.threads", "must be at least 1")
     _require(bool(c.profile.name.strip()), "profile.name", "must not be empty")
     _require(bool(c.profile.greeting.strip()), "profile.greeting", "must not be empty")
+    _require(c.memory.after_call_llm in ("auto", "on", "off"), "memory.after_call_llm", "must be auto, on or off")
     _require(c.memory.retention_days >= 0, "memory.retention_days", "must be 0 (keep) or a number of days")
     _require(bool(c.data.dir.strip()), "data.dir", "must not be empty")
     try:

@@ -148,6 +148,7 @@ class ProfileSettings:
 class MemorySettings:
     retention_days: int = 0  # 0 keeps memory until a caller or operator asks to forget
     embedding_model: str = "bundled"
+    after_call_llm: str = "auto"  # the after-call memory keeper and task agent: auto (any but the bundled model)
 
 
 @dataclass(frozen=True)
