@@ -142,6 +142,16 @@ class CallerMemory:
             (f"caller:{caller} AND text:({terms})", self._caller, exclude_call, limit)).fetchall()
         return [f"{role}: {text}" for role, text in rows]
 
+    def conversation_by_date(self, start: float, end: float, limit: int = 20) -> list[str]:
+        """The caller's conversation between two moments (epoch seconds), oldest first: recall search by date."""
+        if self._db is None:
+            return []
+        rows = self._db.execute(
+            "SELECT t.role, t.text, t.created_at FROM turns t JOIN calls c ON c.id = t.call_id"
+            " WHERE c.caller_user = ? AND t.created_at >= ? AND t.created_at < ? ORDER BY t.id LIMIT ?",
+            (self._caller, start, end, limit)).fetchall()
+        return [f"{time.strftime('%Y-%m-%d %H:%M', time.localtime(at))} {role}: {text}" for role, text, at in rows]
+
     @property
     def has_knowledge(self) -> bool:
         return self._archive is not None

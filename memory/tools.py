@@ -7,6 +7,8 @@ its memory works without them, see `CallerMemory.learn_from` and the leading fac
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+
 from autogen_core.tools import FunctionTool
 
 from .blocks import BlockFullError
@@ -46,6 +48,15 @@ def memory_tools(memory: CallerMemory) -> list[FunctionTool]:
         """Search what was said in earlier calls with this caller."""
         return "\n".join(memory.conversation_search(query, limit=5)) or "nothing found"
 
+    def conversation_search_date(start_date: str, end_date: str) -> str:
+        """What was said with this caller between two dates (YYYY-MM-DD, end date included)."""
+        try:
+            start = datetime.fromisoformat(start_date).timestamp()
+            end = (datetime.fromisoformat(end_date) + timedelta(days=1)).timestamp()
+        except ValueError:
+            return "dates must look like 2026-11-25"
+        return "\n".join(memory.conversation_by_date(start, end)) or "nothing found"
+
     functions = [core_memory_append, core_memory_replace, archival_memory_insert, archival_memory_search,
-                 conversation_search]
+                 conversation_search, conversation_search_date]
     return [FunctionTool(f, description=f.__doc__ or f.__name__) for f in functions]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 
 import pytest
 from autogen_core import CancellationToken
@@ -131,7 +132,7 @@ def test_memory_tools_are_bound_to_one_caller(tmp_path):
     store = _store(tmp_path)
     tools = {t.name: t for t in memory_tools(store.caller_memory("+15550101"))}
     assert set(tools) == {"core_memory_append", "core_memory_replace", "archival_memory_insert",
-                          "archival_memory_search", "conversation_search"}
+                          "archival_memory_search", "conversation_search", "conversation_search_date"}
     for tool in tools.values():  # the schema offered to the model has no way to name another caller
         assert not any("caller" in p for p in tool.schema["parameters"]["properties"])
 
@@ -142,6 +143,15 @@ def test_memory_tools_are_bound_to_one_caller(tmp_path):
     assert asyncio.run(run("core_memory_replace", old_content="mornings", new_content="evenings")) == "updated"
     assert store.caller_memory("+15550101").human().value == "prefers evenings"
     assert store.caller_memory("+15550102").human().value == ""
+    # Recall by date: this caller's turns of that day only.
+    alice_call = store.start_call("inbound", "sip:+15550101@pbx", "+15550101")
+    store.add_turn(alice_call, "caller", "The boiler is leaking again.")
+    store.add_turn(store.start_call("inbound", "sip:+15550102@pbx", "+15550102"), "caller", "Bob's boiler too.")
+    today = time.strftime("%Y-%m-%d")
+    found = asyncio.run(run("conversation_search_date", start_date=today, end_date=today))
+    assert "caller: The boiler is leaking again." in found and "Bob" not in found
+    assert asyncio.run(run("conversation_search_date", start_date="2020-01-01", end_date="2020-01-02")) == \
+        "nothing found"
 
 
 def test_tool_capable_models_get_the_memory_tools_and_others_do_not(tmp_path):
@@ -151,7 +161,7 @@ def test_tool_capable_models_get_the_memory_tools_and_others_do_not(tmp_path):
         "vision": False, "function_calling": True, "json_output": False, "family": "unknown",
         "structured_output": False})
     capable = FrontDesk(capable_client, "sys", memory=store.caller_memory("+15550101"))
-    assert plain._agent._tools == [] and len(capable._agent._tools) == 5
+    assert plain._agent._tools == [] and len(capable._agent._tools) == 6
 
 
 def test_callback_requests_become_stored_followup_tasks(tmp_path):
