@@ -32,12 +32,7 @@ def data_dir(config: Config) -> Path:
 
 def sip_domain(config: Config) -> str:
     """Where extensions live: the registration domain, else the registrar's host, else our own address."""
-    r = config.registration
-    if r.domain:
-        return r.domain
-    if r.registrar:
-        return r.registrar.split(":", 1)[1].split(";", 1)[0]
-    return config.sip.listen_address
+    return config.registration.effective_domain or config.sip.listen_address
 
 
 class Bot:

@@ -53,6 +53,11 @@ class BotProcess:
         with self.db() as db:
             return db.execute("SELECT * FROM turns WHERE call_id = ? ORDER BY id", (call_id,)).fetchall()
 
+    def cli(self, *args: str, timeout: float = 60) -> subprocess.CompletedProcess:
+        """Run `employai ARGS` with this bot's config (as an operator would, whether the bot runs or not)."""
+        return subprocess.run([sys.executable, "-m", "employai", "-c", str(self.log_path.parent / "bot.toml"), *args],
+                              capture_output=True, text=True, timeout=timeout)
+
     def stop(self, timeout: float = 20.0) -> int:
         """SIGTERM, as an operator would; a bot that does not exit in time is killed and reported."""
         if self.proc.poll() is None:

@@ -86,6 +86,7 @@ class TranscriptStore:
                 self._db.execute(f"ALTER TABLE calls ADD COLUMN {column} {kind}")
         install_schema(self._db)
         self.schedule = ScheduleStore(self._db)
+        self._followups = FollowupStore(self._db)
         self.archive = Archive(self._db, embedder) if embedder is not None else None
 
     def caller_memory(self, caller_user: str) -> CallerMemory:
@@ -112,7 +113,7 @@ class TranscriptStore:
             self._db.execute(f"UPDATE calls SET {column} = ? WHERE id = ?", (value, call_id))
 
     def followups(self) -> FollowupStore:
-        return FollowupStore(self._db)
+        return self._followups
 
     def remote_uri(self, call_id: int) -> str:
         row = self._db.execute("SELECT remote_uri FROM calls WHERE id = ?", (call_id,)).fetchone()

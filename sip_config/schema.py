@@ -34,6 +34,13 @@ class RegistrationSettings:
     retry_max_s: int = 300
     keepalive_s: int = 15  # NAT keep-alive over UDP; 0 turns it off
 
+    @property
+    def effective_domain(self) -> str:
+        """The domain of the bot's address of record and of extensions: `domain`, else the registrar's host[:port]."""
+        if self.domain or not self.registrar:
+            return self.domain
+        return self.registrar.split(":", 1)[1].split(";", 1)[0]
+
 
 @dataclass(frozen=True)
 class DirectoryEntry:

@@ -70,11 +70,9 @@ class SipAgent:
     @property
     def aor(self) -> str:
         """The bot's address of record: at the registrar's domain when it registers, else its direct URI."""
-        r = self._registration
-        if r is None:
+        if self._registration is None:
             return self.uri
-        domain = r.domain or r.registrar.split(":", 1)[1].split(";", 1)[0]
-        return f"sip:{self.settings.user}@{domain}"
+        return f"sip:{self.settings.user}@{self._registration.effective_domain}"
 
     # --- called from any thread ---------------------------------------------------------------------
 

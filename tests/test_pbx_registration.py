@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import subprocess
-import sys
 import time
 
 import pytest
@@ -42,16 +40,11 @@ def _wait_for(predicate, timeout: float, what: str):
     raise AssertionError(f"timed out waiting for {what}")
 
 
-def _employai(bot, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "employai", "-c", str(bot.db_path.parents[1] / "bot.toml"), *args],
-                          capture_output=True, text=True, timeout=30)
-
-
 def test_registers_with_digest_auth_is_reached_through_kamailio_and_unregisters(kamailio, tmp_path):
     bot = start_bot(tmp_path / "bot", registration_toml(kamailio.registrar))
     try:
         _wait_for(lambda: _status(bot)["registration"]["state"] == "registered", 20, "registration")
-        status = _employai(bot, "status")
+        status = bot.cli("status")
         assert status.returncode == 0 and "registration: registered as sip:employai@127.0.0.1" in status.stdout
         # A caller dials the extension at the registrar: Kamailio finds the bot's contact and relays.
         call = write(tmp_path / "call.xml", caller_scenario(pause(3000)))
@@ -77,7 +70,7 @@ def test_a_wrong_password_is_a_clear_error_and_the_bot_keeps_answering(kamailio,
         reg = _wait_for(lambda: (r := _status(bot)["registration"])["state"] == "failed" and r, 20, "the failure")
         assert reg["code"] in (401, 403) and "refused" in reg["problem"] and "registration.password" in reg["problem"]
         assert "registration failed" in bot.log()
-        status = _employai(bot, "status")
+        status = bot.cli("status")
         assert "registration: failed" in status.stdout and "registration.password" in status.stdout
         call = write(tmp_path / "call.xml", caller_scenario(pause(1000)))
         result = sipp(call, f"127.0.0.1:{bot.port}", tmp_path, ["-s", "employai"], timeout=30)  # dialled directly

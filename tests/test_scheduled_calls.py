@@ -4,8 +4,6 @@ who it is and why it calls, the callee's answer goes into memory, and every atte
 
 from __future__ import annotations
 
-import subprocess
-import sys
 import time
 
 import pytest
@@ -33,11 +31,6 @@ silence_hangup_s = 9.0
 """
 
 
-def _employai(workdir, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "employai", "-c", str(workdir / "bot.toml"), *args],
-                          capture_output=True, text=True, timeout=60)
-
-
 def _callee(kind: str, port: int, tmp_path, middle: str = "") -> SippServer:
     scenario = write(tmp_path / f"callee-{kind}.xml", callee_scenario(kind, ring_ms=300, middle=middle))
     return SippServer(scenario, tmp_path, port=port)
@@ -49,14 +42,14 @@ def test_a_scheduled_call_survives_a_restart_is_retried_and_its_outcome_recorded
     uri = f"sip:+15550177@127.0.0.1:{port}"
     bot = start_bot(workdir, OUTBOUND)
     try:
-        scheduled = _employai(workdir, "call", uri, "--at", "+8s", "--task",
+        scheduled = bot.cli("call", uri, "--at", "+8s", "--task",
                               "confirm the plumber's visit on Friday at ten")
         assert scheduled.returncode == 0 and scheduled.stdout.startswith("Scheduled call 1 "), scheduled.stdout
-        cancelled = _employai(workdir, "call", uri, "--at", "+1h", "--task", "something else")
-        assert _employai(workdir, "calls", "cancel", "2").returncode == 0, cancelled.stdout
+        cancelled = bot.cli("call", uri, "--at", "+1h", "--task", "something else")
+        assert bot.cli("calls", "cancel", "2").returncode == 0, cancelled.stdout
     finally:
         assert bot.stop() == 0
-    listing = _employai(workdir, "calls", "scheduled")
+    listing = bot.cli("calls", "scheduled")
     assert "pending" in listing.stdout and "confirm the plumber" in listing.stdout and "something else" not in \
         listing.stdout
 
@@ -73,7 +66,7 @@ def test_a_scheduled_call_survives_a_restart_is_retried_and_its_outcome_recorded
         rc, out = answer.wait(90)
         assert rc == 0, out
         deadline = time.monotonic() + 20
-        while time.monotonic() < deadline and "done" not in _employai(workdir, "calls", "scheduled", "--all").stdout:
+        while time.monotonic() < deadline and "done" not in bot.cli("calls", "scheduled", "--all").stdout:
             time.sleep(0.5)
     finally:
         assert bot.stop() == 0
@@ -94,5 +87,5 @@ def test_a_scheduled_call_survives_a_restart_is_retried_and_its_outcome_recorded
     turns = bot.turns(call["id"])
     assert turns[0]["role"] == "bot" and "The reason I am calling: confirm the plumber's visit" in turns[0]["text"]
     assert any(t["role"] == "caller" and "Friday" in t["text"] for t in turns), [dict(t) for t in turns]
-    memory = _employai(workdir, "memory", "show", "+15550177")
+    memory = bot.cli("memory", "show", "+15550177")
     assert "Carol" in memory.stdout, memory.stdout
