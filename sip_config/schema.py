@@ -87,7 +87,7 @@ class AudioSettings:
     preroll_ms: int = 300
     min_speech_ms: int = 120
     end_of_turn_silence_ms: int = 500
-    preemptive_silence_ms: int = 200
+    preemptive_silence_ms: int = 120
     barge_in_min_speech_ms: int = 200
     echo_gate_ratio: float = 0.25
     echo_tail_ms: int = 400

@@ -23,15 +23,23 @@ def speech_pcm(name: str = "LDC93S1.wav", peak: float = 0.5) -> bytes:
 
 
 class FakeTranscriber:
-    """Returns scripted transcripts in order (then empty ones); an Exception in the script is raised."""
+    """Returns scripted transcripts, one per utterance, in order (then empty ones); an Exception is raised.
+
+    Like a real transcriber it answers for the audio: an utterance transcribed during a pause and again once the
+    caller went on (the same audio, longer) gets the same script item, not the next one."""
 
     def __init__(self, script: list[str | Exception]):
         self.script = deque(script)
         self.heard: list[bytes] = []
+        self._last: tuple[bytes, str | Exception] | None = None
 
     def transcribe(self, pcm: bytes) -> Transcript:
         self.heard.append(pcm)
-        item = self.script.popleft() if self.script else ""
+        if self._last is not None and len(pcm) > len(self._last[0]) and pcm.startswith(self._last[0]):
+            item = self._last[1]  # the same utterance, continued
+        else:
+            item = self.script.popleft() if self.script else ""
+        self._last = (pcm, item)
         if isinstance(item, Exception):
             raise item
         return Transcript(item)
