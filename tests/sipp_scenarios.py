@@ -75,21 +75,29 @@ _CALLER_BYE = """
   <recv response="200" crlf="true"/>
 """
 
-_BOT_BYE = """
-  <recv request="BYE" timeout="{timeout_ms}"/>
-  <send>
-    <![CDATA[
-      SIP/2.0 200 OK
-      [last_Via:]
-      [last_From:]
-      [last_To:]
-      [last_Call-ID:]
-      [last_CSeq:]
-      Content-Length: 0
+_TO_TAG = ";tag=[pid]SIPpTag01[call_number]"
+_SDP = ["v=0", "o=callee 1 1 IN IP[local_ip_type] [local_ip]", "s=-", "c=IN IP[media_ip_type] [media_ip]", "t=0 0",
+        "m=audio [media_port] RTP/AVP 0", "a=rtpmap:0 PCMU/8000"]
 
-    ]]>
-  </send>
-"""
+
+def respond(status: str, to_tag: bool = False, contact: str = "", cseq: str = "[last_CSeq:]", sdp: bool = False,
+            retrans: bool = False) -> str:
+    """A response to the last request received: `status`, our To tag when it opens a dialog, an SDP answer."""
+    lines = [f"SIP/2.0 {status}", "[last_Via:]", "[last_From:]", "[last_To:]" + (_TO_TAG if to_tag else ""),
+             "[last_Call-ID:]", cseq]
+    if contact:
+        lines.append(f"Contact: <sip:{contact}@[local_ip]:[local_port]>")
+    lines += ["Content-Type: application/sdp", "Content-Length: [len]", "", *_SDP] if sdp else \
+        ["Content-Length: 0", ""]
+    text = "\n".join(f"      {line}" if line else "" for line in lines)
+    send = '<send retrans="500">' if retrans else "<send>"
+    return f"\n  {send}\n    <![CDATA[\n{text}\n    ]]>\n  </send>\n"
+
+
+
+
+def _bot_bye(timeout_ms: int) -> str:
+    return f'\n  <recv request="BYE" timeout="{timeout_ms}"/>' + respond("200 OK")
 
 
 def pause(ms: int) -> str:
@@ -134,20 +142,7 @@ def take_refer(refer_to_regexp: str, notify_status: str = "200 OK", timeout_ms: 
       <ereg regexp=".*" search_in="hdr" header="From:" assign_to="bot_from"/>
     </action>
   </recv>
-  <send>
-    <![CDATA[
-      SIP/2.0 202 Accepted
-      [last_Via:]
-      [last_From:]
-      [last_To:]
-      [last_Call-ID:]
-      [last_CSeq:]
-      Contact: <sip:{caller}@[local_ip]:[local_port]>
-      Content-Length: 0
-
-    ]]>
-  </send>
-  <send retrans="500">
+{respond("202 Accepted", contact=caller)}  <send retrans="500">
     <![CDATA[
       NOTIFY [next_url] SIP/2.0
       Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
@@ -174,90 +169,27 @@ def take_refer(refer_to_regexp: str, notify_status: str = "200 OK", timeout_ms: 
 def caller_scenario(middle: str = "", headers: str = "", bot_hangs_up: bool = False, caller: str = "+15550123",
                     bye_timeout_ms: int = 30000) -> str:
     header_lines = "".join(f"      {h}\n" for h in headers.splitlines() if h.strip())
-    end = _BOT_BYE.format(timeout_ms=bye_timeout_ms) if bot_hangs_up else _CALLER_BYE.format(caller=caller)
+    end = _bot_bye(bye_timeout_ms) if bot_hangs_up else _CALLER_BYE.format(caller=caller)
     body = _INVITE.format(caller=caller, headers=header_lines) + middle + end
     return _HEAD + '<scenario name="caller">' + body + "</scenario>\n"
 
 
 def callee_scenario(kind: str, ring_ms: int = 0, middle: str = "") -> str:
     """A callee: 'busy' (486), 'no_answer' (rings until CANCELled), or 'answer' (200, `middle`, waits for BYE)."""
-    ringing = """
-  <send>
-    <![CDATA[
-      SIP/2.0 180 Ringing
-      [last_Via:]
-      [last_From:]
-      [last_To:];tag=[pid]SIPpTag01[call_number]
-      [last_Call-ID:]
-      [last_CSeq:]
-      Contact: <sip:callee@[local_ip]:[local_port]>
-      Content-Length: 0
-
-    ]]>
-  </send>
-"""
+    ringing = respond("180 Ringing", to_tag=True, contact="callee")
     final = {"busy": "486 Busy Here", "no_answer": None, "answer": "200 OK"}[kind]
     parts = ['\n  <recv request="INVITE" crlf="true"/>\n', ringing]
     if kind == "no_answer":
-        parts.append("""
-  <recv request="CANCEL"/>
-  <send>
-    <![CDATA[
-      SIP/2.0 200 OK
-      [last_Via:]
-      [last_From:]
-      [last_To:]
-      [last_Call-ID:]
-      [last_CSeq:]
-      Content-Length: 0
-
-    ]]>
-  </send>
-  <send>
-    <![CDATA[
-      SIP/2.0 487 Request Terminated
-      [last_Via:]
-      [last_From:]
-      [last_To:];tag=[pid]SIPpTag01[call_number]
-      [last_Call-ID:]
-      CSeq: [cseq] INVITE
-      Content-Length: 0
-
-    ]]>
-  </send>
-  <recv request="ACK"/>
-""")
+        parts += ['\n  <recv request="CANCEL"/>', respond("200 OK"),
+                  respond("487 Request Terminated", to_tag=True, cseq="CSeq: [cseq] INVITE"),
+                  '  <recv request="ACK"/>\n']
     else:
         if ring_ms:
             parts.append(pause(ring_ms))
-        sdp = """Content-Type: application/sdp
-      Content-Length: [len]
-
-      v=0
-      o=callee 1 1 IN IP[local_ip_type] [local_ip]
-      s=-
-      c=IN IP[media_ip_type] [media_ip]
-      t=0 0
-      m=audio [media_port] RTP/AVP 0
-      a=rtpmap:0 PCMU/8000
-""" if kind == "answer" else "Content-Length: 0\n"
-        parts.append(f"""
-  <send retrans="500">
-    <![CDATA[
-      SIP/2.0 {final}
-      [last_Via:]
-      [last_From:]
-      [last_To:];tag=[pid]SIPpTag01[call_number]
-      [last_Call-ID:]
-      [last_CSeq:]
-      Contact: <sip:callee@[local_ip]:[local_port]>
-      {sdp}
-    ]]>
-  </send>
-  <recv request="ACK"/>
-""")
+        parts += [respond(final, to_tag=True, contact="callee", sdp=kind == "answer", retrans=True),
+                  '  <recv request="ACK"/>\n']
         if kind == "answer":
-            parts.append(middle + _BOT_BYE.format(timeout_ms=60000))
+            parts.append(middle + _bot_bye(60000))
     return _HEAD + '<scenario name="callee">' + "".join(parts) + "</scenario>\n"
 
 
