@@ -22,8 +22,15 @@ def _number_words(n: int) -> list[str]:
     return _number_words(n // 1000) + ["thousand"] + (_number_words(n % 1000) if n % 1000 else [])
 
 
+def _spell_money_and_percent(text: str) -> str:
+    """Whisper writes "eighty dollars" as "$80" and "ten percent" as "10%"; put the words back."""
+    text = re.sub(r"\$(\d+)(?:\.(\d\d))?",
+                  lambda m: f"{m[1]} dollars" + (f" {int(m[2])} cents" if m[2] and int(m[2]) else ""), text)
+    return re.sub(r"(\d+)\s?%", r"\1 percent", text)
+
+
 def normalise(text: str) -> list[str]:
-    text = text.lower().replace("-", " ").replace(",", "")
+    text = _spell_money_and_percent(text.lower().replace(",", "")).replace("-", " ")
     words: list[str] = []
     for token in re.findall(r"[a-z']+|\d+", text):
         if token.isdigit():

@@ -133,6 +133,8 @@ def test_wer_normalises_case_punctuation_and_numbers():
         "mister smith paid eighty dollars in fourteen fifty five forty two".split()
     assert wer(["go forward ten meters"], ["Go forward 10 meters."]) == 0.0
     assert wer(["one two three four"], ["one two four"]) == 0.25
+    assert wer(["a visit costs eighty dollars"], ["A visit costs $80."]) == 0.0
+    assert normalise("$12.50 or 5%") == "twelve dollars fifty cents or five percent".split()
 
 
 OFFER = ("v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n"
