@@ -109,7 +109,8 @@ def run_status(config: Config) -> int:
             line += f", expires in {reg['expires_s']} s"
         print(line)
         if reg["problem"]:
-            print(f"  problem:      {reg['problem']}; retrying in {reg['retry_in_s']:.0f} s")
+            print(f"  problem:      {reg['problem']}; {reg.get('failures', 0)} failed attempt(s) in a row, "
+                  f"the next {reg['retry_in_s']:.0f} s after the last")
     print(f"  calls now:    {status['calls'] if status['running'] else 0}")
     store = TranscriptStore(data_dir(config) / "employai.sqlite3")
     try:

@@ -34,6 +34,7 @@ class RegistrationState:
     reason: str = ""
     expires_s: int = 0
     retry_in_s: float = 0.0
+    failures: int = 0  # failed attempts in a row
     changed_at: float = 0.0
     problem: str = ""  # a sentence for the operator when it failed
 
@@ -90,7 +91,7 @@ class Account(pj.Account):
                 log.info("registered", extra={"registrar": self.registration.registrar, "expires_s": prm.expiration})
             self._failures = 0
             self._set(state="registered", code=code, reason=reason, expires_s=int(prm.expiration), retry_in_s=0.0,
-                      problem="", changed_at=now)
+                      failures=0, problem="", changed_at=now)
         elif 200 <= code < 300:
             log.info("unregistered", extra={"registrar": self.registration.registrar})
             self._set(state="unregistered", code=code, reason=reason, expires_s=0, changed_at=now)
@@ -104,7 +105,7 @@ class Account(pj.Account):
         problem = explain_failure(code, reason)
         log.error("registration failed", extra={"problem": problem, "retry_in_s": delay, "failures": self._failures})
         self._set(state="failed", code=code, reason=reason, expires_s=0, retry_in_s=delay, problem=problem,
-                  changed_at=time.time())
+                  failures=self._failures, changed_at=time.time())
         self._agent._after(delay, self._retry)
 
     def _retry(self) -> None:

@@ -31,16 +31,18 @@ def sip_ping(port: int, timeout: float = 0.5) -> bool:
 
 
 class Kamailio:
-    def __init__(self, workdir: Path):
+    def __init__(self, workdir: Path, port: int = 0, tcp: bool = False):
+        """Listens on UDP, and on TCP too when `tcp`; on `port` when given (both protocols), else a free one."""
         workdir.mkdir(parents=True, exist_ok=True)
-        self.port = free_udp_port()
+        self.port = port or free_udp_port()
+        listen = [f"udp:127.0.0.1:{self.port}"] + ([f"tcp:127.0.0.1:{self.port}"] if tcp else [])
         self.log_path = workdir / "kamailio.log"
         run_dir = workdir / "run"
         run_dir.mkdir(exist_ok=True)
         with open(self.log_path, "w") as log:
             self.proc = subprocess.Popen(
                 ["kamailio", "-f", str(KAMAILIO_CFG), "-DD", "-E", "-Y", str(run_dir), "-w", str(run_dir),
-                 "-l", f"udp:127.0.0.1:{self.port}"], stdout=log, stderr=subprocess.STDOUT)
+                 *(arg for spec in listen for arg in ("-l", spec))], stdout=log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + 15
         while not sip_ping(self.port):
             if self.proc.poll() is not None or time.monotonic() > deadline:

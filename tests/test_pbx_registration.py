@@ -11,7 +11,7 @@ import time
 import pytest
 
 from .pbx import Kamailio, registration_toml
-from .peers import sipp, start_bot
+from .peers import free_port, sipp, start_bot
 from .sipp_scenarios import caller_scenario, pause, write
 
 pytestmark = pytest.mark.sip
@@ -92,4 +92,36 @@ def test_a_registrar_that_goes_away_does_not_take_the_bot_down(kamailio, tmp_pat
         assert bot.proc.poll() is None
     finally:
         assert bot.stop(timeout=30) == 0
+    assert "Traceback" not in bot.log()
+
+
+def test_a_registrar_that_is_down_at_start_is_retried_with_back_off_until_it_answers(tmp_path):
+    port = free_port()
+    # Over TCP a registrar that is down refuses the connection at once, so the retries can be watched in seconds
+    # (over UDP each unanswered REGISTER takes the 32 s transaction timeout).
+    bot = start_bot(tmp_path / "bot", registration_toml(f"sip:127.0.0.1:{port};transport=tcp"))
+    kamailio = None
+    try:
+        reg = _wait_for(lambda: (r := _status(bot)["registration"])["failures"] >= 3 and r, 30, "three failures")
+        assert reg["state"] in ("failed", "registering") and "did not answer" in reg["problem"], reg
+        assert reg["retry_in_s"] == 4  # retry_s 1, doubled: 1, 2, 4 (retry_max_s 4)
+        status = bot.cli("status")
+        assert "registration: failed" in status.stdout or "registration: registering" in status.stdout
+        assert bot.proc.poll() is None
+        # Direct calls are answered meanwhile.
+        call = write(tmp_path / "call.xml", caller_scenario(pause(1000)))
+        result = sipp(call, f"127.0.0.1:{bot.port}", tmp_path, ["-s", "employai"], timeout=30)
+        assert result.returncode == 0, result.stdout[-3000:]
+        # The registrar comes up: the next retry registers, and callers reach the bot through it.
+        kamailio = Kamailio(tmp_path / "kamailio", port=port, tcp=True)
+        reg = _wait_for(lambda: (r := _status(bot)["registration"])["state"] == "registered" and r, 20,
+                        "registration once the registrar is up")
+        assert reg["failures"] == 0 and reg["problem"] == ""
+        result = sipp(call, f"127.0.0.1:{kamailio.port}", tmp_path, ["-s", "employai"], timeout=30)
+        assert result.returncode == 0, result.stdout[-3000:]
+        assert len(bot.calls()) == 2
+    finally:
+        assert bot.stop() == 0
+        if kamailio is not None:
+            kamailio.stop()
     assert "Traceback" not in bot.log()
