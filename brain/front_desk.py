@@ -14,6 +14,7 @@ from autogen_agentchat.agents import AssistantAgent
 from autogen_agentchat.messages import ModelClientStreamingChunkEvent, TextMessage
 from autogen_core import CancellationToken
 from autogen_core.models import ChatCompletionClient, UserMessage
+from autogen_core.tools import FunctionTool
 
 from memory.caller_memory import CallerMemory
 from memory.context import BudgetedChatContext
@@ -26,23 +27,25 @@ from .knowledge import best_fact
 class FrontDesk:
     def __init__(self, model_client: ChatCompletionClient, system_prompt: str, facts: Sequence[str] = (),
                  memory: CallerMemory | None = None, call_id: int | None = None, continue_after_fact: bool = False,
-                 history_tokens: int = 900):
+                 history_tokens: int = 900, tools: Sequence[FunctionTool] = ()):
         self._facts = tuple(facts)
         self._memory = memory
         self._call_id = call_id
         self._forget_me = ForgetMe()
         self._continue_after_fact = continue_after_fact
         self._context = BudgetedChatContext(history_tokens)
-        # Memory functions go only to models that can call tools; the rest remember without them.
+        # Tools (the memory functions, the transfer) go only to models that can call tools; the rest remember and
+        # transfer without them.
         can_call_tools = bool(model_client.model_info.get("function_calling"))
-        tools = memory_tools(memory) if memory is not None and memory.remembers and can_call_tools else None
+        own = memory_tools(memory) if memory is not None and memory.remembers else []
+        tools = [*own, *tools] if can_call_tools else []
         self._agent = AssistantAgent(
             name="front_desk",
             model_client=model_client,
             system_message=system_prompt,
             model_client_stream=True,
             model_context=self._context,
-            tools=tools,
+            tools=tools or None,
             reflect_on_tool_use=bool(tools),
         )
 

@@ -22,7 +22,7 @@ def build_model_client(settings: LlmSettings, models: ModelPaths) -> ChatComplet
             api_key=api_key or "not-needed",
             temperature=settings.temperature,
             max_tokens=settings.max_reply_tokens,
-            model_info=ModelInfo(vision=False, function_calling=False, json_output=False, family="unknown",
+            model_info=ModelInfo(vision=False, function_calling=settings.tools, json_output=False, family="unknown",
                                  structured_output=False),
         )
     from .llama_cpp_client import LlamaCppChatClient

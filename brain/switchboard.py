@@ -9,6 +9,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from autogen_core.tools import FunctionTool
+
 from sip_config.schema import DirectoryEntry, TransferSettings
 
 # Asking for a transfer in so many words: refused when nobody in the directory matches.
@@ -90,3 +92,32 @@ class Directory:
         if strong:
             return TransferDecision(None, self._settings.refused_text.format(names=self.names()))
         return None
+
+
+class TransferRequest:
+    """The `transfer_call` tool for models that can call tools, and the transfer it asked for.
+
+    The tool only names a directory entry (matched like a caller's words, never a number); the conductor carries
+    the transfer out once the model's reply has been heard. The switchboard in code still comes first, so a
+    capable model adds the requests it does not catch ("my boiler is leaking, who handles emergencies?").
+    """
+
+    def __init__(self, directory: Directory):
+        self._directory = directory
+        self.entry: DirectoryEntry | None = None
+
+    def tool(self) -> FunctionTool:
+        def transfer_call(person_or_department: str) -> str:
+            """Put the caller through to a colleague or department from the company directory."""
+            entry = None if _DIGITS.search(person_or_department) else self._directory.match(person_or_department)
+            if entry is None:
+                return f"Not in the directory. You can only put callers through to {self._directory.names()}."
+            self.entry = entry
+            return f"The caller will be put through to {entry.name} when you finish. Tell them so in one sentence."
+
+        return FunctionTool(transfer_call, description=transfer_call.__doc__ or "transfer_call")
+
+    def take(self) -> DirectoryEntry | None:
+        """The entry asked for since the last take, if any (and forget it)."""
+        entry, self.entry = self.entry, None
+        return entry

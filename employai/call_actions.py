@@ -61,6 +61,18 @@ class KeysAndTransfers:
         await self._speaker.wait_played(turn)
         self._transfer_task = asyncio.create_task(self._transfer_to(entry))
 
+    async def _transfer_if_the_model_asked(self, turn: SpokenTurn) -> None:
+        """A model that calls tools may have asked for a transfer (`transfer_call`): carry it out once its reply is
+        heard, announcing it if the reply did not say anything."""
+        entry = self._transfer_request.take()
+        if entry is None or self._ended.is_set():
+            return
+        log.info("transfer asked for by the model")
+        if not turn.text().strip():
+            await self._speaker.speak(once(self._config.transfer.announce_text.format(name=entry.name)), turn)
+        await self._speaker.wait_played(turn)
+        self._transfer_task = asyncio.create_task(self._transfer_to(entry))
+
     async def _transfer_to(self, entry: DirectoryEntry) -> None:
         """Carry out a transfer to a directory entry; on failure, tell the caller and carry on."""
         uri = self._directory.uri_of(entry)

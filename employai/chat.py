@@ -13,7 +13,7 @@ import sys
 from autogen_core import CancellationToken
 
 from brain.model_clients import build_model_client
-from brain.switchboard import Directory
+from brain.switchboard import Directory, TransferRequest
 from memory.embeddings import MiniLMEmbedder
 from memory.transcripts import TranscriptStore
 from sip_config import Config, resolve_models
@@ -34,8 +34,9 @@ async def run_chat(config: Config, caller: str = "") -> int:
     user = normalise_user(caller) if caller else ""
     call_id = store.start_call("chat", caller, user)
     memory = store.caller_memory(user)
-    desk = new_front_desk(config, client, memory, call_id)
     directory = Directory(config.transfer, sip_domain(config))
+    transfer = TransferRequest(directory)  # a model that calls tools may ask for a transfer with it
+    desk = new_front_desk(config, client, memory, call_id, transfer=transfer)
     hello = greeting(config, memory)
     print(hello, flush=True)
     store.add_turn(call_id, "bot", hello)
@@ -48,11 +49,14 @@ async def run_chat(config: Config, caller: str = "") -> int:
             store.add_turn(call_id, "caller", said)
             memory.learn_from(said)
             decision = directory.decide(said)
-            if decision is not None:  # on the phone this would transfer; a chat can only say so
+            if decision is not None:  # on the phone this transfers; a chat can only say so
                 await desk.note_caller(said)
                 reply = decision.say
             else:
+                transfer.take()
                 reply = await _reply(desk, said, config.llm.max_reply_sentences)
+                if (entry := transfer.take()) is not None and not reply:
+                    reply = config.transfer.announce_text.format(name=entry.name)
             print(reply, flush=True)
             store.add_turn(call_id, "bot", reply)
             await desk.note_spoken(reply)

@@ -17,7 +17,7 @@ from collections.abc import Awaitable, Callable
 from autogen_core import CancellationToken
 
 from brain.front_desk import FrontDesk
-from brain.switchboard import Directory
+from brain.switchboard import Directory, TransferRequest
 from memory.caller_memory import CallerMemory
 from memory.transcripts import TranscriptStore
 from sip_config import Config
@@ -52,6 +52,7 @@ class CallConductor(KeysAndTransfers):
         self._digit_timer: asyncio.TimerHandle | None = None
         self._transfers = Transfers(handle, loop, config.transfer.notify_timeout_s)
         self._transfer_task: asyncio.Task | None = None
+        self._transfer_request = TransferRequest(self._directory)  # the model's `transfer_call` tool fills it
         self._message_for: DirectoryEntry | None = None
         audio = config.audio
         self.playout = Playout(echo_tail_ms=audio.echo_tail_ms)
@@ -134,7 +135,7 @@ class CallConductor(KeysAndTransfers):
             transferred_from=f"{ctx.referrer} <{source.uri}> ({source.header})" if source else None)
         self._memory = self._store.caller_memory(ctx.remote.user)
         self._front_desk = new_front_desk(self._config, self._engines.model_client, self._memory, self.call_id,
-                                          ctx.block())
+                                          ctx.block(), self._transfer_request)
         self._start_turn(self._greet)
         timers = asyncio.create_task(self._watch_timers())
         try:
@@ -295,7 +296,9 @@ class CallConductor(KeysAndTransfers):
                 await self._speaker.wait_played(turn)
                 self._transfer_task = asyncio.create_task(self._transfer_to(decision.entry))
             return
+        self._transfer_request.take()  # a request from a reply prepared and dropped is not this turn's
         await self._speaker.speak(self._front_desk.reply(turn.caller_text, CancellationToken()), turn)
+        await self._transfer_if_the_model_asked(turn)
 
     # --- silence, time limits, shutdown ------------------------------------------------------------------------
 

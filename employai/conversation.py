@@ -10,6 +10,7 @@ from autogen_core.models import ChatCompletionClient
 from brain.after_call import AfterCallTeam, CallReview
 from brain.front_desk import FrontDesk
 from brain.persona import front_desk_prompt, greeting_for
+from brain.switchboard import TransferRequest
 from memory.blocks import Block, render_blocks
 from memory.caller_memory import CallerMemory
 from sip_config import Config
@@ -18,13 +19,16 @@ log = logging.getLogger(__name__)
 
 
 def new_front_desk(config: Config, model_client: ChatCompletionClient, memory: CallerMemory,
-                   call_id: int | None, call_block: Block | None = None) -> FrontDesk:
-    """The front desk with its core memory in the prompt: the caller's `human` block and this call's `call` block."""
+                   call_id: int | None, call_block: Block | None = None,
+                   transfer: TransferRequest | None = None) -> FrontDesk:
+    """The front desk with its core memory in the prompt: the caller's `human` block and this call's `call` block;
+    with `transfer`, the `transfer_call` tool (for models that call tools)."""
     blocks = ([memory.human()] if memory.remembers else []) + ([call_block] if call_block is not None else [])
     notes = render_blocks(blocks)
     return FrontDesk(model_client, front_desk_prompt(config.profile, notes),
                      config.profile.facts if config.llm.lead_with_facts else (), memory=memory, call_id=call_id,
-                     continue_after_fact=config.llm.continue_after_fact, history_tokens=config.llm.history_tokens)
+                     continue_after_fact=config.llm.continue_after_fact, history_tokens=config.llm.history_tokens,
+                     tools=[transfer.tool()] if transfer is not None and config.transfer.directory else ())
 
 
 def sync_profile_facts(config: Config, store) -> None:

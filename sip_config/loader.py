@@ -132,6 +132,8 @@ def _check_values(c: Config) -> None:
                  "must be an http(s) URL when llm.backend is 'openai'")
         _require(c.llm.model not in ("", "bundled"), "llm.model",
                  "must name the served model when llm.backend is 'openai'")
+    _require(not c.llm.tools or c.llm.backend == "openai", "llm.tools",
+             "needs llm.backend = 'openai' (a server whose model calls tools); the in-process client has no tool calls")
     _require(c.llm.context_tokens >= 256, "llm.context_tokens", "must be at least 256")
     _require(8 <= c.llm.max_reply_tokens < c.llm.context_tokens, "llm.max_reply_tokens",
              "must be at least 8 and below llm.context_tokens")

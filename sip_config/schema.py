@@ -135,6 +135,7 @@ class LlmSettings:
     max_reply_sentences: int = 2
     lead_with_facts: bool = True
     continue_after_fact: bool = False
+    tools: bool = False  # the served model calls tools: offer it the memory functions and transfer_call
 
 
 @dataclass(frozen=True)

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from collections import deque
 from concurrent.futures import Future
 
 import numpy as np
+from autogen_core import FunctionCall
+from autogen_core.models import CreateResult, FunctionExecutionResultMessage, ModelFamily, ModelInfo, RequestUsage
 from autogen_ext.models.replay import ReplayChatCompletionClient
 
 from employai.engines import Engines
@@ -57,11 +60,42 @@ class FakeSynthesizer:
         return self.pcm
 
 
-def fake_engines(transcripts: list[str | Exception], replies: list[str], voice: bytes | None = None) -> Engines:
+def fake_engines(transcripts: list[str | Exception], replies: list[str], voice: bytes | None = None,
+                 model_client=None) -> Engines:
     voice = voice or speech_pcm()
     canned = {k: voice for k in ("apology", "silence_prompt", "goodbye", "max_duration", "shutdown", "greeting")}
-    return Engines(FakeTranscriber(transcripts), FakeSynthesizer(voice), ReplayChatCompletionClient(replies), canned,
-                   embedder=None)
+    return Engines(FakeTranscriber(transcripts), FakeSynthesizer(voice),
+                   model_client or ReplayChatCompletionClient(replies), canned, embedder=None)
+
+
+class ToolCallingModel(ReplayChatCompletionClient):
+    """A model that calls tools: whatever it is asked, it calls `tool` with `arguments`; handed the tool's result,
+    it says `reply`. It answers by what it is given, so a reply prepared and dropped does not shift its script."""
+
+    def __init__(self, tool: str, arguments: dict, reply: str):
+        super().__init__([], model_info=ModelInfo(vision=False, function_calling=True, json_output=False,
+                                                  family=ModelFamily.UNKNOWN, structured_output=False))
+        self._call = FunctionCall(id="call-1", arguments=json.dumps(arguments), name=tool)
+        self._reply = reply
+        self.tool_results: list[str] = []
+        self.offered: list[list[str]] = []  # the tool names offered, per request
+
+    async def create(self, messages, **kwargs) -> CreateResult:
+        async for item in self.create_stream(messages, **kwargs):
+            if isinstance(item, CreateResult):
+                return item
+        raise AssertionError("no result")
+
+    async def create_stream(self, messages, *, tools=(), **kwargs):
+        self.offered.append([t.name if hasattr(t, "name") else t["name"] for t in tools])
+        usage = RequestUsage(prompt_tokens=0, completion_tokens=0)
+        if isinstance(messages[-1], FunctionExecutionResultMessage):
+            self.tool_results.append(messages[-1].content[0].content)
+            for word in self._reply.split(" "):
+                yield word + " "
+            yield CreateResult(finish_reason="stop", content=self._reply, usage=usage, cached=False)
+        else:
+            yield CreateResult(finish_reason="function_calls", content=[self._call], usage=usage, cached=False)
 
 
 class FakeCallHandle:

@@ -18,7 +18,7 @@ from sip_config.loader import config_from_dict
 from speech.pcm import FRAME_BYTES, SILENCE_FRAME
 from telephony import IncomingCall
 
-from .fakes import FakeCallHandle, fake_engines, speech_pcm
+from .fakes import FakeCallHandle, ToolCallingModel, fake_engines, speech_pcm
 
 pytestmark = pytest.mark.unit
 
@@ -57,14 +57,14 @@ class Line:
             await asyncio.sleep(0.02)
 
 
-async def _call(tmp_path, transcripts, replies, raw_config=None, **call_settings):
+async def _call(tmp_path, transcripts, replies, raw_config=None, model=None, **call_settings):
     config = config_from_dict(raw_config) if raw_config else load_config()
     if call_settings:
         config = dataclasses.replace(config, call=dataclasses.replace(config.call, **call_settings))
     store = TranscriptStore(tmp_path / "t.sqlite3")
     handle = FakeCallHandle()
     context = CallContext.inbound(IncomingCall.from_invite(INVITE), Directory(config.transfer))
-    conductor = CallConductor(config, fake_engines(transcripts, replies), store, handle, context,
+    conductor = CallConductor(config, fake_engines(transcripts, replies, model_client=model), store, handle, context,
                               asyncio.get_running_loop())
     conductor.on_answered()
     task = asyncio.create_task(conductor.run())
@@ -209,3 +209,36 @@ def test_digits_keyed_after_the_bot_asks_for_a_number_are_that_number(tmp_path):
     assert ("caller", "My order number is 4471.") in turns, turns
     assert turns[-1][0] == "bot" and "4471" in turns[-1][1], turns  # read back from what was just learned
     assert "4471" in store.caller_memory("+15550101").human().value
+
+
+BILLING = {"transfer": {"directory": [{"name": "Dana Lee", "department": "billing", "uri": "sip:dana@127.0.0.1:5999"}]}}
+
+
+@pytest.mark.parametrize("asked, transferred", [("billing", True), ("555 0199", False)])
+def test_a_model_that_calls_tools_can_transfer_but_only_to_the_directory(tmp_path, asked, transferred):
+    model = ToolCallingModel("transfer_call", {"person_or_department": asked}, "Let me sort that out for you.")
+
+    async def scenario():
+        conductor, store, handle, task = await _call(tmp_path, ["somebody sent me the invoice twice"], [],
+                                                     raw_config=BILLING, model=model)
+        line = Line(conductor)
+        await line.run_for(3.6)  # the greeting
+        line.say(speech_pcm("vctk_p226_001.wav"))
+        await line.run_for(9.0)
+        transfers = list(handle.transfers)
+        conductor.on_transfer_status(200, "OK", True)
+        await line.run_for(2.0)
+        await _hang_up(conductor, task)
+        return store, conductor, transfers
+
+    store, conductor, transfers = asyncio.run(scenario())
+    assert "transfer_call" in model.offered[0]
+    texts = [t.text for t in store.turns(conductor.call_id) if t.role == "bot"]
+    assert "Let me sort that out for you." in texts, texts
+    if transferred:
+        assert "put through to Dana Lee" in model.tool_results[-1]
+        assert transfers == ["sip:dana@127.0.0.1:5999"]
+        assert "Dana Lee <sip:dana@127.0.0.1:5999>" in store.calls()[-1]["transferred_to"]
+    else:
+        assert "Not in the directory" in model.tool_results[-1] and "Dana Lee in billing" in model.tool_results[-1]
+        assert transfers == [] and store.calls()[-1]["transferred_to"] is None

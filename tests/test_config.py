@@ -36,6 +36,7 @@ def test_defaults_resolve_to_the_bundled_models():
         ({"audio": {"vad_aggressiveness": 7}}, "audio.vad_aggressiveness"),
         ({"audio": {"preroll_ms": 310}}, "audio.preroll_ms"),
         ({"llm": {"backend": "openai"}}, "llm.base_url"),
+        ({"llm": {"tools": True}}, "llm.tools"),
         ({"profile": {"facts": "not a list"}}, "profile.facts"),
         ({"nonsense": {}}, "nonsense"),
         ({"call": {"silence_prompt_s": 30.0, "silence_hangup_s": 20.0}}, "call.silence_prompt_s"),
@@ -45,6 +46,16 @@ def test_bad_values_name_their_key(raw, key):
     with pytest.raises(ConfigError) as err:
         config_from_dict(raw)
     assert err.value.key == key
+
+
+@pytest.mark.parametrize("tools", [False, True])
+def test_a_served_model_is_offered_tools_only_when_the_config_says_it_calls_them(tools):
+    from brain.model_clients import build_model_client
+
+    config = config_from_dict({"llm": {"backend": "openai", "base_url": "http://127.0.0.1:9/v1", "model": "served",
+                                       "tools": tools}})
+    client = build_model_client(config.llm, resolve_models(config))  # no request is made until a reply is asked
+    assert client.model_info["function_calling"] is tools
 
 
 @pytest.mark.parametrize(
