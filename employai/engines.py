@@ -43,7 +43,8 @@ def load_transcriber(config: Config) -> WhisperTranscriber:
 
 
 def load_synthesizer(config: Config) -> PiperSynthesizer:
-    return PiperSynthesizer(resolve_models(config).piper_voice, length_scale=config.tts.length_scale).load()
+    return PiperSynthesizer(resolve_models(config).piper_voice, length_scale=config.tts.length_scale,
+                            variation=config.tts.variation).load()
 
 
 def _prewarm_prompt(model_client: ChatCompletionClient, config: Config) -> None:

@@ -126,6 +126,7 @@ def _check_values(c: Config) -> None:
     _require(8 <= c.stt.window_s <= 30, "stt.window_s", "must be between 8 and 30")
     _require(c.stt.cpu_threads >= 0, "stt.cpu_threads", "must be 0 (automatic) or more")
     _require(0.3 <= c.tts.length_scale <= 3.0, "tts.length_scale", "must be between 0.3 and 3.0")
+    _require(0.0 <= c.tts.variation <= 2.0, "tts.variation", "must be between 0.0 and 2.0")
     _require(c.llm.backend in KNOWN_BACKENDS, "llm.backend", f"must be one of {KNOWN_BACKENDS}")
     if c.llm.backend == "openai":
         _require(c.llm.base_url.startswith(("http://", "https://")), "llm.base_url",

@@ -119,6 +119,7 @@ class SttSettings:
 class TtsSettings:
     voice: str = "bundled"
     length_scale: float = 1.0
+    variation: float = 1.0  # times the voice's own noise: 0 says a sentence the same way every time
 
 
 @dataclass(frozen=True)

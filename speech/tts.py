@@ -24,9 +24,10 @@ class Synthesizer(Protocol):
 
 
 class PiperSynthesizer:
-    def __init__(self, voice_path: Path, length_scale: float = 1.0, threads: int = 2):
+    def __init__(self, voice_path: Path, length_scale: float = 1.0, threads: int = 2, variation: float = 1.0):
         self._voice_path = voice_path
         self._length_scale = length_scale
+        self._variation = variation  # scales the voice's noise; 0 makes every rendition of a text the same
         self._threads = threads
         self._voice = None
         self._syn_config = None
@@ -40,13 +41,16 @@ class PiperSynthesizer:
         options.intra_op_num_threads = self._threads
         options.inter_op_num_threads = 1
         config = json.loads(Path(f"{self._voice_path}.json").read_text(encoding="utf-8"))
+        voice_config = PiperConfig.from_dict(config)
         self._voice = PiperVoice(
-            config=PiperConfig.from_dict(config),
+            config=voice_config,
             session=onnxruntime.InferenceSession(
                 str(self._voice_path), sess_options=options, providers=["CPUExecutionProvider"]
             ),
         )
-        self._syn_config = SynthesisConfig(length_scale=self._length_scale)
+        self._syn_config = SynthesisConfig(length_scale=self._length_scale,
+                                           noise_scale=voice_config.noise_scale * self._variation,
+                                           noise_w_scale=voice_config.noise_w_scale * self._variation)
         return self
 
     def synthesize(self, text: str) -> bytes:

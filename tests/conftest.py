@@ -30,10 +30,17 @@ def transcriber(config):
 
 
 @pytest.fixture(scope="session")
-def say(synthesizer, tmp_path_factory):
-    """Make a question recording with the project's own TTS: say(text) -> 16 kHz WAV path."""
+def say(config, tmp_path_factory):
+    """Make a caller's recording with the project's own TTS: say(text) -> 16 kHz WAV path.
+
+    Piper varies each rendition a little (as people do), so one in ten renditions of a sentence may be misheard
+    ("Hallus Martin"); a test caller speaks the same way every run (`tts.variation = 0`), like a recording."""
+    import dataclasses
+
+    from employai.engines import load_synthesizer
     from speech.pcm import write_wav
 
+    synthesizer = load_synthesizer(dataclasses.replace(config, tts=dataclasses.replace(config.tts, variation=0.0)))
     folder = tmp_path_factory.mktemp("speech")
 
     def _say(text: str) -> Path:
