@@ -30,17 +30,24 @@ def transcriber(config):
 
 
 @pytest.fixture(scope="session")
-def say(config, tmp_path_factory):
-    """Make a caller's recording with the project's own TTS: say(text) -> 16 kHz WAV path.
-
-    Piper varies each rendition a little (as people do), so one in ten renditions of a sentence may be misheard
-    ("Hallus Martin"); a test caller speaks the same way every run (`tts.variation = 0`), like a recording."""
+def steady_synthesizer(config):
+    """Piper at `tts.variation = 0`: a text comes out the same every time, like a recording."""
     import dataclasses
 
     from employai.engines import load_synthesizer
+
+    return load_synthesizer(dataclasses.replace(config, tts=dataclasses.replace(config.tts, variation=0.0)))
+
+
+@pytest.fixture(scope="session")
+def say(steady_synthesizer, tmp_path_factory):
+    """Make a caller's recording with the project's own TTS: say(text) -> 16 kHz WAV path.
+
+    Piper varies each rendition a little (as people do), so one in ten renditions of a sentence may be misheard
+    ("Hallus Martin"); a test caller speaks the same way every run, like a recording."""
     from speech.pcm import write_wav
 
-    synthesizer = load_synthesizer(dataclasses.replace(config, tts=dataclasses.replace(config.tts, variation=0.0)))
+    synthesizer = steady_synthesizer
     folder = tmp_path_factory.mktemp("speech")
 
     def _say(text: str) -> Path:

@@ -42,13 +42,8 @@ def test_piper_speaks_at_16k_and_whisper_understands_it(synthesizer, transcriber
     assert wer(["a standard call out visit costs eighty dollars"], [transcriber.transcribe(pcm).text]) <= 0.15
 
 
-def test_piper_variation_zero_says_a_sentence_the_same_way_every_time(config):
-    import dataclasses
-
-    from employai.engines import load_synthesizer
-
-    steady = load_synthesizer(dataclasses.replace(config, tts=dataclasses.replace(config.tts, variation=0.0)))
-    assert steady.synthesize("Hello there.") == steady.synthesize("Hello there.")
+def test_piper_variation_zero_says_a_sentence_the_same_way_every_time(steady_synthesizer):
+    assert steady_synthesizer.synthesize("Hello there.") == steady_synthesizer.synthesize("Hello there.")
 
 
 def test_llama_client_streams_and_stops_when_the_consumer_stops(config):
