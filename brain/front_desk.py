@@ -24,6 +24,10 @@ from .forget_me import ForgetMe
 from .knowledge import best_fact
 
 
+def calls_tools(model_client: ChatCompletionClient) -> bool:
+    return bool(model_client.model_info.get("function_calling"))
+
+
 class FrontDesk:
     def __init__(self, model_client: ChatCompletionClient, system_prompt: str, facts: Sequence[str] = (),
                  memory: CallerMemory | None = None, call_id: int | None = None, continue_after_fact: bool = False,
@@ -35,10 +39,11 @@ class FrontDesk:
         self._continue_after_fact = continue_after_fact
         self._context = BudgetedChatContext(history_tokens)
         # Tools (the memory functions, the transfer) go only to models that can call tools; the rest remember and
-        # transfer without them.
-        can_call_tools = bool(model_client.model_info.get("function_calling"))
-        own = memory_tools(memory) if memory is not None and memory.remembers else []
-        tools = [*own, *tools] if can_call_tools else []
+        # transfer without them, and none are built for them.
+        if calls_tools(model_client):
+            tools = [*(memory_tools(memory) if memory is not None and memory.remembers else []), *tools]
+        else:
+            tools = []
         self._agent = AssistantAgent(
             name="front_desk",
             model_client=model_client,

@@ -8,7 +8,7 @@ import logging
 from autogen_core.models import ChatCompletionClient
 
 from brain.after_call import AfterCallTeam, CallReview
-from brain.front_desk import FrontDesk
+from brain.front_desk import FrontDesk, calls_tools
 from brain.persona import front_desk_prompt, greeting_for
 from brain.switchboard import TransferRequest
 from memory.blocks import Block, render_blocks
@@ -28,7 +28,8 @@ def new_front_desk(config: Config, model_client: ChatCompletionClient, memory: C
     return FrontDesk(model_client, front_desk_prompt(config.profile, notes),
                      config.profile.facts if config.llm.lead_with_facts else (), memory=memory, call_id=call_id,
                      continue_after_fact=config.llm.continue_after_fact, history_tokens=config.llm.history_tokens,
-                     tools=[transfer.tool()] if transfer is not None and config.transfer.directory else ())
+                     tools=[transfer.tool()] if transfer is not None and config.transfer.directory
+                     and calls_tools(model_client) else ())
 
 
 def sync_profile_facts(config: Config, store) -> None:

@@ -47,13 +47,12 @@ def say(steady_synthesizer, tmp_path_factory):
     ("Hallus Martin"); a test caller speaks the same way every run, like a recording."""
     from speech.pcm import write_wav
 
-    synthesizer = steady_synthesizer
     folder = tmp_path_factory.mktemp("speech")
 
     def _say(text: str) -> Path:
         path = folder / (text.lower().replace(" ", "_").strip("?.!,")[:40] + ".wav")
         if not path.exists():
-            write_wav(path, synthesizer.synthesize(text))
+            write_wav(path, steady_synthesizer.synthesize(text))
         return path
 
     return _say
