@@ -41,10 +41,8 @@ def _ms(later: float | None, earlier: float | None) -> int | None:
 
 
 def log_turn(t: TurnTiming, interrupted: bool) -> None:
-    """One line per turn: each stage measured from the end of the caller's speech."""
-    log.info(
-        "turn stt=%sms llm_first_token=%sms tts_first_audio=%sms first_frame=%sms%s",
-        _ms(t.transcript_ready, t.speech_end), _ms(t.first_token, t.speech_end),
-        _ms(t.first_audio, t.speech_end), _ms(t.first_frame, t.speech_end),
-        " interrupted" if interrupted else "",
-    )
+    """One line per turn: each stage in ms from the end of the caller's speech (a greeting has none of them)."""
+    stages = {"stt_ms": t.transcript_ready, "llm_first_token_ms": t.first_token, "tts_first_audio_ms": t.first_audio,
+              "first_frame_ms": t.first_frame}
+    stages = {k: _ms(v, t.speech_end) for k, v in stages.items()}
+    log.info("turn", extra={k: v for k, v in stages.items() if v is not None} | {"interrupted": interrupted})
