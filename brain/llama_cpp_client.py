@@ -8,8 +8,9 @@ generations, which run in a worker thread and hand tokens to the event loop as t
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import threading
-from collections.abc import AsyncGenerator, Mapping, Sequence
+from collections.abc import AsyncGenerator, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Literal
 
@@ -49,7 +50,9 @@ def to_chat_messages(messages: Sequence[LLMMessage]) -> list[dict[str, str]]:
 
 
 class LlamaCppChatClient(ChatCompletionClient):
-    def __init__(self, gguf: Path, context_tokens: int, threads: int, max_tokens: int, temperature: float):
+    def __init__(self, gguf: Path, context_tokens: int, threads: int, max_tokens: int, temperature: float,
+                 extra_buffers: bool = False):
+        self._extra_buffers = extra_buffers
         self._gguf = gguf
         self._context_tokens = context_tokens
         self._threads = threads
@@ -63,10 +66,11 @@ class LlamaCppChatClient(ChatCompletionClient):
     def load(self) -> LlamaCppChatClient:
         from llama_cpp import Llama
 
-        self._llama = Llama(
-            model_path=str(self._gguf), n_ctx=self._context_tokens, n_threads=self._threads,
-            n_threads_batch=self._threads, verbose=False,
-        )
+        with _model_defaults(extra_buffers=self._extra_buffers):
+            self._llama = Llama(
+                model_path=str(self._gguf), n_ctx=self._context_tokens, n_threads=self._threads,
+                n_threads_batch=self._threads, verbose=False,
+            )
         return self
 
     async def create(self, messages: Sequence[LLMMessage], **kwargs: Any) -> CreateResult:
@@ -140,12 +144,13 @@ class LlamaCppChatClient(ChatCompletionClient):
                         put(text)
                     if choice.get("finish_reason"):
                         put(("finish", choice["finish_reason"]))
-            prompt = len(self._llama.tokenize(_render(chat).encode(), add_bos=False, special=True))
-            self._last_usage = RequestUsage(prompt_tokens=prompt, completion_tokens=completion)
-            self._usage = RequestUsage(
-                prompt_tokens=self._usage.prompt_tokens + prompt,
-                completion_tokens=self._usage.completion_tokens + completion,
-            )
+                # Usage is shared by every call's worker thread: updated under the same lock.
+                prompt = len(self._llama.tokenize(_render(chat).encode(), add_bos=False, special=True))
+                self._last_usage = RequestUsage(prompt_tokens=prompt, completion_tokens=completion)
+                self._usage = RequestUsage(
+                    prompt_tokens=self._usage.prompt_tokens + prompt,
+                    completion_tokens=self._usage.completion_tokens + completion,
+                )
         except Exception as exc:  # handed to the consumer, which apologises to the caller
             put(exc)
         finally:
@@ -177,6 +182,30 @@ class LlamaCppChatClient(ChatCompletionClient):
     def model_info(self) -> ModelInfo:
         return ModelInfo(vision=False, function_calling=False, json_output=False, family="unknown",
                          structured_output=False)
+
+
+@contextlib.contextmanager
+def _model_defaults(extra_buffers: bool) -> Iterator[None]:
+    """Load with llama.cpp's extra CPU buffer types (weight repacking, AMX) on or off.
+
+    `Llama` has no argument for `use_extra_bufts`, so its model-parameter defaults are wrapped while it loads (once,
+    at start, on one thread). Off by default: with a native build, llama.cpp's AMX kernels crashed in decode on an
+    Intel Xeon with AMX; the bundled Q4_1 model is not repacked on other CPUs, so it costs it nothing."""
+    import llama_cpp.llama_cpp as lib
+
+    original = lib.llama_model_default_params
+
+    def params():
+        p = original()
+        if hasattr(p, "use_extra_bufts"):
+            p.use_extra_bufts = extra_buffers
+        return p
+
+    lib.llama_model_default_params = params
+    try:
+        yield
+    finally:
+        lib.llama_model_default_params = original
 
 
 def _render(chat: list[dict[str, str]]) -> str:

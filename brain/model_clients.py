@@ -34,4 +34,5 @@ def build_model_client(settings: LlmSettings, models: ModelPaths) -> ChatComplet
         threads=settings.threads,
         max_tokens=settings.max_reply_tokens,
         temperature=settings.temperature,
+        extra_buffers=settings.extra_buffers,
     ).load()

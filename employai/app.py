@@ -17,6 +17,7 @@ from telephony.account import RegistrationState
 from .call_context import CallContext
 from .conductor import CallConductor
 from .conversation import review_call, sync_profile_facts, wants_after_call_review
+from .dial_policy import DialPolicy
 from .engines import Engines, load_engines
 from .scheduler import Scheduler
 from .status import StatusFile
@@ -42,8 +43,9 @@ class Bot:
         self._conductors: set[CallConductor] = set()
         self._tasks: set[asyncio.Task] = set()
         self.directory = Directory(config.transfer, sip_domain(config))
+        self.dial_policy = DialPolicy(self.directory, store.schedule.is_calling)
         self.agent = SipAgent(config.sip, listener=self, registration=config.registration,
-                              on_registration=self._on_registration)
+                              on_registration=self._on_registration, dial_gate=self.dial_policy.check)
         self.status = StatusFile(data_dir(config) / "status.json", self.agent.uri, self.agent.aor)
 
     def on_incoming(self, handle: CallHandle, invite: IncomingCall) -> CallEvents | None:
@@ -56,7 +58,7 @@ class Bot:
     def _conductor(self, handle: CallHandle | None, context: CallContext) -> CallConductor:
         assert self._loop is not None
         return CallConductor(self._config, self._engines, self._store, handle, context, self._loop,
-                             directory=self.directory, dial=self.dial)
+                             directory=self.directory, dial=self.dial_colleague)
 
     def _on_registration(self, state: RegistrationState) -> None:
         """SIP thread: the registration changed."""
@@ -88,10 +90,15 @@ class Bot:
         except Exception:
             log.exception("the after-call review failed; the call's transcript and facts are kept")
 
-    async def dial(self, uri: str, events: CallEvents) -> CallHandle:
-        """Place a call from the bot (to a directory entry, or a scheduled call); raises SipError."""
+    async def dial_colleague(self, uri: str, events: CallEvents) -> CallHandle:
+        """The second leg of an attended transfer (a directory entry); raises SipError."""
+        return await self.dial(uri, events, "transfer_leg")
+
+    async def dial(self, uri: str, events: CallEvents, purpose: str) -> CallHandle:
+        """Place a call from the bot; the SIP agent refuses it (SipError) unless the dial policy allows it."""
         try:
-            return await asyncio.to_thread(self.agent.make_call, uri, events)
+            return await asyncio.to_thread(self.agent.make_call, uri, events, purpose=purpose,
+                                           transfer_leg=purpose == "transfer_leg")
         except SipError:
             raise
         except Exception as exc:  # pj.Error for an unusable URI
@@ -101,7 +108,7 @@ class Bot:
         """Call out and run the call to its end (the scheduler's calls); None if it could not be placed."""
         conductor = self._conductor(None, context)
         try:
-            conductor.attach(await self.dial(context.remote.uri, conductor))
+            conductor.attach(await self.dial(context.remote.uri, conductor, "scheduled"))
         except SipError:
             log.warning("an outbound call could not be placed")
             return None
@@ -115,7 +122,8 @@ class Bot:
         print(f"Employai is answering at {self.agent.uri}", flush=True)
         if self._config.registration.registrar:
             print(f"Registering as {self.agent.aor} with {self._config.registration.registrar}", flush=True)
-        scheduler = asyncio.create_task(Scheduler(self._config, self._store, self.place_call).run(stop))
+        scheduler = asyncio.create_task(Scheduler(self._config, self._store, self.place_call,
+                                                     self._config.registration.effective_domain).run(stop))
         try:
             await stop.wait()
         finally:
@@ -137,6 +145,9 @@ class Bot:
 async def run_bot(config: Config) -> None:
     engines = await asyncio.to_thread(load_engines, config)
     store = TranscriptStore(data_dir(config) / "employai.sqlite3", embedder=engines.embedder)
+    interrupted = store.close_interrupted()  # calls cut off by a crash or kill -9 of the last run
+    if interrupted:
+        log.warning("calls interrupted by the last run's end were closed", extra={"count": interrupted})
     store.prune(config.memory.retention_days)
     sync_profile_facts(config, store)
     stop = asyncio.Event()

@@ -83,7 +83,7 @@ class KeysAndTransfers:
             status = await self._transfers.blind(uri)
             outcome = "joined" if 200 <= status < 300 else "failed"
         log.info("transfer finished", extra={"outcome": outcome, "status": status, "attended": entry.attended})
-        self._store.annotate_call(self.call_id, transferred_to=f"{entry.name} <{uri}> ({outcome} {status})")
+        self._record.annotate(transferred_to=f"{entry.name} <{uri}> ({outcome} {status})")
         if outcome == "joined":
             self.end_reason = "transferred"
             self._handle.hangup()

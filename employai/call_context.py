@@ -27,12 +27,16 @@ class CallContext:
 
     @classmethod
     def inbound(cls, invite: IncomingCall, directory: Directory) -> CallContext:
+        """Transfer headers from an untrusted source are kept on the record as claims, never said or prompted."""
         source = invite.transferred_from
-        return cls("inbound", invite.caller, invite.call_id, source, referrer_label(source, directory))
+        referrer = referrer_label(source, directory) if source is not None and source.verified else ""
+        return cls("inbound", invite.caller, invite.call_id, source, referrer)
 
     @classmethod
     def outbound(cls, uri: str, task: str, scheduled_id: int | None = None) -> CallContext:
-        return cls("outbound", CallerIdentity(uri=uri, user=normalise_user(uri)), task=task, scheduled_id=scheduled_id)
+        """A call we place reaches the number we chose: that identity is ours, so it counts as verified."""
+        return cls("outbound", CallerIdentity(uri=uri, user=normalise_user(uri), verified=True), task=task,
+                   scheduled_id=scheduled_id)
 
     def block(self) -> Block:
         lines = []

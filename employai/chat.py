@@ -32,7 +32,7 @@ async def run_chat(config: Config, caller: str = "") -> int:
     store.prune(config.memory.retention_days)
     sync_profile_facts(config, store)
     user = normalise_user(caller) if caller else ""
-    call_id = store.start_call("chat", caller, user)
+    call_id = store.start_call("chat", caller, user, claimed_user=user, verified=True)
     memory = store.caller_memory(user)
     directory = Directory(config.transfer, sip_domain(config))
     transfer = TransferRequest(directory)  # a model that calls tools may ask for a transfer with it

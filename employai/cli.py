@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import faulthandler
 import sys
 from pathlib import Path
 
@@ -42,6 +43,10 @@ def _parser() -> argparse.ArgumentParser:
     show.add_argument("--json", action="store_true")
     forget = memory_sub.add_parser("forget", help="erase everything remembered of a caller")
     forget.add_argument("caller")
+    pin = memory_sub.add_parser("pin", help="set the PIN a caller can prove who they are with on the phone")
+    pin.add_argument("caller")
+    pin.add_argument("--pin-stdin", action="store_true", help="read the PIN from standard input (no prompt)")
+    pin.add_argument("--clear", action="store_true", help="remove the caller's PIN")
     knowledge = sub.add_parser("knowledge", help="the organisation's knowledge base")
     knowledge_sub = knowledge.add_subparsers(dest="knowledge_command", required=True)
     add = knowledge_sub.add_parser("add", help="add text, Markdown or PDF files")
@@ -65,10 +70,15 @@ def _parser() -> argparse.ArgumentParser:
     bench.add_argument("--uri", help="a running bot to measure (default: start one on the bundled models)")
     bench.add_argument("--eval-dir", default=str(Path(__file__).resolve().parents[2] / "shared" / "eval" / "speech"))
     bench.add_argument("--workdir", default="bench-out")
+    bench.add_argument("--llm", action="store_true", help="the in-process model alone: first token, decode speed")
+    bench.add_argument("--extra-buffers", choices=["on", "off"], help="--llm: override llm.extra_buffers")
     return p
 
 
 def main(argv: list[str] | None = None) -> int:
+    # A native crash (a segmentation fault in llama.cpp, PJSIP or an audio library) prints the Python stack of
+    # every thread to stderr before the process dies, so the report says where it happened (README "Crashes").
+    faulthandler.enable(all_threads=True)
     args = _parser().parse_args(argv)
     setup_logging(args.verbose)
     try:
@@ -129,6 +139,10 @@ def _dispatch(args: argparse.Namespace, config) -> int:
         from .eval_memory import run_eval_memory
 
         return run_eval_memory(config)
+    if args.command == "bench" and args.llm:
+        from .bench_llm import run_bench_llm
+
+        return run_bench_llm(config, extra_buffers=None if args.extra_buffers is None else args.extra_buffers == "on")
     if args.command == "bench":
         from .bench import run_bench
 

@@ -30,14 +30,18 @@ from telephony import CallHandle
 
 from .call_actions import KeysAndTransfers, once
 from .call_context import CallContext, opening_line
+from .call_record import CallRecord
 from .conversation import greeting, new_front_desk
 from .engines import Engines, canned_lines
+from .identity import IdentityCheck
 from .keypad import Keypad
 from .speaker import Speaker, SpokenTurn
-from .timing import caller_timing, log_turn, record_turn
+from .timing import bot_turn_timing, caller_timing, log_turn
 from .transfers import Dial, Transfers
 
 log = logging.getLogger(__name__)
+
+INBOUND_FRAMES = 250  # 5 s of caller audio waiting for the event loop; older frames are dropped beyond that
 
 
 class CallConductor(KeysAndTransfers):
@@ -61,8 +65,13 @@ class CallConductor(KeysAndTransfers):
         self._vad_barge_in = VoiceDetector(audio.barge_in_vad_aggressiveness)
         self._echo_gate = EchoGate(audio.echo_gate_ratio)
         self._segmenter = UtteranceSegmenter(audio.preroll_ms, audio.min_speech_ms,
-                                             audio.preemptive_silence_ms, audio.end_of_turn_silence_ms)
-        self._inbound: asyncio.Queue[tuple[bytes, float] | None] = asyncio.Queue()
+                                             audio.preemptive_silence_ms, audio.end_of_turn_silence_ms,
+                                             int(audio.max_utterance_s * 1000))
+        self._inbound: asyncio.Queue[tuple[bytes, float] | None] = asyncio.Queue(INBOUND_FRAMES)
+        self._stt_lock = asyncio.Lock()  # at most one transcription in flight per call
+        self._record: CallRecord | None = None  # the call's record and whose memory it may touch, once answered
+        self._identity: IdentityCheck | None = None
+        self.dropped_frames = 0
         self._answered = asyncio.Event()
         self._ended = asyncio.Event()
         self._front_desk: FrontDesk | None = None  # made on the event loop: it reads the caller's memory
@@ -91,7 +100,7 @@ class CallConductor(KeysAndTransfers):
     # --- CallEvents: called on PJSUA2 threads, must return at once ---------------------------------------
 
     def on_audio_frame(self, pcm: bytes) -> None:
-        self._loop.call_soon_threadsafe(self._inbound.put_nowait, (pcm, time.monotonic()))
+        self._loop.call_soon_threadsafe(self._push_frame, (pcm, time.monotonic()))
 
     def next_audio_frame(self) -> bytes | None:
         return self.playout.next_frame()
@@ -111,7 +120,29 @@ class CallConductor(KeysAndTransfers):
 
     # --- the call, on the event loop ------------------------------------------------------------------------
 
+    def _push_frame(self, item: tuple[bytes, float] | None) -> None:
+        """The inbound queue is bounded: a loop that falls behind loses the oldest audio, never the end of call."""
+        if self._inbound.full():
+            self._inbound.get_nowait()
+            self.dropped_frames += 1
+        self._inbound.put_nowait(item)
+
     async def run(self) -> None:
+        """The whole call. Whatever fails inside it ends this call cleanly (BYE, record closed), not the bot."""
+        if not await self._wait_answered():
+            return
+        try:
+            await self._converse()
+        except Exception:
+            log.exception("the call failed; hanging up")
+            self.end_reason = self.end_reason or "error"
+            if not self._ended.is_set() and self._handle is not None:
+                self._handle.hangup()
+        finally:
+            if self._record is not None:
+                await self._record.close(self.end_reason or "caller_hangup")
+
+    async def _wait_answered(self) -> bool:
         outbound = self.context.direction == "outbound"
         ring_s = self._config.outbound.ring_timeout_s if outbound else 30
         answered = asyncio.ensure_future(self._answered.wait())
@@ -124,18 +155,21 @@ class CallConductor(KeysAndTransfers):
                 self.end_reason = "no_answer"
                 self._handle.hangup(408)  # CANCEL for a call we placed
                 await asyncio.wait([asyncio.ensure_future(self._ended.wait())], timeout=5)
-            return
+            return False
         self.answered = True
-        ctx = self.context
-        self.call_id = self._store.start_call(ctx.direction, ctx.remote.uri, ctx.remote.user,
-                                              ctx.remote.display_name, ctx.sip_call_id)
-        source = ctx.transferred_from
-        self._store.annotate_call(
-            self.call_id, purpose=ctx.task or None, scheduled_id=ctx.scheduled_id,
-            transferred_from=f"{ctx.referrer} <{source.uri}> ({source.header})" if source else None)
-        self._memory = self._store.caller_memory(ctx.remote.user)
-        self._front_desk = new_front_desk(self._config, self._engines.model_client, self._memory, self.call_id,
-                                          ctx.block(), self._transfer_request)
+        return True
+
+    def _bind_memory(self, memory: CallerMemory) -> None:
+        """Memory and front desk for whoever the call is known to be now (unknown: remembers nothing)."""
+        self._memory = memory
+        self._front_desk = new_front_desk(self._config, self._engines.model_client, memory, self.call_id,
+                                          self.context.block(), self._transfer_request)
+
+    async def _converse(self) -> None:
+        self._record = CallRecord(self._store, self.context, self._loop)
+        self._identity = self._record.identity
+        self.call_id = await self._record.open()
+        self._bind_memory(self._record.memory)
         self._start_turn(self._greet)
         timers = asyncio.create_task(self._watch_timers())
         try:
@@ -150,11 +184,10 @@ class CallConductor(KeysAndTransfers):
             if self._turn_task is not None:
                 self._turn_task.cancel()
                 await asyncio.gather(self._turn_task, return_exceptions=True)
-            self._store.end_call(self.call_id, self.end_reason or "caller_hangup")
 
     def _on_ended(self) -> None:
         self._ended.set()
-        self._inbound.put_nowait(None)
+        self._push_frame(None)  # never lost: the oldest frame makes room for it
 
     def _on_frame(self, frame: bytes, t: float) -> None:
         audio = self._config.audio
@@ -206,7 +239,18 @@ class CallConductor(KeysAndTransfers):
         self.playout.held = False
 
     def _transcribe(self, pcm: bytes) -> asyncio.Future:
-        return self._loop.run_in_executor(None, self._engines.transcriber.transcribe, pcm)
+        return asyncio.ensure_future(self._transcribe_one(pcm))
+
+    async def _transcribe_one(self, pcm: bytes) -> Transcript:
+        """Whisper in a worker thread, one transcription at a time per call: a cancelled one still holds the
+        call's turn until its thread is done, so a caller cannot pile up work."""
+        async with self._stt_lock:
+            job = self._loop.run_in_executor(None, self._engines.transcriber.transcribe, pcm)
+            try:
+                return await asyncio.shield(job)
+            except asyncio.CancelledError:
+                await asyncio.gather(job, return_exceptions=True)
+                raise
 
     def _barge_in(self) -> None:
         self.playout.clear()
@@ -243,12 +287,15 @@ class CallConductor(KeysAndTransfers):
             if spoken:
                 self._keypad.expect_number(spoken)
                 await asyncio.shield(self._front_desk.note_spoken(spoken))
-                timing = record_turn(self._store, self.call_id, spoken, interrupted, turn, caller_turn)
+                timing = bot_turn_timing(turn, caller_turn)
+                self._record.bot_said(spoken, interrupted, timing)
                 log_turn(timing, interrupted)
             elif turn.checkpoint is not None:
                 # Abandoned unheard: the history forgets it, and what the caller said still wants an answer
                 # (unless the caller went on talking, and the longer utterance supersedes it).
                 await asyncio.shield(self._front_desk.rollback(turn.checkpoint))
+                if turn.identity is not None:
+                    self._identity.restore(turn.identity)
                 carry = turn.carried if turn.speculative else [turn.caller_text]
                 self._unanswered[:0] = [text for text in carry if text]
             self._last_activity = time.monotonic()
@@ -268,24 +315,35 @@ class CallConductor(KeysAndTransfers):
         transcript: Transcript = stt.result()
         if transcript.is_empty:
             return
-        self._store.add_turn(self.call_id, "caller", transcript.text,
-                             timing=caller_timing(speech_end, time.monotonic()))
-        self._memory.learn_from(transcript.text)
+        self._record.caller_said(transcript.text, caller_timing(speech_end, time.monotonic()))
         self.caller_turns += 1
         log.debug("caller said", extra={"text": transcript.text})
 
     async def _reply(self, stt: asyncio.Future, turn: SpokenTurn) -> None:
         transcript: Transcript = await stt  # an engine failure raises here, and the caller hears an apology
         turn.transcript_ready = time.monotonic()
+        await self._record.flush()  # the facts the caller just gave are in memory before the reply reads it
         # Everything the caller said since the last reply (a reply cut off unheard leaves its words here).
         turn.carried, self._unanswered = self._unanswered, []
         turn.caller_text = " ".join([*turn.carried, transcript.text]).strip()
         turn.checkpoint = await self._front_desk.checkpoint()
+        turn.identity = self._identity.snapshot()
         if not turn.caller_text:
+            return
+        if (about_identity := await self._identity.answer(turn.caller_text)) is not None:
+            await self._front_desk.note_caller(self._identity.redact(turn.caller_text))
+            say = about_identity.say
+            if about_identity.verified_now:
+                name = self._record.verified_name()
+                say = say.format(name=f", {name}" if name else "")
+            await self._speaker.speak(once(say), turn)
+            if about_identity.verified_now:
+                await self._speaker.wait_played(turn)  # a reply prepared and dropped unheard binds nothing
+                self._bind_memory(await self._record.bind_verified_caller())
             return
         if self._message_for is not None:
             entry, self._message_for = self._message_for, None
-            self._memory.take_message(entry.name, turn.caller_text, self.call_id)
+            self._record.write(self._memory.take_message, entry.name, turn.caller_text, self.call_id)
             await self._front_desk.note_caller(turn.caller_text)
             return await self._speaker.speak(once(f"Thank you, I'll pass that on to {entry.name}."), turn)
         decision = self._directory.decide(turn.caller_text)
@@ -298,6 +356,8 @@ class CallConductor(KeysAndTransfers):
             return
         self._transfer_request.take()  # a request from a reply prepared and dropped is not this turn's
         await self._speaker.speak(self._front_desk.reply(turn.caller_text, CancellationToken()), turn)
+        if self._front_desk.forgotten:
+            self._record.forget_caller()
         await self._transfer_if_the_model_asked(turn)
 
     # --- silence, time limits, shutdown ------------------------------------------------------------------------
@@ -339,6 +399,6 @@ class CallConductor(KeysAndTransfers):
         except TimeoutError:
             pass
         if self.call_id is not None and turn.heard():
-            self._store.add_turn(self.call_id, "bot", turn.heard(), interrupted=not turn.played_out)
+            self._record.bot_said(turn.heard(), interrupted=not turn.played_out)
         self._handle.hangup()
 

@@ -100,15 +100,19 @@ def speech_tail_s(samples: np.ndarray) -> float:
     return quiet * FRAME_MS / 1000
 
 
+def _the_bot_under_test(uri: str, purpose: str) -> None:
+    """The test caller's dial gate: it calls whatever bot URI its operator gave it (a harness, not the product)."""
+
+
 def dial(uri: str, questions: list[str], port: int, codec: str, timeout: float) -> tuple[list[TurnResult], bytes]:
     settings = SipSettings(port=port, transports=("udp",), user="tester", rtp_port=42000, codecs=(codec,),
                            max_calls=2, log_level=0)
-    agent = SipAgent(settings)
+    agent = SipAgent(settings, dial_gate=_the_bot_under_test)
     caller = ScriptedCaller()
     results: list[TurnResult] = []
     agent.start()
     try:
-        agent.make_call(uri, caller)
+        agent.make_call(uri, caller, purpose="scheduled")
         deadline = time.monotonic() + timeout
         if not caller.answered.wait(min(timeout, 15)):
             raise RuntimeError("the call was not answered")

@@ -53,10 +53,10 @@ class BotProcess:
         with self.db() as db:
             return db.execute("SELECT * FROM turns WHERE call_id = ? ORDER BY id", (call_id,)).fetchall()
 
-    def cli(self, *args: str, timeout: float = 60) -> subprocess.CompletedProcess:
+    def cli(self, *args: str, timeout: float = 60, input: str | None = None) -> subprocess.CompletedProcess:
         """Run `employai ARGS` with this bot's config (as an operator would, whether the bot runs or not)."""
         return subprocess.run([sys.executable, "-m", "employai", "-c", str(self.log_path.parent / "bot.toml"), *args],
-                              capture_output=True, text=True, timeout=timeout)
+                              capture_output=True, text=True, timeout=timeout, input=input)
 
     def stop(self, timeout: float = 20.0) -> int:
         """SIGTERM, as an operator would; a bot that does not exit in time is killed and reported."""
@@ -71,13 +71,14 @@ class BotProcess:
         return self.proc.returncode
 
 
-def start_bot(workdir: Path, extra_toml: str = "") -> BotProcess:
+def start_bot(workdir: Path, extra_toml: str = "", sip_toml: str = "") -> BotProcess:
+    """`sip_toml`: more keys of the [sip] table (the launcher writes that table's ports itself)."""
     workdir.mkdir(parents=True, exist_ok=True)
     port = free_port()
     rtp = 20000 + (port % 50) * 400  # below 40000: clear of the test caller's RTP ports (employai dial: 42000)
     data = workdir / "data"
     config = workdir / "bot.toml"
-    config.write_text(f'[sip]\nport = {port}\nrtp_port = {rtp}\nrtp_port_range = 200\n'
+    config.write_text(f'[sip]\nport = {port}\nrtp_port = {rtp}\nrtp_port_range = 200\n{sip_toml}\n'
                       f'[data]\ndir = "{data}"\n{extra_toml}\n')
     log_path = workdir / "bot.log"
     with open(log_path, "w") as log_file:

@@ -1,8 +1,11 @@
-"""`employai memory show|forget CALLER`: what the bot remembers of a caller, and erasing it on request."""
+"""`employai memory show|forget|pin CALLER`: what the bot remembers of a caller, erasing it on request, and the
+PIN a caller proves who they are with on a call whose caller ID is only a claim."""
 
 from __future__ import annotations
 
+import getpass
 import json
+import sys
 from pathlib import Path
 
 from memory.documents import passages, read_document
@@ -21,11 +24,16 @@ def run_memory(args, config: Config) -> int:
         return 2
     store = TranscriptStore(data_dir(config) / "employai.sqlite3")
     try:
+        if args.memory_command == "pin":
+            return _set_pin(store, user, args)
         memory = store.caller_memory(user)
         calls = [c for c in store.calls() if c["caller_user"] == user]
         if args.memory_command == "forget":
-            memory.forget()
-            print(f"Erased the memory of {user} ({len(calls)} calls).")
+            erased = memory.forget()
+            print(f"Erased everything about {user}: {erased.get('calls_anonymised', 0)} call records anonymised,"
+                  f" {erased.get('turns', 0)} turns, {erased.get('followups', 0)} follow-ups,"
+                  f" {erased.get('scheduled_calls', 0)} scheduled calls, {erased.get('passages', 0)} notes"
+                  f"{', the PIN' if erased.get('pins') else ''} removed.")
             return 0
         turns = [t for c in calls for t in store.turns(c["id"])]
         if args.json:
@@ -39,6 +47,30 @@ def run_memory(args, config: Config) -> int:
         return 0
     finally:
         store.close()
+
+
+def _set_pin(store: TranscriptStore, user: str, args) -> int:
+    """Set the caller's PIN from stdin (no echo on a terminal), or clear it with --clear."""
+    if getattr(args, "clear", False):
+        print(f"PIN of {user} removed." if store.pins.clear(user) else f"{user} has no PIN.")
+        return 0
+    if getattr(args, "pin_stdin", False):
+        pin = sys.stdin.readline().strip()
+    elif sys.stdin.isatty():
+        pin = getpass.getpass(f"New PIN for {user} (4 to 8 digits): ").strip()
+        if getpass.getpass("Again: ").strip() != pin:
+            print("employai: the two PINs differ; nothing changed")
+            return 2
+    else:
+        print("employai: stdin is not a terminal: pass --pin-stdin to read the PIN from it")
+        return 2
+    try:
+        store.pins.set(user, pin)
+    except ValueError as exc:
+        print(f"employai: {exc}; nothing changed")
+        return 2
+    print(f"PIN of {user} set.")
+    return 0
 
 
 def run_knowledge_add(files: list[str], config: Config) -> int:

@@ -16,6 +16,7 @@ from sip_config import Config
 
 from .call_context import CallContext
 from .calling_hours import next_allowed
+from .dial_policy import callback_uri
 
 log = logging.getLogger(__name__)
 
@@ -26,8 +27,9 @@ PlaceCall = Callable[[CallContext], Awaitable["object | None"]]
 
 
 class Scheduler:
-    def __init__(self, config: Config, store: TranscriptStore, place: PlaceCall):
+    def __init__(self, config: Config, store: TranscriptStore, place: PlaceCall, domain: str = ""):
         self._config, self._store, self._place = config, store, place
+        self._domain = domain  # where callback numbers live: the registrar's domain ('' without one)
         self._running: set[asyncio.Task] = set()
 
     async def run(self, stop: asyncio.Event) -> None:
@@ -80,13 +82,27 @@ class Scheduler:
                                                          "outcome": outcome, "sip_status": status, "state": state})
 
     def _schedule_callbacks(self, now: float) -> None:
+        """Callbacks promised to callers become scheduled calls: only to the caller's verified number, at most
+        `outbound.max_callbacks_per_caller` pending each, one per number at a time; their purpose is ours, never
+        the caller's words (those stay on the follow-up record, as data)."""
         followups = self._store.followups()
+        outbound = self._config.outbound
         for followup in followups.pending("callback"):
-            uri = self._store.remote_uri(followup["call_id"]) if followup["call_id"] else ""
-            if not uri:
+            call = self._store.call_record(followup["call_id"]) if followup["call_id"] else None
+            uri = None
+            if call is not None and call.get("identity_verified", 1) and call["caller_user"] == followup["caller_user"]:
+                uri = callback_uri(call["caller_user"], call["remote_uri"], self._domain)
+            if uri is None:
                 followups.mark(followup["id"], "no_number")
                 continue
-            due = followup["due_at"] or now + self._config.outbound.retry_after_s
-            task = f"calling back as promised. The caller asked: {followup['request']}"
-            self._store.schedule.add(uri, task, due, self._config.outbound.max_attempts, followup_id=followup["id"])
+            pending = self._store.schedule.pending_callbacks(uri)
+            if pending >= outbound.max_callbacks_per_caller:
+                followups.mark(followup["id"], "capped")
+                continue
+            if pending:
+                followups.mark(followup["id"], "duplicate")  # one callback to a number at a time
+                continue
+            due = followup["due_at"] or now + outbound.retry_after_s
+            self._store.schedule.add(uri, outbound.callback_text, due, outbound.max_attempts,
+                                     followup_id=followup["id"])
             followups.mark(followup["id"], "scheduled")

@@ -25,6 +25,7 @@ class SpokenTurn:
     caller_text: str = ""  # what this turn answers
     carried: list[str] = field(default_factory=list)  # earlier caller words, left unanswered, it answers too
     checkpoint: dict | None = None  # the agent's history before this reply
+    identity: tuple | None = None  # the identity check's state before this reply (restored with the history)
     transcript_ready: float | None = None  # time.monotonic()
     first_token: float | None = None
     first_audio: float | None = None

@@ -30,6 +30,7 @@ class StatusFile:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         tmp = self.path.with_suffix(".tmp")
         tmp.write_text(json.dumps(self._data, indent=1))
+        os.chmod(tmp, 0o600)
         os.replace(tmp, self.path)
 
     def stopped(self) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import time
 
-from memory.transcripts import TranscriptStore, TurnTiming
+from memory.transcripts import TurnTiming
 
 from .speaker import SpokenTurn
 
@@ -22,18 +22,15 @@ def caller_timing(speech_end: float, transcript_ready: float) -> TurnTiming:
     return TurnTiming(speech_end=wall_clock(speech_end), transcript_ready=wall_clock(transcript_ready))
 
 
-def record_turn(store: TranscriptStore, call_id: int, spoken: str, interrupted: bool, turn: SpokenTurn,
-                caller_turn: tuple[object, float] | None) -> TurnTiming:
-    """Write the bot turn with every stage time of the exchange it answers."""
-    timing = TurnTiming(
+def bot_turn_timing(turn: SpokenTurn, caller_turn: tuple[object, float] | None) -> TurnTiming:
+    """Every stage time of the exchange a bot turn answers, as wall-clock times for its record."""
+    return TurnTiming(
         speech_end=wall_clock(caller_turn[1]) if caller_turn else None,
         transcript_ready=wall_clock(turn.transcript_ready),
         first_token=wall_clock(turn.first_token),
         first_audio=wall_clock(turn.first_audio),
         first_frame=wall_clock(turn.first_frame),
     )
-    store.add_turn(call_id, "bot", spoken, interrupted=interrupted, timing=timing)
-    return timing
 
 
 def _ms(later: float | None, earlier: float | None) -> int | None:

@@ -96,11 +96,23 @@ class Transfers:
             colleague = await dial(uri, leg)
         except SipError:
             return "failed", 0
+        try:
+            return await self._introduce_and_join(leg, colleague, introduce, ring_s)
+        except asyncio.CancelledError:
+            # The caller left (or the call is ending) mid-transfer: the colleague's leg must not stay up.
+            if not leg.ended.is_set():
+                colleague.hangup()
+            raise
+
+    async def _introduce_and_join(self, leg: ColleagueLeg, colleague: CallHandle,
+                                  introduce: Callable[[Playout], Awaitable[None]], ring_s: float) -> tuple[str, int]:
         answered = asyncio.ensure_future(leg.answered.wait())
         ended = asyncio.ensure_future(leg.ended.wait())
-        await asyncio.wait([answered, ended], timeout=ring_s, return_when=asyncio.FIRST_COMPLETED)
-        answered.cancel()
-        ended.cancel()
+        try:
+            await asyncio.wait([answered, ended], timeout=ring_s, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            answered.cancel()
+            ended.cancel()
         if not leg.answered.is_set():
             colleague.hangup()
             return "no_answer", leg.status or 408

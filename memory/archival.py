@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import re
 import sqlite3
+import threading
 import time
 from dataclasses import dataclass
 
 import numpy as np
 
+from .database import transaction
 from .embeddings import DIMENSIONS, Embedder
 from .stopwords import STOP_WORDS
 
@@ -51,44 +53,69 @@ def install_schema(db: sqlite3.Connection) -> None:
     db.executescript(SCHEMA)
 
 
-class Archive:
-    """All passages, with an in-memory matrix of their vectors kept in step with the table."""
+@dataclass(frozen=True)
+class _Matrix:
+    """The vectors of the passages loaded so far, with their ids and owners: replaced whole, never changed."""
 
-    def __init__(self, db: sqlite3.Connection, embedder: Embedder):
-        install_schema(db)
+    ids: np.ndarray
+    is_org: np.ndarray
+    owners: np.ndarray
+    vectors: np.ndarray
+    loaded_max: int = 0
+
+
+_EMPTY = _Matrix(np.zeros(0, dtype=np.int64), np.zeros(0, dtype=bool), np.zeros(0, dtype=object),
+                 np.zeros((0, DIMENSIONS), dtype=np.float32))
+
+
+class Archive:
+    """All passages, with an in-memory matrix of their vectors kept in step with the table.
+
+    Searches run in worker threads, several calls at once: the matrix is swapped whole under `_cache_lock`, so a
+    search always scores one consistent snapshot; writes to the table hold the store's write lock."""
+
+    def __init__(self, db: sqlite3.Connection, embedder: Embedder, lock: threading.RLock | None = None):
+        self._lock = lock or threading.RLock()
+        with self._lock:
+            install_schema(db)
         self._db = db
         self._embedder = embedder
-        self._ids = np.zeros(0, dtype=np.int64)
-        self._is_org = np.zeros(0, dtype=bool)
-        self._owners = np.zeros(0, dtype=object)
-        self._vectors = np.zeros((0, DIMENSIONS), dtype=np.float32)
-        self._loaded_max = 0
+        self._cache_lock = threading.Lock()
+        self._matrix = _EMPTY
         self._sentence_vectors: dict[str, np.ndarray] = {}
 
     def insert(self, texts: list[str], scope: str, caller_user: str = "", source: str = "") -> int:
+        rows = self._rows(texts, scope, caller_user, source)
+        with transaction(self._db, self._lock):
+            self._insert_rows(rows)
+        return len(rows)
+
+    def _rows(self, texts: list[str], scope: str, caller_user: str, source: str) -> list[tuple]:
+        """Passage rows with their embeddings (computed here, outside any lock)."""
         texts = [t.strip() for t in texts if t.strip()]
         if not texts:
-            return 0
+            return []
         vectors = self._embedder.embed(texts)
         now = time.time()
-        self._db.execute("BEGIN")
-        self._db.executemany(
-            "INSERT INTO passages (scope, caller_user, source, text, embedding, created_at) VALUES (?, ?, ?, ?, ?, ?)",
-            [(scope, caller_user, source, t, v.tobytes(), now) for t, v in zip(texts, vectors, strict=True)])
-        self._db.execute("COMMIT")
-        return len(texts)
+        return [(scope, caller_user, source, t, v.tobytes(), now) for t, v in zip(texts, vectors, strict=True)]
 
-    def _refresh(self) -> None:
-        rows = self._db.execute("SELECT id, scope, caller_user, embedding FROM passages WHERE id > ? ORDER BY id",
-                                (self._loaded_max,)).fetchall()
-        if not rows:
-            return
-        self._ids = np.concatenate([self._ids, np.array([r[0] for r in rows], dtype=np.int64)])
-        self._is_org = np.concatenate([self._is_org, np.array([r[1] == "org" for r in rows], dtype=bool)])
-        self._owners = np.concatenate([self._owners, np.array([r[2] for r in rows], dtype=object)])
-        new = np.frombuffer(b"".join(r[3] for r in rows), dtype=np.float32).reshape(len(rows), DIMENSIONS)
-        self._vectors = np.concatenate([self._vectors, new])
-        self._loaded_max = rows[-1][0]
+    def _insert_rows(self, rows: list[tuple]) -> None:
+        self._db.executemany("INSERT INTO passages (scope, caller_user, source, text, embedding, created_at)"
+                             " VALUES (?, ?, ?, ?, ?, ?)", rows)
+
+    def _refresh(self) -> _Matrix:
+        with self._cache_lock:
+            old = self._matrix
+            rows = self._db.execute("SELECT id, scope, caller_user, embedding FROM passages WHERE id > ?"
+                                    " ORDER BY id", (old.loaded_max,)).fetchall()
+            if rows:
+                new = np.frombuffer(b"".join(r[3] for r in rows), dtype=np.float32).reshape(len(rows), DIMENSIONS)
+                self._matrix = _Matrix(
+                    np.concatenate([old.ids, np.array([r[0] for r in rows], dtype=np.int64)]),
+                    np.concatenate([old.is_org, np.array([r[1] == "org" for r in rows], dtype=bool)]),
+                    np.concatenate([old.owners, np.array([r[2] for r in rows], dtype=object)]),
+                    np.concatenate([old.vectors, new]), rows[-1][0])
+            return self._matrix
 
     def replace_source(self, texts: list[str], source: str) -> None:
         """Make the org passages from `source` exactly `texts` (the employee profile's facts, at start)."""
@@ -96,33 +123,36 @@ class Archive:
             "SELECT text FROM passages WHERE scope = 'org' AND source = ? ORDER BY id", (source,))]
         if current == [t.strip() for t in texts if t.strip()]:
             return
-        self._db.execute("DELETE FROM passages WHERE scope = 'org' AND source = ?", (source,))
-        self._reset()
-        self.insert(texts, scope="org", source=source)
+        rows = self._rows(texts, "org", "", source)
+        with transaction(self._db, self._lock):
+            self._db.execute("DELETE FROM passages WHERE scope = 'org' AND source = ?", (source,))
+            self._insert_rows(rows)
+        self.forget_cached()
 
-    def _reset(self) -> None:
-        self._ids = np.zeros(0, dtype=np.int64)
-        self._is_org, self._owners = np.zeros(0, dtype=bool), np.zeros(0, dtype=object)
-        self._vectors, self._loaded_max = np.zeros((0, DIMENSIONS), dtype=np.float32), 0
+    def forget_cached(self) -> None:
+        """Drop the in-memory vectors after passages were deleted; they are reloaded from the table."""
+        with self._cache_lock:
+            self._matrix = _EMPTY
 
     def forget_caller(self, caller_user: str) -> None:
-        self._db.execute("DELETE FROM passages WHERE scope = 'caller' AND caller_user = ?", (caller_user,))
-        self._reset()
+        with self._lock:
+            self._db.execute("DELETE FROM passages WHERE scope = 'caller' AND caller_user = ?", (caller_user,))
+        self.forget_cached()
 
     def search(self, query: str, caller_user: str, limit: int = 3) -> list[Passage]:
         """The knowledge base and `caller_user`'s own notes, best first; nobody else's notes, ever."""
-        self._refresh()
-        if not len(self._ids) or not query.strip():
+        m = self._refresh()
+        if not len(m.ids) or not query.strip():
             return []
-        visible = self._is_org | (self._owners == caller_user) if caller_user else self._is_org
-        similarity = self._vectors @ self._embed_cached([query])[0]
+        visible = m.is_org | (m.owners == caller_user) if caller_user else m.is_org
+        similarity = m.vectors @ self._embed_cached([query])[0]
         similarity[~visible] = -2.0
         top = np.argsort(-similarity)[: limit * 4]
         ranks: dict[int, float] = {}
         cosine: dict[int, float] = {}
         for rank, i in enumerate(top):
             if similarity[i] > -2.0:
-                pid = int(self._ids[i])
+                pid = int(m.ids[i])
                 ranks[pid] = 1.0 / (_RRF_K + rank)
                 cosine[pid] = float(similarity[i])
         for rank, pid in enumerate(self._keyword_hits(query, caller_user, limit * 4)):
@@ -146,13 +176,16 @@ class Archive:
 
     def _embed_cached(self, texts: list[str]) -> np.ndarray:
         """Sentence vectors, remembered: the same knowledge-base sentences come up turn after turn."""
-        missing = [t for t in dict.fromkeys(texts) if t not in self._sentence_vectors]
+        with self._cache_lock:
+            known = {t: self._sentence_vectors[t] for t in texts if t in self._sentence_vectors}
+        missing = [t for t in dict.fromkeys(texts) if t not in known]
         if missing:
-            for text, vector in zip(missing, self._embedder.embed(missing), strict=True):
-                self._sentence_vectors[text] = vector
-            while len(self._sentence_vectors) > 4096:
-                self._sentence_vectors.pop(next(iter(self._sentence_vectors)))
-        return np.stack([self._sentence_vectors[t] for t in texts])
+            known.update(zip(missing, self._embedder.embed(missing), strict=True))
+            with self._cache_lock:
+                self._sentence_vectors.update((t, known[t]) for t in missing)
+                while len(self._sentence_vectors) > 4096:
+                    self._sentence_vectors.pop(next(iter(self._sentence_vectors)))
+        return np.stack([known[t] for t in texts])
 
     def _keyword_hits(self, query: str, caller_user: str, limit: int) -> list[int]:
         words = [w for w in re.findall(r"\w+", query.lower()) if len(w) > 2 and w not in STOP_WORDS]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import sqlite3
+import threading
 import time
 
 from .archival import Archive
@@ -16,6 +17,7 @@ from .blocks import Block, BlockFullError
 from .extractor import Fact, extract_facts, merge_facts
 from .followups import SCHEMA as FOLLOWUPS_SCHEMA
 from .followups import Followup, FollowupStore, confirmation, detect_callback
+from .records import forget_caller
 from .stopwords import STOP_WORDS
 
 HUMAN_LIMIT = 1000
@@ -59,11 +61,14 @@ def install_schema(db: sqlite3.Connection) -> None:
 
 
 class CallerMemory:
-    def __init__(self, db: sqlite3.Connection | None, caller_user: str, archive: Archive | None = None):
+    def __init__(self, db: sqlite3.Connection | None, caller_user: str, archive: Archive | None = None,
+                 lock: threading.RLock | None = None):
         self._db = db if caller_user else None
-        self._db_any = db  # for what is kept for the business, not remembered about the caller (messages)
         self._caller = caller_user
         self._archive = archive  # the knowledge base is there for anonymous callers too
+        self._lock = lock or threading.RLock()  # the store's write lock, shared with every other writer
+        # Messages for staff are kept for anonymous callers too: for the business, not remembered about them.
+        self._followups = FollowupStore(db, self._lock) if db is not None else None
 
     @property
     def remembers(self) -> bool:
@@ -79,17 +84,20 @@ class CallerMemory:
     def set_human(self, value: str) -> None:
         if self._db is None:
             return
-        block = self.human().with_value(value)
-        self._db.execute(
-            "INSERT INTO core_blocks (caller_user, label, value, char_limit, updated_at) VALUES (?, 'human', ?, ?, ?)"
-            " ON CONFLICT (caller_user, label) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
-            (self._caller, block.value, block.limit, time.time()))
+        with self._lock:
+            block = self.human().with_value(value)
+            self._db.execute(
+                "INSERT INTO core_blocks (caller_user, label, value, char_limit, updated_at)"
+                " VALUES (?, 'human', ?, ?, ?) ON CONFLICT (caller_user, label)"
+                " DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
+                (self._caller, block.value, block.limit, time.time()))
 
     def learn_from(self, caller_text: str) -> list[Fact]:
         """Extract the facts in what the caller just said and commit them to the `human` block at once."""
         facts = extract_facts(caller_text)
         if facts and self._db is not None:
-            self.set_human(merge_facts(self.human().value, facts))
+            with self._lock:  # read, merge and write as one step: another thread's facts are not lost
+                self.set_human(merge_facts(self.human().value, facts))
         return facts
 
     def add_facts(self, facts: list[Fact]) -> list[Fact]:
@@ -97,7 +105,8 @@ class CallerMemory:
         kept = []
         for fact in facts:
             try:
-                self.set_human(merge_facts(self.human().value, [fact]))
+                with self._lock:
+                    self.set_human(merge_facts(self.human().value, [fact]))
                 kept.append(fact)
             except BlockFullError:
                 break
@@ -105,8 +114,8 @@ class CallerMemory:
 
     def add_task(self, task: str, call_id: int | None) -> None:
         """Something the business promised the caller, kept as a follow-up task for the staff."""
-        if self._db is not None:
-            FollowupStore(self._db).add(self._caller, call_id, Followup(task, None), kind="task")
+        if self._db is not None and self._followups is not None:
+            self._followups.add(self._caller, call_id, Followup(task, None), kind="task")
 
     def known(self, key: str) -> str:
         prefix = f"{key}: "
@@ -161,16 +170,16 @@ class CallerMemory:
         if self._db is None:
             return None
         followup = detect_callback(caller_text)
-        if followup is None:
+        if followup is None or self._followups is None:
             return None
-        FollowupStore(self._db).add(self._caller, call_id, followup)
+        self._followups.add(self._caller, call_id, followup)
         return confirmation(followup)
 
     def take_message(self, for_whom: str, message: str, call_id: int | None) -> None:
         """A message for a colleague who could not take the call, kept as a follow-up task (anonymous too)."""
-        if self._db_any is not None:
-            FollowupStore(self._db_any).add(self._caller, call_id, Followup(f"Message for {for_whom}: {message}", None),
-                                            kind="message")
+        if self._followups is not None:
+            self._followups.add(self._caller, call_id, Followup(f"Message for {for_whom}: {message}", None),
+                                kind="message")
 
     def knowledge_lead(self, question: str) -> str | None:
         """A sentence of the knowledge base (or of this caller's notes) that answers the question."""
@@ -188,21 +197,13 @@ class CallerMemory:
         if self._archive is not None and self._db is not None:
             self._archive.insert([text], scope="caller", caller_user=self._caller, source="note")
 
-    def forget(self) -> None:
-        """Erase everything remembered of this caller: blocks and transcript text. Call records stay, anonymised."""
+    def forget(self) -> dict[str, int]:
+        """Erase everything about this caller, in one transaction: core blocks, archival notes, transcripts and
+        their recall index, follow-ups, scheduled calls to them and their attempts, their PIN. Call records stay,
+        anonymised. Returns the rows erased per kind (see `memory/records.py`)."""
         if self._db is None:
-            return
-        self._db.execute("BEGIN")
-        try:
-            self._db.execute("DELETE FROM core_blocks WHERE caller_user = ?", (self._caller,))
-            self._db.execute("DELETE FROM turns WHERE call_id IN (SELECT id FROM calls WHERE caller_user = ?)",
-                             (self._caller,))
-            self._db.execute("UPDATE calls SET caller_user = '', remote_uri = '', display_name = ''"
-                             " WHERE caller_user = ?", (self._caller,))
-            self._db.execute("DELETE FROM followups WHERE caller_user = ?", (self._caller,))
-            self._db.execute("COMMIT")
-            if self._archive is not None:
-                self._archive.forget_caller(self._caller)
-        except BaseException:
-            self._db.execute("ROLLBACK")
-            raise
+            return {}
+        erased = forget_caller(self._db, self._lock, self._caller)
+        if self._archive is not None:
+            self._archive.forget_cached()
+        return erased

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 import sqlite3
+import threading
 import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -21,7 +22,7 @@ CREATE TABLE IF NOT EXISTS followups (
     due_at       REAL,
     status       TEXT NOT NULL DEFAULT 'pending',
     created_at   REAL NOT NULL
-);
+)
 """
 
 _CALLBACK = re.compile(r"\b(call|ring|phone) me( back)?\b|\bgive me a (call|ring)\b|\bcall back\b", re.IGNORECASE)
@@ -93,19 +94,25 @@ def confirmation(followup: Followup) -> str:
 
 
 class FollowupStore:
-    def __init__(self, db: sqlite3.Connection):
-        db.executescript(SCHEMA)
+    """Follow-ups on the shared connection; writes hold the store's lock (`memory/database.py`)."""
+
+    def __init__(self, db: sqlite3.Connection, lock: threading.RLock | None = None):
         self._db = db
+        self._lock = lock or threading.RLock()
+        with self._lock:
+            db.execute(SCHEMA)  # one statement: `executescript` would COMMIT another thread's open transaction
 
     def add(self, caller_user: str, call_id: int | None, followup: Followup, kind: str = "callback") -> int:
-        cur = self._db.execute(
-            "INSERT INTO followups (caller_user, call_id, kind, request, due_at, created_at)"
-            " VALUES (?, ?, ?, ?, ?, ?)",
-            (caller_user, call_id, kind, followup.request, followup.due_at, time.time()))
-        return int(cur.lastrowid)
+        with self._lock:
+            cur = self._db.execute(
+                "INSERT INTO followups (caller_user, call_id, kind, request, due_at, created_at)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                (caller_user, call_id, kind, followup.request, followup.due_at, time.time()))
+            return int(cur.lastrowid)
 
     def mark(self, followup_id: int, status: str) -> None:
-        self._db.execute("UPDATE followups SET status = ? WHERE id = ?", (status, followup_id))
+        with self._lock:
+            self._db.execute("UPDATE followups SET status = ? WHERE id = ?", (status, followup_id))
 
     def pending(self, kind: str = "callback") -> list[dict]:
         cur = self._db.execute("SELECT * FROM followups WHERE status = 'pending' AND kind = ? ORDER BY due_at",

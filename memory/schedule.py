@@ -7,8 +7,11 @@ survives restarts. Each attempt and its outcome (answered, busy, no_answer, fail
 from __future__ import annotations
 
 import sqlite3
+import threading
 import time
 from dataclasses import dataclass
+
+from .database import transaction
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS scheduled_calls (
@@ -69,15 +72,21 @@ def outcome_of(sip_status: int, answered: bool) -> str:
 
 
 class ScheduleStore:
-    def __init__(self, db: sqlite3.Connection):
-        db.executescript(SCHEMA)
+    """Scheduled calls on the shared connection; writes hold the store's lock, multi-step ones in a transaction."""
+
+    def __init__(self, db: sqlite3.Connection, lock: threading.RLock | None = None):
         self._db = db
+        self._lock = lock or threading.RLock()
+        with self._lock:
+            db.executescript(SCHEMA)
 
     def add(self, uri: str, task: str, due_at: float, max_attempts: int, followup_id: int | None = None) -> int:
-        cur = self._db.execute(
-            "INSERT INTO scheduled_calls (uri, task, due_at, next_attempt_at, max_attempts, followup_id, created_at)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?)", (uri, task, due_at, due_at, max_attempts, followup_id, time.time()))
-        return int(cur.lastrowid)
+        with self._lock:
+            cur = self._db.execute(
+                "INSERT INTO scheduled_calls (uri, task, due_at, next_attempt_at, max_attempts, followup_id,"
+                " created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (uri, task, due_at, due_at, max_attempts, followup_id, time.time()))
+            return int(cur.lastrowid)
 
     def get(self, scheduled_id: int) -> ScheduledCall | None:
         rows = self._select("WHERE id = ?", (scheduled_id,))
@@ -91,44 +100,56 @@ class ScheduleStore:
         return self._select("WHERE status = 'pending' AND next_attempt_at <= ? ORDER BY next_attempt_at", (now,))
 
     def postpone(self, scheduled_id: int, until: float) -> None:
-        self._db.execute("UPDATE scheduled_calls SET next_attempt_at = ? WHERE id = ? AND status = 'pending'",
-                         (until, scheduled_id))
+        with self._lock:
+            self._db.execute("UPDATE scheduled_calls SET next_attempt_at = ? WHERE id = ? AND status = 'pending'",
+                             (until, scheduled_id))
 
     def cancel(self, scheduled_id: int) -> bool:
-        cur = self._db.execute("UPDATE scheduled_calls SET status = 'cancelled' WHERE id = ?"
-                               " AND status IN ('pending', 'calling')", (scheduled_id,))
-        return cur.rowcount == 1
+        with self._lock:
+            cur = self._db.execute("UPDATE scheduled_calls SET status = 'cancelled' WHERE id = ?"
+                                   " AND status IN ('pending', 'calling')", (scheduled_id,))
+            return cur.rowcount == 1
 
     def recover(self) -> int:
         """After a crash or restart: attempts left 'calling' count as failed and are retried."""
         now = time.time()
-        self._db.execute("UPDATE call_attempts SET outcome = 'failed', ended_at = ? WHERE outcome IS NULL", (now,))
-        cur = self._db.execute("UPDATE scheduled_calls SET status = 'pending', last_outcome = 'failed'"
-                               " WHERE status = 'calling'")
-        return cur.rowcount
+        with transaction(self._db, self._lock):
+            self._db.execute("UPDATE call_attempts SET outcome = 'failed', ended_at = ? WHERE outcome IS NULL",
+                             (now,))
+            cur = self._db.execute("UPDATE scheduled_calls SET status = 'pending', last_outcome = 'failed'"
+                                   " WHERE status = 'calling'")
+            return cur.rowcount
 
     def begin_attempt(self, scheduled_id: int) -> tuple[int, int] | None:
         """Mark the call as being placed; returns (attempt row id, attempt number), None if no longer pending."""
-        cur = self._db.execute("UPDATE scheduled_calls SET status = 'calling', attempts = attempts + 1"
-                               " WHERE id = ? AND status = 'pending'", (scheduled_id,))
-        if cur.rowcount != 1:
-            return None
-        attempt = self._db.execute("SELECT attempts FROM scheduled_calls WHERE id = ?", (scheduled_id,)).fetchone()[0]
-        cur = self._db.execute("INSERT INTO call_attempts (scheduled_id, attempt, started_at) VALUES (?, ?, ?)",
-                               (scheduled_id, attempt, time.time()))
-        return int(cur.lastrowid), attempt
+        with transaction(self._db, self._lock):
+            cur = self._db.execute("UPDATE scheduled_calls SET status = 'calling', attempts = attempts + 1"
+                                   " WHERE id = ? AND status = 'pending'", (scheduled_id,))
+            if cur.rowcount != 1:
+                return None
+            attempt = self._db.execute("SELECT attempts FROM scheduled_calls WHERE id = ?",
+                                       (scheduled_id,)).fetchone()[0]
+            cur = self._db.execute("INSERT INTO call_attempts (scheduled_id, attempt, started_at) VALUES (?, ?, ?)",
+                                   (scheduled_id, attempt, time.time()))
+            return int(cur.lastrowid), attempt
 
     def finish_attempt(self, attempt_id: int, outcome: str, sip_status: int, call_id: int | None,
                        task_done: bool | None, retry_in_s: float) -> str:
         """Record an attempt's outcome; returns the scheduled call's new status (pending means: retry later)."""
         assert outcome in OUTCOMES
+        with transaction(self._db, self._lock):
+            return self._finish_attempt(attempt_id, outcome, sip_status, call_id, task_done, retry_in_s)
+
+    def _finish_attempt(self, attempt_id: int, outcome: str, sip_status: int, call_id: int | None,
+                        task_done: bool | None, retry_in_s: float) -> str:
         now = time.time()
         self._db.execute("UPDATE call_attempts SET ended_at = ?, outcome = ?, sip_status = ?, call_id = ?,"
                          " task_done = ? WHERE id = ?",
                          (now, outcome, sip_status, call_id, None if task_done is None else int(task_done), attempt_id))
-        scheduled_id, = self._db.execute("SELECT scheduled_id FROM call_attempts WHERE id = ?",
-                                         (attempt_id,)).fetchone()
-        call = self.get(scheduled_id)
+        row = self._db.execute("SELECT scheduled_id FROM call_attempts WHERE id = ?", (attempt_id,)).fetchone()
+        if row is None:  # erased meanwhile: the callee asked to be forgotten
+            return "cancelled"
+        call = self.get(row[0])
         if call is None or call.status == "cancelled":
             return "cancelled"
         if outcome == "answered":
@@ -140,7 +161,7 @@ class ScheduleStore:
         self._db.execute("UPDATE scheduled_calls SET status = ?, last_outcome = ?, task_done = ?,"
                          " next_attempt_at = ? WHERE id = ?",
                          (status, outcome, None if task_done is None else int(task_done), now + retry_in_s,
-                          scheduled_id))
+                          call.id))
         return status
 
     def attempts(self, scheduled_id: int) -> list[dict]:
@@ -153,3 +174,13 @@ class ScheduleStore:
             "SELECT id, uri, task, due_at, next_attempt_at, status, attempts, max_attempts, last_outcome, task_done"
             f" FROM scheduled_calls {clause}", args).fetchall()
         return [ScheduledCall(*r[:9], None if r[9] is None else bool(r[9])) for r in rows]
+
+    def is_calling(self, uri: str) -> bool:
+        """Whether a scheduled call to exactly `uri` is being placed now (the dial policy's test)."""
+        return self._db.execute("SELECT 1 FROM scheduled_calls WHERE uri = ? AND status = 'calling' LIMIT 1",
+                                (uri,)).fetchone() is not None
+
+    def pending_callbacks(self, uri: str) -> int:
+        """Callbacks to `uri` not yet finished (pending or being placed)."""
+        return self._db.execute("SELECT COUNT(*) FROM scheduled_calls WHERE uri = ? AND followup_id IS NOT NULL"
+                                " AND status IN ('pending', 'calling')", (uri,)).fetchone()[0]

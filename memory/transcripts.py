@@ -1,24 +1,35 @@
 """Call records and transcript turns in SQLite, committed as they happen.
 
-One `TranscriptStore` per process, used from the event-loop thread. WAL mode keeps readers (the CLI, tests)
-off the writer's back; each write is its own transaction, so a crash loses at most the turn in flight.
+One `TranscriptStore` per process, shared by the event loop and worker threads: every write holds the store's
+lock (see `memory/database.py`), which the sub-stores (schedule, follow-ups, archive, PINs, caller memory) share.
+WAL mode keeps readers (the CLI, tests) off the writer's back; each write is its own transaction, so a crash loses
+at most the turn in flight, and the next start closes the calls it cut off (`close_interrupted`).
 """
 
 from __future__ import annotations
 
-import sqlite3
+import logging
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 from .archival import Archive
+from .archival import install_schema as install_archival_schema
 from .caller_memory import CallerMemory, install_schema
+from .database import open_database, transaction
 from .embeddings import Embedder
 from .followups import FollowupStore
+from .pins import PinStore
+from .records import prune_records
 from .schedule import ScheduleStore
 
-# Columns added after the first release: added to an existing database on open.
+log = logging.getLogger(__name__)
+
+# Columns added after the first release: added to an existing database on open. `annotate_call` sets the first
+# four; the identity columns are set by `start_call` and `set_call_identity` only.
 _CALL_COLUMNS = {"transferred_from": "TEXT", "transferred_to": "TEXT", "purpose": "TEXT", "scheduled_id": "INTEGER"}
+_IDENTITY_COLUMNS = {"claimed_user": "TEXT", "identity_verified": "INTEGER"}
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS calls (
@@ -72,80 +83,113 @@ class Turn:
 
 class TranscriptStore:
     def __init__(self, path: Path, embedder: Embedder | None = None):
-        path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
-        # Autocommit: each statement commits. Searches may run in worker threads (SQLite is serialised).
-        self._db = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=NORMAL")
-        self._db.execute("PRAGMA foreign_keys=ON")
-        self._db.executescript(SCHEMA)
-        have = {row[1] for row in self._db.execute("PRAGMA table_info(calls)")}
-        for column, kind in _CALL_COLUMNS.items():
-            if column not in have:
-                self._db.execute(f"ALTER TABLE calls ADD COLUMN {column} {kind}")
-        install_schema(self._db)
-        self.schedule = ScheduleStore(self._db)
-        self._followups = FollowupStore(self._db)
-        self.archive = Archive(self._db, embedder) if embedder is not None else None
+        # Autocommit: each statement commits; the lock keeps another thread's statement out of a transaction.
+        self._db = open_database(path)
+        self._lock = threading.RLock()
+        with self._lock:
+            self._db.executescript(SCHEMA)
+            have = {row[1] for row in self._db.execute("PRAGMA table_info(calls)")}
+            for column, kind in (_CALL_COLUMNS | _IDENTITY_COLUMNS).items():
+                if column not in have:
+                    self._db.execute(f"ALTER TABLE calls ADD COLUMN {column} {kind}")
+            install_schema(self._db)
+            install_archival_schema(self._db)  # caller notes are erased and pruned with or without an embedder
+        self.schedule = ScheduleStore(self._db, self._lock)
+        self._followups = FollowupStore(self._db, self._lock)
+        self.pins = PinStore(self._db, self._lock)
+        self.archive = Archive(self._db, embedder, self._lock) if embedder is not None else None
 
     def caller_memory(self, caller_user: str) -> CallerMemory:
         """Memory bound to one caller ('' for anonymous: remembers nothing)."""
-        return CallerMemory(self._db, caller_user, self.archive)
+        return CallerMemory(self._db, caller_user, self.archive, self._lock)
 
     def close(self) -> None:
         self._db.close()
 
     def start_call(self, direction: str, remote_uri: str, caller_user: str = "", display_name: str = "",
-                   sip_call_id: str = "") -> int:
-        cur = self._db.execute(
-            "INSERT INTO calls (sip_call_id, direction, remote_uri, caller_user, display_name, started_at)"
-            " VALUES (?, ?, ?, ?, ?, ?)",
-            (sip_call_id, direction, remote_uri, caller_user, display_name, time.time()),
-        )
-        return int(cur.lastrowid)
+                   sip_call_id: str = "", claimed_user: str = "", verified: bool = False) -> int:
+        """Open a call record. `caller_user` keys memory: '' unless the identity is trusted (then `verified`);
+        `claimed_user` is who the caller ID says it is, kept as a claim whether or not it was believed."""
+        with self._lock:
+            cur = self._db.execute(
+                "INSERT INTO calls (sip_call_id, direction, remote_uri, caller_user, display_name, started_at,"
+                " claimed_user, identity_verified) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (sip_call_id, direction, remote_uri, caller_user, display_name, time.time(), claimed_user,
+                 int(verified)),
+            )
+            return int(cur.lastrowid)
+
+    def set_call_identity(self, call_id: int, caller_user: str, verified: bool = True) -> None:
+        """The caller proved who they are mid-call (a PIN): the call, its turns so far in the recall index, and
+        what they left during it before (messages to staff) become theirs."""
+        with transaction(self._db, self._lock):
+            self._db.execute("UPDATE calls SET caller_user = ?, identity_verified = ? WHERE id = ?",
+                             (caller_user, int(verified), call_id))
+            self._db.execute("UPDATE recall_fts SET caller = ? WHERE rowid IN (SELECT id FROM turns WHERE call_id = ?)",
+                             (caller_user, call_id))
+            self._db.execute("UPDATE followups SET caller_user = ? WHERE call_id = ? AND caller_user = ''",
+                             (caller_user, call_id))
 
     def annotate_call(self, call_id: int, **values: str | int | None) -> None:
         """Set the later columns of a call record (transferred_from, transferred_to, purpose, scheduled_id)."""
-        for column, value in values.items():
+        for column in values:
             if column not in _CALL_COLUMNS:
                 raise ValueError(f"not a call column: {column}")
-            self._db.execute(f"UPDATE calls SET {column} = ? WHERE id = ?", (value, call_id))
+        with transaction(self._db, self._lock):
+            for column, value in values.items():
+                self._db.execute(f"UPDATE calls SET {column} = ? WHERE id = ?", (value, call_id))
 
     def followups(self) -> FollowupStore:
         return self._followups
+
+    def call_record(self, call_id: int) -> dict | None:
+        """One call's row as a dict (None when there is no such call)."""
+        cur = self._db.execute("SELECT * FROM calls WHERE id = ?", (call_id,))
+        row = cur.fetchone()
+        return dict(zip([d[0] for d in cur.description], row, strict=True)) if row else None
 
     def remote_uri(self, call_id: int) -> str:
         row = self._db.execute("SELECT remote_uri FROM calls WHERE id = ?", (call_id,)).fetchone()
         return row[0] if row else ""
 
     def end_call(self, call_id: int, reason: str) -> None:
-        self._db.execute(
-            "UPDATE calls SET ended_at = ?, end_reason = ? WHERE id = ? AND ended_at IS NULL",
-            (time.time(), reason, call_id),
-        )
+        with self._lock:
+            self._db.execute(
+                "UPDATE calls SET ended_at = ?, end_reason = ? WHERE id = ? AND ended_at IS NULL",
+                (time.time(), reason, call_id),
+            )
+
+    def close_interrupted(self) -> int:
+        """At start: close the calls the last run left open (a crash, `kill -9`), ended at their last turn (else
+        their start) with end reason 'interrupted'. Returns how many. Call it before this process starts calls."""
+        with self._lock:
+            return self._db.execute(
+                "UPDATE calls SET end_reason = 'interrupted', ended_at = COALESCE("
+                "(SELECT MAX(created_at) FROM turns WHERE turns.call_id = calls.id), started_at)"
+                " WHERE ended_at IS NULL").rowcount
 
     def add_turn(self, call_id: int, role: str, text: str, interrupted: bool = False,
                  timing: TurnTiming = TurnTiming()) -> int:
-        cur = self._db.execute(
-            "INSERT INTO turns (call_id, role, text, interrupted, created_at, speech_end, transcript_ready,"
-            " first_token, first_audio, first_frame) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (call_id, role, text, int(interrupted), time.time(), timing.speech_end, timing.transcript_ready,
-             timing.first_token, timing.first_audio, timing.first_frame),
-        )
-        return int(cur.lastrowid)
+        with self._lock:
+            cur = self._db.execute(
+                "INSERT INTO turns (call_id, role, text, interrupted, created_at, speech_end, transcript_ready,"
+                " first_token, first_audio, first_frame) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (call_id, role, text, int(interrupted), time.time(), timing.speech_end, timing.transcript_ready,
+                 timing.first_token, timing.first_audio, timing.first_frame),
+            )
+            return int(cur.lastrowid)
 
-    def prune(self, retention_days: int) -> int:
-        """Forget transcripts and caller notes older than the retention period; returns the turns removed."""
-        if retention_days <= 0:
-            return 0
-        cutoff = time.time() - retention_days * 86400
-        removed = self._db.execute("DELETE FROM turns WHERE created_at < ?", (cutoff,)).rowcount
-        self._db.execute("DELETE FROM core_blocks WHERE updated_at < ?", (cutoff,))
-        self._db.execute("UPDATE calls SET caller_user = '', remote_uri = '', display_name = ''"
-                         " WHERE started_at < ?", (cutoff,))
-        self._db.execute("DELETE FROM followups WHERE created_at < ? AND status != 'pending'", (cutoff,))
-        return removed
+    def prune(self, retention_days: float) -> int:
+        """Forget everything about callers older than the retention period (transcripts, core blocks, caller
+        notes, follow-ups, finished scheduled calls and their attempts, unused PINs) and anonymise old call
+        records; returns the turns removed."""
+        pruned = prune_records(self._db, self._lock, retention_days)
+        if self.archive is not None and pruned.get("passages"):
+            self.archive.forget_cached()
+        if any(pruned.values()):
+            log.info("records older than the retention period were pruned", extra=pruned)
+        return pruned.get("turns", 0)
 
     def turns(self, call_id: int) -> list[Turn]:
         rows = self._db.execute(

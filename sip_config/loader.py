@@ -6,6 +6,7 @@ Every error is a `ConfigError` naming the dotted key, so the CLI can print it an
 from __future__ import annotations
 
 import dataclasses
+import ipaddress
 import tomllib
 import typing
 from pathlib import Path
@@ -108,6 +109,15 @@ def _check_values(c: Config) -> None:
     for codec in c.sip.codecs:
         _require(codec in KNOWN_CODECS, "sip.codecs", f"unknown codec {codec!r}; use {KNOWN_CODECS}")
     _require(c.sip.max_calls >= 1, "sip.max_calls", "must be at least 1")
+    _require(1 <= c.sip.max_calls_per_source, "sip.max_calls_per_source", "must be at least 1")
+    _require(c.sip.invites_per_source_per_s > 0, "sip.invites_per_source_per_s", "must be positive")
+    _require(0 <= c.sip.retry_after_s <= 3600, "sip.retry_after_s", "must be between 0 and 3600")
+    for network in c.sip.trusted_proxies:
+        try:
+            ipaddress.ip_network(network, strict=False)
+        except ValueError:
+            raise ConfigError("sip.trusted_proxies", f"{network!r} is not an address or CIDR range") from None
+    _require(c.audio.max_utterance_s >= 5, "audio.max_utterance_s", "must be at least 5 seconds")
     _require(bool(c.sip.user) and "@" not in c.sip.user, "sip.user", "must be a plain user part")
     for name in ("vad_aggressiveness", "barge_in_vad_aggressiveness"):
         _require(0 <= getattr(c.audio, name) <= 3, f"audio.{name}", "must be 0, 1, 2 or 3")
@@ -173,6 +183,9 @@ def _check_telephony(c: Config) -> None:
         _require(r.expiry_s >= 10, "registration.expiry_s", "must be at least 10")
         _require(1 <= r.retry_s <= r.retry_max_s, "registration.retry_s", "must be between 1 and retry_max_s")
         _require(r.keepalive_s >= 0, "registration.keepalive_s", "must be 0 (off) or more")
+    _require("*" not in r.realm, "registration.realm",
+             "must name the registrar's realm (empty: the registrar's host); '*' would give the password to any "
+             "host that challenges")
     names = set()
     for i, entry in enumerate(c.transfer.directory):
         key = f"transfer.directory[{i}]"
@@ -198,4 +211,6 @@ def _check_telephony(c: Config) -> None:
         _require(day in _DAYS, "outbound.calling_days", f"unknown day {day!r}; use {_DAYS}")
     _require(o.max_attempts >= 1, "outbound.max_attempts", "must be at least 1")
     _require(o.retry_after_s >= 1, "outbound.retry_after_s", "must be at least 1")
+    _require(o.max_callbacks_per_caller >= 0, "outbound.max_callbacks_per_caller", "must be 0 (none) or more")
+    _require("{" not in o.callback_text, "outbound.callback_text", "is said as it is: no placeholders")
     _require(o.ring_timeout_s >= 1, "outbound.ring_timeout_s", "must be at least 1")

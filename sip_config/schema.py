@@ -17,8 +17,15 @@ class SipSettings:
     rtp_port: int = 40000
     rtp_port_range: int = 400
     codecs: tuple[str, ...] = ("G722", "PCMU", "PCMA")
-    max_calls: int = 8
+    max_calls: int = 3  # calls at once; pjsua2-python 2.15 holds 4 (one is kept for refusals), see README
     log_level: int = 1
+    # Sources whose identity headers (P-Asserted-Identity, Diversion, Referred-By, History-Info) and From are
+    # believed: addresses or CIDR ranges. Anyone else's caller ID is a claim. Loopback by default, since the
+    # default bot listens on loopback only.
+    trusted_proxies: tuple[str, ...] = ("127.0.0.0/8", "::1")
+    max_calls_per_source: int = 2  # calls at once from one source address; more get 503 with Retry-After
+    invites_per_source_per_s: float = 5.0  # sustained INVITE rate from one source address (burst: twice this)
+    retry_after_s: int = 30  # the Retry-After of those 503s
 
 
 @dataclass(frozen=True)
@@ -28,11 +35,22 @@ class RegistrationSettings:
     auth_user: str = ""  # empty: sip.user
     password: str = ""
     password_env: str = ""  # the name of an environment variable holding the password (wins over password)
-    realm: str = "*"
+    realm: str = ""  # the digest realm our credentials are given to; empty: the registrar's host
     expiry_s: int = 300
     retry_s: int = 5  # first retry after a failure, doubled after each failure up to retry_max_s
     retry_max_s: int = 300
     keepalive_s: int = 15  # NAT keep-alive over UDP; 0 turns it off
+
+    @property
+    def effective_realm(self) -> str:
+        """The only digest realm our credentials answer: `realm`, else the registrar's host (no port)."""
+        if self.realm:
+            return self.realm
+        host = self.registrar.split(":", 1)[1] if ":" in self.registrar else self.registrar
+        host = host.split(";", 1)[0]
+        if host.startswith("["):
+            return host[1:].split("]", 1)[0]
+        return host.rsplit(":", 1)[0] if host.count(":") == 1 else host
 
     @property
     def effective_domain(self) -> str:
@@ -77,7 +95,9 @@ class OutboundSettings:
     retry_after_s: int = 300  # after busy, no answer or failure; doubled for each further attempt
     ring_timeout_s: float = 30.0
     intro_text: str = "Hello, this is {bot} from {company}. The reason I am calling: {task}."
-    callbacks: bool = True  # callbacks the caller asked for become scheduled calls
+    callbacks: bool = True  # callbacks a verified caller asked for become scheduled calls to their number
+    max_callbacks_per_caller: int = 2  # pending callbacks at once for one caller
+    callback_text: str = "returning your call, as you asked"  # said as a callback's purpose (never caller's words)
 
 
 @dataclass(frozen=True)
@@ -91,6 +111,7 @@ class AudioSettings:
     barge_in_min_speech_ms: int = 200
     echo_gate_ratio: float = 0.25
     echo_tail_ms: int = 400
+    max_utterance_s: float = 30.0  # a caller who talks longer has their turn ended here and answered
 
 
 @dataclass(frozen=True)
@@ -137,6 +158,7 @@ class LlmSettings:
     lead_with_facts: bool = True
     continue_after_fact: bool = False
     tools: bool = False  # the served model calls tools: offer it the memory functions and transfer_call
+    extra_buffers: bool = False  # llama_cpp: llama.cpp's extra CPU buffer types (weight repacking; AMX if built)
 
 
 @dataclass(frozen=True)

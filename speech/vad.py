@@ -3,7 +3,8 @@
 `VoiceDetector` wraps webrtcvad. `UtteranceSegmenter` is a pure state machine over (frame, voiced) pairs, so it
 can be tested without audio: speech starts after a run of voiced frames (with pre-roll kept), an early
 `SpeechPaused` lets transcription begin before the turn is over, and `TurnEnded` fires after the end-of-turn
-silence.
+silence, or when the utterance reaches its maximum length (a caller, or a noise, that never pauses still gets a
+turn, and no utterance buffer grows without bound).
 """
 
 from __future__ import annotations
@@ -50,7 +51,9 @@ VadEvent = SpeechStarted | SpeechPaused | SpeechResumed | TurnEnded
 
 
 class UtteranceSegmenter:
-    def __init__(self, preroll_ms: int, min_speech_ms: int, early_silence_ms: int, end_silence_ms: int):
+    def __init__(self, preroll_ms: int, min_speech_ms: int, early_silence_ms: int, end_silence_ms: int,
+                 max_utterance_ms: int = 30_000):
+        self._max_frames = max(1, max_utterance_ms // FRAME_MS)  # a longer utterance is cut: its turn ends there
         self._preroll: deque[bytes] = deque(maxlen=max(1, preroll_ms // FRAME_MS))
         self.min_speech_frames = max(1, min_speech_ms // FRAME_MS)
         self._early_frames = max(1, early_silence_ms // FRAME_MS)
@@ -103,6 +106,10 @@ class UtteranceSegmenter:
     def _push_speech(self, frame: bytes, voiced: bool, t: float) -> list[VadEvent]:
         assert self._utterance is not None
         self._utterance.append(frame)
+        if len(self._utterance) >= self._max_frames:  # never-ending speech (or noise): end the turn here
+            event = TurnEnded(pcm=b"".join(self._utterance), speech_end=t + FRAME_MS / 1000)
+            self.reset()
+            return [event]
         if voiced:
             self._silence = 0
             self._last_voiced_end = t + FRAME_MS / 1000

@@ -1,8 +1,9 @@
 """SIP and PJSUA2: the user agent, calls, and the media port. Knows nothing of models."""
 
-from .agent import CallListener, SipAgent
+from .agent import PURPOSES, CallListener, DialGate, SipAgent
 from .call import CallEvents, CallHandle, IncomingCall
 from .errors import SipError
 from .headers import CallerIdentity
 
-__all__ = ["CallEvents", "CallHandle", "CallListener", "CallerIdentity", "IncomingCall", "SipAgent", "SipError"]
+__all__ = ["PURPOSES", "CallEvents", "CallHandle", "CallListener", "CallerIdentity", "DialGate", "IncomingCall",
+           "SipAgent", "SipError"]

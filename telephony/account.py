@@ -75,7 +75,8 @@ class Account(pj.Account):
         acfg.regConfig.registerOnAdd = True
         acfg.regConfig.unregWaitMsec = 2000
         acfg.natConfig.udpKaIntervalSec = s.keepalive_s
-        acfg.sipConfig.authCreds.append(pj.AuthCredInfo("digest", s.realm, auth_user, 0, password))
+        # Only the registrar's realm gets our credentials: a "*" realm would answer any host that challenges.
+        acfg.sipConfig.authCreds.append(pj.AuthCredInfo("digest", s.effective_realm, auth_user, 0, password))
 
     def onIncomingCall(self, prm: pj.OnIncomingCallParam) -> None:  # noqa: N802 (PJSUA2 name)
         self._agent._on_incoming(self, prm)

@@ -11,19 +11,20 @@ from .peers import free_udp_port
 
 KAMAILIO_CFG = Path(__file__).resolve().parents[1] / "sip_config" / "kamailio" / "kamailio.cfg"
 PASSWORD = "employai-secret"  # the default in sip_config/kamailio/kamailio.cfg
+REALM = "employai.test"  # its digest realm (REALM there)
 
 
-def sip_ping(port: int, timeout: float = 0.5) -> bool:
-    """An OPTIONS to 127.0.0.1:port; True if anything SIP answers."""
+def sip_ping(port: int, timeout: float = 0.5, address: str = "127.0.0.1") -> bool:
+    """An OPTIONS to address:port; True if anything SIP answers."""
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
         s.bind(("127.0.0.1", 0))
         s.settimeout(timeout)
         local, tag = s.getsockname()[1], time.time_ns()
         request = "\r\n".join([
-            f"OPTIONS sip:127.0.0.1:{port} SIP/2.0", f"Via: SIP/2.0/UDP 127.0.0.1:{local};branch=z9hG4bK{tag}",
-            "From: <sip:ping@127.0.0.1>;tag=1", f"To: <sip:127.0.0.1:{port}>", f"Call-ID: {tag}",
+            f"OPTIONS sip:{address}:{port} SIP/2.0", f"Via: SIP/2.0/UDP 127.0.0.1:{local};branch=z9hG4bK{tag}",
+            "From: <sip:ping@127.0.0.1>;tag=1", f"To: <sip:{address}:{port}>", f"Call-ID: {tag}",
             "CSeq: 1 OPTIONS", "Max-Forwards: 70", "Content-Length: 0", "", ""])
-        s.sendto(request.encode(), ("127.0.0.1", port))
+        s.sendto(request.encode(), (address, port))
         try:
             return s.recv(2048).startswith(b"SIP/2.0")
         except OSError:
@@ -31,11 +32,13 @@ def sip_ping(port: int, timeout: float = 0.5) -> bool:
 
 
 class Kamailio:
-    def __init__(self, workdir: Path, port: int = 0, tcp: bool = False):
-        """Listens on UDP, and on TCP too when `tcp`; on `port` when given (both protocols), else a free one."""
+    def __init__(self, workdir: Path, port: int = 0, tcp: bool = False, address: str = "127.0.0.1"):
+        """Listens on UDP, and on TCP too when `tcp`; on `port` when given (both protocols), else a free one; at
+        `address` (any loopback address: a trusted proxy at its own address, apart from the callers')."""
         workdir.mkdir(parents=True, exist_ok=True)
         self.port = port or free_udp_port()
-        listen = [f"udp:127.0.0.1:{self.port}"] + ([f"tcp:127.0.0.1:{self.port}"] if tcp else [])
+        self.address = address
+        listen = [f"udp:{address}:{self.port}"] + ([f"tcp:{address}:{self.port}"] if tcp else [])
         self.log_path = workdir / "kamailio.log"
         run_dir = workdir / "run"
         run_dir.mkdir(exist_ok=True)
@@ -44,11 +47,11 @@ class Kamailio:
                 ["kamailio", "-f", str(KAMAILIO_CFG), "-DD", "-E", "-Y", str(run_dir), "-w", str(run_dir),
                  *(arg for spec in listen for arg in ("-l", spec))], stdout=log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + 15
-        while not sip_ping(self.port):
+        while not sip_ping(self.port, address=address):
             if self.proc.poll() is not None or time.monotonic() > deadline:
                 self.stop()
                 raise RuntimeError(f"kamailio did not start:\n{self.log_path.read_text()}")
-        self.registrar = f"sip:127.0.0.1:{self.port}"
+        self.registrar = f"sip:{address}:{self.port}"
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")
@@ -63,9 +66,9 @@ class Kamailio:
                 self.proc.wait(5)
 
 
-def registration_toml(registrar: str, password: str = PASSWORD, expiry_s: int = 60) -> str:
+def registration_toml(registrar: str, password: str = PASSWORD, expiry_s: int = 60, realm: str = REALM) -> str:
     return (f'[registration]\nregistrar = "{registrar}"\npassword = "{password}"\nexpiry_s = {expiry_s}\n'
-            "retry_s = 1\nretry_max_s = 4\n")
+            f'realm = "{realm}"\nretry_s = 1\nretry_max_s = 4\n')
 
 
 class SippServer:

@@ -27,7 +27,7 @@ _INVITE = """
       s=-
       c=IN IP[media_ip_type] [media_ip]
       t=0 0
-      m=audio [media_port] RTP/AVP 0 101
+      m=audio {media_port} RTP/AVP 0 101
       a=rtpmap:0 PCMU/8000
       a=rtpmap:101 telephone-event/8000
       a=fmtp:101 0-15
@@ -65,7 +65,7 @@ _CALLER_BYE = """
       [last_To:]
       [routes]
       Call-ID: [call_id]
-      CSeq: 3 BYE
+      CSeq: 10 BYE
       Contact: <sip:{caller}@[local_ip]:[local_port]>
       Max-Forwards: 70
       Content-Length: 0
@@ -108,7 +108,8 @@ def play_pcap(path: Path) -> str:
     return f'\n  <nop><action><exec play_pcap_audio="{path}"/></action></nop>\n'
 
 
-def dtmf_info(digit: str, caller: str = "+15550123") -> str:
+def dtmf_info(digit: str, caller: str = "+15550123", cseq: int = 2) -> str:
+    """A key by SIP INFO; several keys in one call need rising `cseq` values (below the BYE's 10)."""
     return f"""
   <send retrans="500">
     <![CDATA[
@@ -118,7 +119,7 @@ def dtmf_info(digit: str, caller: str = "+15550123") -> str:
       [last_To:]
       [routes]
       Call-ID: [call_id]
-      CSeq: 2 INFO
+      CSeq: {cseq} INFO
       Contact: <sip:{caller}@[local_ip]:[local_port]>
       Max-Forwards: 70
       Content-Type: application/dtmf-relay
@@ -129,6 +130,80 @@ def dtmf_info(digit: str, caller: str = "+15550123") -> str:
     ]]>
   </send>
   <recv response="200"/>
+"""
+
+
+def reinvite(media_port: int, caller: str = "+15550123") -> str:
+    """The caller re-INVITEs with its audio moved to `media_port` (a new SDP version), and ACKs the answer."""
+    return f"""
+  <send retrans="500">
+    <![CDATA[
+      INVITE [next_url] SIP/2.0
+      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+      From: "Test Caller" <sip:{caller}@[local_ip]:[local_port]>;tag=[pid]SIPpTag00[call_number]
+      [last_To:]
+      [routes]
+      Call-ID: [call_id]
+      CSeq: 5 INVITE
+      Contact: <sip:{caller}@[local_ip]:[local_port]>
+      Max-Forwards: 70
+      Content-Type: application/sdp
+      Content-Length: [len]
+
+      v=0
+      o=sipp 53655765 2353687638 IN IP[local_ip_type] [local_ip]
+      s=-
+      c=IN IP[media_ip_type] [media_ip]
+      t=0 0
+      m=audio {media_port} RTP/AVP 0 101
+      a=rtpmap:0 PCMU/8000
+      a=rtpmap:101 telephone-event/8000
+      a=fmtp:101 0-15
+      a=sendrecv
+
+    ]]>
+  </send>
+  <recv response="100" optional="true"/>
+  <recv response="200"/>
+  <send>
+    <![CDATA[
+      ACK [next_url] SIP/2.0
+      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+      From: "Test Caller" <sip:{caller}@[local_ip]:[local_port]>;tag=[pid]SIPpTag00[call_number]
+      [last_To:]
+      [routes]
+      Call-ID: [call_id]
+      CSeq: 5 ACK
+      Contact: <sip:{caller}@[local_ip]:[local_port]>
+      Max-Forwards: 70
+      Content-Length: 0
+
+    ]]>
+  </send>
+"""
+
+
+def refer_from_caller(refer_to: str, expect: str = "603", caller: str = "+15550123") -> str:
+    """The caller sends an in-dialog REFER to `refer_to` (as a toll fraudster would) and expects `expect`."""
+    return f"""
+  <send retrans="500">
+    <![CDATA[
+      REFER [next_url] SIP/2.0
+      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+      From: "Test Caller" <sip:{caller}@[local_ip]:[local_port]>;tag=[pid]SIPpTag00[call_number]
+      [last_To:]
+      [routes]
+      Call-ID: [call_id]
+      CSeq: 6 REFER
+      Contact: <sip:{caller}@[local_ip]:[local_port]>
+      Refer-To: <{refer_to}>
+      Referred-By: <sip:{caller}@[local_ip]:[local_port]>
+      Max-Forwards: 70
+      Content-Length: 0
+
+    ]]>
+  </send>
+  <recv response="{expect}"/>
 """
 
 
@@ -167,10 +242,11 @@ def take_refer(refer_to_regexp: str, notify_status: str = "200 OK", timeout_ms: 
 
 
 def caller_scenario(middle: str = "", headers: str = "", bot_hangs_up: bool = False, caller: str = "+15550123",
-                    bye_timeout_ms: int = 30000) -> str:
+                    bye_timeout_ms: int = 30000, media_port: str = "[media_port]") -> str:
+    """`media_port`: where the offer asks the bot to send RTP (SIPp's own media port unless a test listens)."""
     header_lines = "".join(f"      {h}\n" for h in headers.splitlines() if h.strip())
     end = _bot_bye(bye_timeout_ms) if bot_hangs_up else _CALLER_BYE.format(caller=caller)
-    body = _INVITE.format(caller=caller, headers=header_lines) + middle + end
+    body = _INVITE.format(caller=caller, headers=header_lines, media_port=media_port) + middle + end
     return _HEAD + '<scenario name="caller">' + body + "</scenario>\n"
 
 

@@ -63,7 +63,7 @@ async def _call(tmp_path, transcripts, replies, raw_config=None, model=None, **c
         config = dataclasses.replace(config, call=dataclasses.replace(config.call, **call_settings))
     store = TranscriptStore(tmp_path / "t.sqlite3")
     handle = FakeCallHandle()
-    context = CallContext.inbound(IncomingCall.from_invite(INVITE), Directory(config.transfer))
+    context = CallContext.inbound(IncomingCall.from_invite(INVITE, trusted=True), Directory(config.transfer))
     conductor = CallConductor(config, fake_engines(transcripts, replies, model_client=model), store, handle, context,
                               asyncio.get_running_loop())
     conductor.on_answered()

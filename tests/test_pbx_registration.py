@@ -80,6 +80,20 @@ def test_a_wrong_password_is_a_clear_error_and_the_bot_keeps_answering(kamailio,
     assert "Traceback" not in bot.log()
 
 
+def test_credentials_are_given_to_the_configured_realm_only(kamailio, tmp_path):
+    """The right password, but Kamailio challenges in its own realm (employai.test) and the bot is told another:
+    it must not answer that challenge (with realm "*" it would have, and registered)."""
+    bot = start_bot(tmp_path / "bot", registration_toml(kamailio.registrar, realm="pbx.elsewhere.example"))
+    try:
+        reg = _wait_for(lambda: (r := _status(bot)["registration"])["state"] == "failed" and r, 20, "the failure")
+        assert reg["code"] == 401, reg  # challenged, and no credentials sent (wrong ones would get 403)
+        assert "REGISTER with a wrong password" not in kamailio.log()
+        time.sleep(2.5)  # the first retries: still not registered
+        assert _status(bot)["registration"]["state"] != "registered"
+    finally:
+        assert bot.stop() == 0
+
+
 def test_a_registrar_that_goes_away_does_not_take_the_bot_down(kamailio, tmp_path):
     bot = start_bot(tmp_path / "bot", registration_toml(kamailio.registrar, expiry_s=10))
     try:

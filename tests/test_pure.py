@@ -32,17 +32,20 @@ def test_headers_compact_forms_folding_and_body_ignored():
     assert uri_of("sip:carol@h;transport=tcp") == "sip:carol@h"
 
 
-def test_caller_identity_prefers_p_asserted_identity_and_normalises_numbers():
-    who = caller_identity(INVITE)
-    assert who.user == "+15550101" and who.display_name == "Alice Martin"
+def test_caller_identity_prefers_p_asserted_identity_from_a_trusted_proxy_and_normalises_numbers():
+    who = caller_identity(INVITE, trusted=True)
+    assert who.user == "+15550101" and who.display_name == "Alice Martin" and who.verified
     pai = INVITE.replace("To:", "P-Asserted-Identity: <tel:+15550199>\r\nTo:", 1)
-    assert caller_identity(pai).user == "+15550199"
+    assert caller_identity(pai, trusted=True).user == "+15550199"
+    claimed = caller_identity(pai)  # anyone else: the From user, as a claim
+    assert claimed.user == "+15550101" and not claimed.verified
 
 
 def test_withheld_callers_are_anonymous():
     assert caller_identity(INVITE.replace("+1 (555) 010-1", "anonymous")).anonymous
     private = INVITE.replace("To:", "Privacy: id\r\nTo:", 1)
     assert caller_identity(private).anonymous
+    assert not caller_identity(private, trusted=True).verified
     assert normalise_user("sip:Alice@example.com") == "alice"
 
 
