@@ -64,6 +64,11 @@ test: setup test-peers
 bench: setup test-peers
 	$(BIN)/employai bench
 
+# Flood, torture set, kill -9 and restart, and a soak of concurrent calls (the README's figure: 30 minutes).
+SOAK_MINUTES ?= 30
+bench-reliability: setup test-peers
+	$(BIN)/employai bench --reliability --soak-minutes $(SOAK_MINUTES)
+
 lint: setup
 	$(BIN)/python -m pip install --quiet ruff
 	$(BIN)/ruff check .

@@ -37,6 +37,7 @@ class FrontDesk:
         self._call_id = call_id
         self._forget_me = ForgetMe()
         self.forgotten = False  # the caller had us erase their memory on this call: remember nothing more
+        self._erase_when_heard: CallerMemory | None = None  # "forget me" confirmed: erased once the reply is heard
         self._continue_after_fact = continue_after_fact
         self._context = BudgetedChatContext(history_tokens)
         # Tools (the memory functions, the transfer) go only to models that can call tools; the rest remember and
@@ -64,9 +65,8 @@ class FrontDesk:
             if fixed is None:
                 fixed = memory.book_callback(caller_text, self._call_id)  # the task agent's job, done in code
             if fixed is not None:
-                if erase:
-                    await asyncio.to_thread(memory.forget)
-                    self.forgotten, self._memory = True, None
+                if erase:  # not yet: this reply may be one prepared during a pause, and dropped unheard
+                    self._erase_when_heard = memory
                 await self._context.add_message(UserMessage(content=caller_text, source="caller"))
                 yield fixed
                 return
@@ -98,12 +98,20 @@ class FrontDesk:
         await self._context.add_message(UserMessage(content=caller_text, source="caller"))
 
     async def note_spoken(self, spoken: str) -> None:
-        """Make the last reply in the history what the caller heard: the whole reply, or up to a barge-in."""
+        """Make the last reply in the history what the caller heard: the whole reply, or up to a barge-in; an
+        erase the caller confirmed happens now, once its reply is heard."""
         self._context.replace_last_reply(spoken, "front_desk")
+        memory, self._erase_when_heard = self._erase_when_heard, None
+        if memory is not None:
+            await asyncio.to_thread(memory.forget)
+            self.forgotten, self._memory = True, None
 
     async def checkpoint(self) -> dict:
         """The history as it is now, to roll back to if a reply is abandoned before the caller hears it."""
-        return self._context.snapshot()
+        return {"context": self._context.snapshot(), "forget_pending": self._forget_me.pending}
 
     async def rollback(self, checkpoint: dict) -> None:
-        self._context.restore(checkpoint)
+        """A reply dropped unheard changes nothing: the history, a pending "forget me" question, an erase."""
+        self._context.restore(checkpoint["context"])
+        self._forget_me.pending = checkpoint["forget_pending"]
+        self._erase_when_heard = None

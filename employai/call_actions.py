@@ -22,7 +22,7 @@ log = logging.getLogger(__name__)
 
 class KeysAndTransfers:
     def _on_key(self, key: str) -> None:
-        log.debug("dtmf received", extra={"digit": key})
+        log.debug("dtmf received", extra={"digit": "*" if self._identity.expecting_pin else key})
         if self._front_desk is None or self._ended.is_set():
             return
         if self._digit_timer is not None:

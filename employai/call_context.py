@@ -46,8 +46,9 @@ class CallContext:
             if self.task:
                 lines.append(f"Purpose of this call: {self.task}")
         else:
-            lines.append(f"Caller: {who}.")
-            if self.referrer:
+            # Caller ID from outside the trusted proxies is a claim: kept out of the model's instructions.
+            lines.append(f"Caller: {who}." if self.remote.verified else "Caller: not verified (caller ID is a claim).")
+            if self.referrer:  # only ever from a trusted proxy
                 lines.append(f"{self.referrer} transferred this caller to you.")
         return Block("call", "\n".join(lines)[:CALL_BLOCK_LIMIT], CALL_BLOCK_LIMIT)
 

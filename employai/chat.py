@@ -60,6 +60,8 @@ async def run_chat(config: Config, caller: str = "") -> int:
             print(reply, flush=True)
             store.add_turn(call_id, "bot", reply)
             await desk.note_spoken(reply)
+            if desk.forgotten:  # erased at the caller's request: nothing more is remembered of them
+                memory = store.caller_memory("")
     finally:
         store.end_call(call_id, "chat_closed")
         try:

@@ -72,6 +72,10 @@ def _parser() -> argparse.ArgumentParser:
     bench.add_argument("--workdir", default="bench-out")
     bench.add_argument("--llm", action="store_true", help="the in-process model alone: first token, decode speed")
     bench.add_argument("--extra-buffers", choices=["on", "off"], help="--llm: override llm.extra_buffers")
+    bench.add_argument("--reliability", action="store_true",
+                       help="flood, torture, kill -9 and restart, and a soak of concurrent calls (starts its own bot)")
+    bench.add_argument("--soak-minutes", type=float, default=2.0, help="--reliability: how long the soak lasts")
+    bench.add_argument("--calls", type=int, default=2, help="--reliability: scripted callers at once in the soak")
     return p
 
 
@@ -139,6 +143,10 @@ def _dispatch(args: argparse.Namespace, config) -> int:
         from .eval_memory import run_eval_memory
 
         return run_eval_memory(config)
+    if args.command == "bench" and args.reliability:
+        from .bench_reliability import run_reliability
+
+        return run_reliability(args, config)
     if args.command == "bench" and args.llm:
         from .bench_llm import run_bench_llm
 

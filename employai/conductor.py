@@ -42,6 +42,7 @@ from .transfers import Dial, Transfers
 log = logging.getLogger(__name__)
 
 INBOUND_FRAMES = 250  # 5 s of caller audio waiting for the event loop; older frames are dropped beyond that
+MAX_TURN_CHARS = 600  # what one reply answers, at most (words carried over from replies cut off unheard included)
 
 
 class CallConductor(KeysAndTransfers):
@@ -317,7 +318,7 @@ class CallConductor(KeysAndTransfers):
             return
         self._record.caller_said(transcript.text, caller_timing(speech_end, time.monotonic()))
         self.caller_turns += 1
-        log.debug("caller said", extra={"text": transcript.text})
+        log.debug("caller said", extra={"text": self._identity.redact(transcript.text)})
 
     async def _reply(self, stt: asyncio.Future, turn: SpokenTurn) -> None:
         transcript: Transcript = await stt  # an engine failure raises here, and the caller hears an apology
@@ -325,7 +326,7 @@ class CallConductor(KeysAndTransfers):
         await self._record.flush()  # the facts the caller just gave are in memory before the reply reads it
         # Everything the caller said since the last reply (a reply cut off unheard leaves its words here).
         turn.carried, self._unanswered = self._unanswered, []
-        turn.caller_text = " ".join([*turn.carried, transcript.text]).strip()
+        turn.caller_text = " ".join([*turn.carried, transcript.text]).strip()[-MAX_TURN_CHARS:]
         turn.checkpoint = await self._front_desk.checkpoint()
         turn.identity = self._identity.snapshot()
         if not turn.caller_text:
@@ -355,7 +356,9 @@ class CallConductor(KeysAndTransfers):
                 self._transfer_task = asyncio.create_task(self._transfer_to(decision.entry))
             return
         self._transfer_request.take()  # a request from a reply prepared and dropped is not this turn's
-        await self._speaker.speak(self._front_desk.reply(turn.caller_text, CancellationToken()), turn)
+        # A PIN a verified caller mentions never reaches the model's history (nor, so, its reply).
+        await self._speaker.speak(self._front_desk.reply(self._identity.redact(turn.caller_text), CancellationToken()),
+                                  turn)
         if self._front_desk.forgotten:
             self._record.forget_caller()
         await self._transfer_if_the_model_asked(turn)

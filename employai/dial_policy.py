@@ -22,7 +22,7 @@ log = logging.getLogger(__name__)
 
 PURPOSES = ("transfer", "transfer_leg", "scheduled")
 _SAFE_URI = re.compile(r"sips?:[A-Za-z0-9+_.!~*'()%&=$,;:@\[\]\-]+")  # no headers ('?'), spaces or controls
-_NUMBER = re.compile(r"\+?\d{3,15}")
+_NUMBER = re.compile(r"\+?\d{7,15}")  # no short codes (emergency, premium services) and no extensions
 _HOST = re.compile(r"(?:[A-Za-z0-9](?:[A-Za-z0-9\-]{0,62}[A-Za-z0-9])?\.)*[A-Za-z0-9](?:[A-Za-z0-9\-]{0,62}"
                    r"[A-Za-z0-9])?(?::\d{1,5})?|\[[0-9A-Fa-f:.]+\](?::\d{1,5})?")
 
@@ -50,17 +50,10 @@ class DialPolicy:
         return SipError(f"not allowed to dial ({why})")
 
 
-def callback_uri(number: str, remote_uri: str, domain: str) -> str | None:
-    """Where to call a caller back: their verified number alone at the registrar's domain (or, for a bot without a
-    registrar, at the host the verified call came from). No user parameters, no headers, nothing else of the
-    caller's. None when the identity is not a plain number or the host is not a plain host."""
-    if not _NUMBER.fullmatch(number or ""):
+def callback_uri(number: str, domain: str) -> str | None:
+    """Where to call a caller back: their verified number alone (7 to 15 digits) at the registrar's domain, the
+    business's own trunk. No user parameters, no headers, no host of the caller's: a bot without a registrar
+    places no callbacks (None), and neither does a number that is not a plain phone number."""
+    if not _NUMBER.fullmatch(number or "") or not _HOST.fullmatch(domain or ""):
         return None
-    host = domain
-    if not host:
-        rest = remote_uri.split(":", 1)[1] if ":" in remote_uri else ""
-        host = rest.split("@", 1)[1] if "@" in rest else ""
-        host = host.split(";", 1)[0].split("?", 1)[0].split(">", 1)[0]
-    if not _HOST.fullmatch(host or ""):
-        return None
-    return f"sip:{number}@{host}"
+    return f"sip:{number}@{domain}"

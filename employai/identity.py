@@ -36,7 +36,7 @@ ASK_NEW_PIN = "Please key in a new PIN of four to eight digits, then press hash.
 ASK_AGAIN = "Please key in the same PIN once more, then press hash. What is your new PIN again?"
 PIN_SET = "Your PIN is set. Next time, you can use it to confirm it's you."
 PIN_MISMATCH = "Those two PINs were different, so I haven't changed anything."
-PIN_BAD = "A PIN needs four to eight digits, so I haven't changed anything."
+PIN_BAD = "A PIN needs four to eight digits, not all the same or in a row, so I haven't changed anything."
 NOT_VERIFIED_FOR_PIN = "I can only set a PIN on a call from your own number."
 
 
@@ -49,6 +49,12 @@ def digits_in(text: str) -> str:
         elif token in _DIGIT_WORDS and (out or token not in ("to", "too", "for", "o", "oh")):
             out.append(_DIGIT_WORDS[token])
     return "".join(out)
+
+
+def weak_pin(pin: str) -> bool:
+    """One digit repeated (0000), or a run up or down (1234, 9876): the first guesses anyone tries."""
+    steps = {int(b) - int(a) for a, b in zip(pin, pin[1:], strict=False)}
+    return len(steps) == 1 and steps <= {-1, 0, 1}
 
 
 def _spoken_digits(text: str) -> str:
@@ -92,7 +98,8 @@ class IdentityCheck:
 
     def redact(self, text: str) -> str:
         """What is kept of a caller's turn (transcript, history): digits given as a PIN are never stored."""
-        if self._expect is None and text not in self._pin_answers and not _MENTIONS_PIN.search(text):
+        answered_pin = any(text.strip() and text.strip() in answer for answer in self._pin_answers)
+        if self._expect is None and not answered_pin and not _MENTIONS_PIN.search(text):
             return text
         return re.sub(r"\d[\d\s,.-]*\d|\d", "****", _spoken_digits(text))
 
@@ -133,7 +140,7 @@ class IdentityCheck:
         return IdentityReply(WRONG_PIN)
 
     async def _new_pin_step(self, step: str, pin: str) -> IdentityReply:
-        if not PIN_DIGITS[0] <= len(pin) <= PIN_DIGITS[1]:
+        if not PIN_DIGITS[0] <= len(pin) <= PIN_DIGITS[1] or weak_pin(pin):
             self._new_pin = ""
             return IdentityReply(PIN_BAD)
         if step == "new_pin":

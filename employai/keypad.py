@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from sip_config.schema import DtmfSettings
 
+MAX_DIGITS = 20
 _ASKS_FOR_NUMBER = re.compile(r"\b(?:your|the)\s+(?:([a-z]+)\s+)?(number|pin|code)\b[^.!]*\?", re.IGNORECASE)
 
 
@@ -57,7 +58,7 @@ class Keypad:
             if key == self._settings.terminator:
                 return self.flush()
             if key.isdigit():
-                self._digits += key
+                self._digits = (self._digits + key)[:MAX_DIGITS]  # a flood of keys cannot grow without bound
                 return None
         if key in self._shortcuts:
             return Shortcut(self._shortcuts[key])

@@ -91,7 +91,7 @@ class Scheduler:
             call = self._store.call_record(followup["call_id"]) if followup["call_id"] else None
             uri = None
             if call is not None and call.get("identity_verified", 1) and call["caller_user"] == followup["caller_user"]:
-                uri = callback_uri(call["caller_user"], call["remote_uri"], self._domain)
+                uri = callback_uri(call["caller_user"], self._domain)
             if uri is None:
                 followups.mark(followup["id"], "no_number")
                 continue

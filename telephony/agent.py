@@ -39,6 +39,16 @@ log = logging.getLogger(__name__)
 
 _POLL_MS = 10
 PURPOSES = ("transfer", "transfer_leg", "scheduled")
+# An INVITE whose headers are larger than this is refused (513): a 200 copies its From, To, Via and Record-Route
+# back and adds our SDP, and PJSIP sends nothing over 4000 bytes, so its caller would never hear our answer while
+# the call held a slot. (Ordinary INVITEs have well under 2000 bytes of headers; the SDP body is not counted.)
+MAX_INVITE_HEAD_BYTES = 3000
+
+
+def _head(message: str) -> str:
+    return message.split("\r\n\r\n", 1)[0]
+
+
 DialGate = Callable[[str, str], None]
 
 
@@ -231,6 +241,11 @@ class SipAgent:
         host = host_of(source)
         trusted = host in self._trusted
         why = self._limiter.check(host, time.monotonic(), trusted)
+        if why is None and len(_head(prm.rdata.wholeMsg)) > MAX_INVITE_HEAD_BYTES:
+            why = "size"  # our answer copies its headers and could not be sent: refuse it before it holds a slot
+            self.refused[why] += 1
+            self._refusals.append((call, 513))
+            return
         if why is not None:
             self.refused[why] += 1
             log.debug("INVITE refused by the per-source limits", extra={"source": source, "limit": why})

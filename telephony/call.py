@@ -122,6 +122,7 @@ class SipCall(pj.Call):
         self.source_host = ""  # where an admitted incoming call came from (for the per-source count)
         self._port: FramePort | None = None
         self._port_slot = -1  # the conference slot of the call's audio our port is connected to
+        self._told_answered = False
         self._replacement: SipCall | None = None
 
     def answer_with(self, status: int, headers: dict[str, str] | None = None) -> bool:
@@ -150,8 +151,9 @@ class SipCall(pj.Call):
         info = self.getInfo()
         if self.call_id == pj.PJSUA_INVALID_ID:
             self.call_id = info.id
-        if info.state == pj.PJSIP_INV_STATE_CONFIRMED:
+        if info.state == pj.PJSIP_INV_STATE_CONFIRMED and not self.answered:
             self.answered = True
+            self._tell_answered()
         if info.state == pj.PJSIP_INV_STATE_DISCONNECTED and not self.ended:
             self.ended = True
             try:
@@ -183,8 +185,16 @@ class SipCall(pj.Call):
             self._port.connect(call_audio)
             self._port_slot = slot
             if first:
-                self.events.on_answered()
+                self._tell_answered()
             return
+
+    def _tell_answered(self) -> None:
+        """The call is up once its dialog is confirmed (our 200 was ACKed, or we ACKed theirs) and its audio is
+        connected, whichever comes last: a 200 that never reaches the caller (too large to send, say) starts
+        no conversation."""
+        if self.answered and self._port is not None and not self._told_answered and self.events is not None:
+            self._told_answered = True
+            self.events.on_answered()
 
     def onCallSdpCreated(self, prm: pj.OnCallSdpCreatedParam) -> None:  # noqa: N802 (PJSUA2 name)
         """Answer with our preferred codec among those offered (PJSIP would follow the offerer's order)."""

@@ -8,6 +8,21 @@ from pathlib import Path
 
 _HEAD = '<?xml version="1.0" encoding="ISO-8859-1" ?>\n<!DOCTYPE scenario SYSTEM "sipp.dtd">\n'
 
+def _offer(media_port: str | int, version: int = 1) -> str:
+    """The caller's SDP offer (G.711 and telephone-event), RTP to `media_port`; a re-offer has a higher version."""
+    return f"""      v=0
+      o=sipp 53655765 {2353687636 + version} IN IP[local_ip_type] [local_ip]
+      s=-
+      c=IN IP[media_ip_type] [media_ip]
+      t=0 0
+      m=audio {media_port} RTP/AVP 0 101
+      a=rtpmap:0 PCMU/8000
+      a=rtpmap:101 telephone-event/8000
+      a=fmtp:101 0-15
+      a=sendrecv
+"""
+
+
 _INVITE = """
   <send retrans="500">
     <![CDATA[
@@ -22,17 +37,7 @@ _INVITE = """
 {headers}      Content-Type: application/sdp
       Content-Length: [len]
 
-      v=0
-      o=sipp 53655765 2353687637 IN IP[local_ip_type] [local_ip]
-      s=-
-      c=IN IP[media_ip_type] [media_ip]
-      t=0 0
-      m=audio {media_port} RTP/AVP 0 101
-      a=rtpmap:0 PCMU/8000
-      a=rtpmap:101 telephone-event/8000
-      a=fmtp:101 0-15
-      a=sendrecv
-
+{offer}
     ]]>
   </send>
   <recv response="100" optional="true"/>
@@ -150,17 +155,7 @@ def reinvite(media_port: int, caller: str = "+15550123") -> str:
       Content-Type: application/sdp
       Content-Length: [len]
 
-      v=0
-      o=sipp 53655765 2353687638 IN IP[local_ip_type] [local_ip]
-      s=-
-      c=IN IP[media_ip_type] [media_ip]
-      t=0 0
-      m=audio {media_port} RTP/AVP 0 101
-      a=rtpmap:0 PCMU/8000
-      a=rtpmap:101 telephone-event/8000
-      a=fmtp:101 0-15
-      a=sendrecv
-
+{_offer(media_port, version=2)}
     ]]>
   </send>
   <recv response="100" optional="true"/>
@@ -246,7 +241,7 @@ def caller_scenario(middle: str = "", headers: str = "", bot_hangs_up: bool = Fa
     """`media_port`: where the offer asks the bot to send RTP (SIPp's own media port unless a test listens)."""
     header_lines = "".join(f"      {h}\n" for h in headers.splitlines() if h.strip())
     end = _bot_bye(bye_timeout_ms) if bot_hangs_up else _CALLER_BYE.format(caller=caller)
-    body = _INVITE.format(caller=caller, headers=header_lines, media_port=media_port) + middle + end
+    body = _INVITE.format(caller=caller, headers=header_lines, offer=_offer(media_port)) + middle + end
     return _HEAD + '<scenario name="caller">' + body + "</scenario>\n"
 
 

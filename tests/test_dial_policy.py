@@ -49,16 +49,17 @@ def test_anything_else_is_refused(uri, purpose):
         DialPolicy(DIRECTORY, lambda u: "+15550101" in u).check(uri, purpose)
 
 
-@pytest.mark.parametrize("number, remote, domain, expected", [
-    ("+15550101", "sip:+15550101@pbx.example;user=phone", "pbx.example:5080", "sip:+15550101@pbx.example:5080"),
-    ("+15550101", "sip:+15550101@10.0.0.5:5062;transport=tcp?X-Evil=1", "", "sip:+15550101@10.0.0.5:5062"),
-    ("5550101", "sip:5550101@host.example>;tag=1", "", "sip:5550101@host.example"),
-    ("alice", "sip:alice@pbx.example", "pbx.example", None),  # not a number
-    ("+1555;x=y", "sip:x@pbx.example", "pbx.example", None),
-    ("+15550101", "sip:+15550101@bad host", "", None),
+@pytest.mark.parametrize("number, domain, expected", [
+    ("+15550101", "pbx.example:5080", "sip:+15550101@pbx.example:5080"),
+    ("5550101", "pbx.example", "sip:5550101@pbx.example"),
+    ("+15550101", "", None),  # no registrar: no trunk of ours, and never a host the caller named
+    ("112", "pbx.example", None),  # short codes: emergency and premium services, extensions
+    ("alice", "pbx.example", None),  # not a number
+    ("+1555;x=y", "pbx.example", None),
+    ("+15550101", "bad host", None),
 ])
-def test_a_callback_uri_is_the_verified_number_alone(number, remote, domain, expected):
-    assert callback_uri(number, remote, domain) == expected
+def test_a_callback_uri_is_the_verified_number_alone_at_the_registrar(number, domain, expected):
+    assert callback_uri(number, domain) == expected
 
 
 def _request_callback(store: TranscriptStore, user: str, verified: bool, remote: str = "") -> int:
@@ -73,7 +74,7 @@ def test_callbacks_go_only_to_verified_numbers_capped_and_deduplicated(tmp_path)
     _request_callback(store, "+15550101", verified=True)
     _request_callback(store, "+15550101", verified=True)  # the same caller asks twice
     _request_callback(store, "+15550199", verified=False)  # a caller ID nobody vouched for
-    _request_callback(store, "+15550102", verified=True, remote="sip:+15550102@pbx.example?X-Dial=19005550123")
+    _request_callback(store, "+15550102", verified=True, remote="sip:+15550102@evil.example?X-Dial=19005550123")
     scheduler._schedule_callbacks(time.time())
     uris = sorted(c.uri for c in store.schedule.listing())
     assert uris == ["sip:+15550101@pbx.example:5080", "sip:+15550102@pbx.example:5080"]
@@ -147,3 +148,19 @@ def test_every_identity_line_fits_a_reply_and_ends_with_its_question():
         assert len(re.findall(r"[.?!](\s|$)", line)) <= 2, line
     for asking in (identity.ASK_PIN, identity.ASK_NEW_PIN, identity.ASK_AGAIN):
         assert asked_number(asking) in ("pin", "new pin"), asking
+
+
+@pytest.mark.parametrize("pin, weak", [("0000", True), ("1234", True), ("9876", True), ("13579", False),
+                                       ("2580", False), ("44711", False)])
+def test_the_first_guesses_anyone_tries_cannot_be_a_pin(pin, weak):
+    from employai.identity import weak_pin
+
+    assert weak_pin(pin) is weak
+
+
+def test_a_spoken_pin_split_or_carried_over_is_still_never_stored():
+    check = IdentityCheck("+15550101", verified=False, pins=FakePins({"+15550101": "2580"}))
+    _run(check.answer("What do you have about me?"))
+    _run(check.answer("uh hang on two five eight zero"))  # earlier words carried over into the answered turn
+    for part in ("two five eight zero", "two five"):  # the turn as recorded, or a part of it
+        assert not any(d in check.redact(part) for d in "258"), check.redact(part)

@@ -90,6 +90,9 @@ def test_forget_me_needs_a_yes_and_then_erases_everything(tmp_path):
     assert asyncio.run(say("Please forget me.")) == CONFIRM_QUESTION
     assert memory.known("name") == "Alice Martin"  # nothing erased before the yes
     assert asyncio.run(say("Yes, please do.")) == ERASED
+    assert memory.known("name") == "Alice Martin"  # not before the caller has heard that it is done
+    asyncio.run(desk.note_spoken(ERASED))
+    assert desk.forgotten
     assert memory.human().value == "" and memory.conversation_search("order number") == []
     assert store.calls()[0]["caller_user"] == ""
 
@@ -190,3 +193,25 @@ def test_callback_requests_become_stored_followup_tasks(tmp_path):
 
 async def _say(desk, text: str) -> str:
     return "".join([p async for p in desk.reply(text, CancellationToken())])
+
+
+def test_a_confirmed_erase_in_a_reply_dropped_unheard_erases_nothing(tmp_path):
+    """A reply prepared during a pause and dropped (the caller went on: "yes... no, wait") changes nothing."""
+    store = TranscriptStore(tmp_path / "t.sqlite3")
+    memory = store.caller_memory("+15550101")
+    memory.learn_from("My name is Alice Martin.")
+    desk = FrontDesk(ReplayChatCompletionClient(["unused"]), "You are Joe.", memory=memory)
+
+    async def scenario():
+        assert "".join([p async for p in desk.reply("Please forget me.", CancellationToken())]) == CONFIRM_QUESTION
+        await desk.note_spoken(CONFIRM_QUESTION)
+        checkpoint = await desk.checkpoint()
+        assert "".join([p async for p in desk.reply("Yes.", CancellationToken())]) == ERASED
+        await desk.rollback(checkpoint)  # dropped unheard
+        assert memory.known("name") == "Alice Martin" and not desk.forgotten
+        # The caller's final words are answered as the answer to the same question.
+        assert "".join([p async for p in desk.reply("No, keep them.", CancellationToken())]) != ERASED
+
+    asyncio.run(scenario())
+    assert memory.known("name") == "Alice Martin"
+    store.close()
