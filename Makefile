@@ -69,9 +69,15 @@ SOAK_MINUTES ?= 30
 bench-reliability: setup test-peers
 	$(BIN)/employai bench --reliability --soak-minutes $(SOAK_MINUTES)
 
+# Type-checked: the seams (the dial policy, identity, the call record, SIP header and admission logic, config,
+# PINs, the VAD segmenter). The rest is checked by ruff.
+TYPED := employai/dial_policy.py employai/identity.py employai/call_record.py telephony/headers.py \
+	telephony/admission.py sip_config/ memory/pins.py memory/database.py speech/vad.py
+
 lint: setup
-	$(BIN)/python -m pip install --quiet ruff
+	$(BIN)/python -m pip install --quiet ruff mypy
 	$(BIN)/ruff check .
+	$(BIN)/mypy --ignore-missing-imports --follow-imports=silent $(TYPED)
 
 clean:
 	rm -rf $(VENV) bench-out .pytest_cache

@@ -72,7 +72,7 @@ class CallRecord:
         """A caller's turn: recorded (a PIN redacted) and learnt from (never a PIN)."""
         kept = self.identity.redact(text)
         self.write(self._store.add_turn, self.call_id, "caller", kept, timing=timing)
-        if kept == text:
+        if kept == text and self.memory is not None:
             self.write(self.memory.learn_from, text)
 
     def bot_said(self, text: str, interrupted: bool, timing: TurnTiming | None = None) -> None:

@@ -37,6 +37,7 @@ from .identity import IdentityCheck
 from .keypad import Keypad
 from .speaker import Speaker, SpokenTurn
 from .timing import bot_turn_timing, caller_timing, log_turn
+from .transcription import CallTranscriber
 from .transfers import Dial, Transfers
 
 log = logging.getLogger(__name__)
@@ -69,7 +70,7 @@ class CallConductor(KeysAndTransfers):
                                              audio.preemptive_silence_ms, audio.end_of_turn_silence_ms,
                                              int(audio.max_utterance_s * 1000))
         self._inbound: asyncio.Queue[tuple[bytes, float] | None] = asyncio.Queue(INBOUND_FRAMES)
-        self._stt_lock = asyncio.Lock()  # at most one transcription in flight per call
+        self._stt = CallTranscriber(engines.transcriber, loop)  # at most one transcription in flight per call
         self._record: CallRecord | None = None  # the call's record and whose memory it may touch, once answered
         self._identity: IdentityCheck | None = None
         self.dropped_frames = 0
@@ -123,6 +124,8 @@ class CallConductor(KeysAndTransfers):
 
     def _push_frame(self, item: tuple[bytes, float] | None) -> None:
         """The inbound queue is bounded: a loop that falls behind loses the oldest audio, never the end of call."""
+        if item is not None and self._ended.is_set():
+            return  # a last frame after the end: the end marker stays the last item
         if self._inbound.full():
             self._inbound.get_nowait()
             self.dropped_frames += 1
@@ -240,18 +243,7 @@ class CallConductor(KeysAndTransfers):
         self.playout.held = False
 
     def _transcribe(self, pcm: bytes) -> asyncio.Future:
-        return asyncio.ensure_future(self._transcribe_one(pcm))
-
-    async def _transcribe_one(self, pcm: bytes) -> Transcript:
-        """Whisper in a worker thread, one transcription at a time per call: a cancelled one still holds the
-        call's turn until its thread is done, so a caller cannot pile up work."""
-        async with self._stt_lock:
-            job = self._loop.run_in_executor(None, self._engines.transcriber.transcribe, pcm)
-            try:
-                return await asyncio.shield(job)
-            except asyncio.CancelledError:
-                await asyncio.gather(job, return_exceptions=True)
-                raise
+        return self._stt.start(pcm)
 
     def _barge_in(self) -> None:
         self.playout.clear()

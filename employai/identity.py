@@ -14,6 +14,8 @@ import asyncio
 import re
 from dataclasses import dataclass
 
+from memory.pins import weak_pin
+
 PIN_DIGITS = (4, 8)
 
 _PERSONAL = re.compile(r"\bmy\b[^.?!]{0,40}\b(order|booking|reference|account|number|details|address|email|"
@@ -49,12 +51,6 @@ def digits_in(text: str) -> str:
         elif token in _DIGIT_WORDS and (out or token not in ("to", "too", "for", "o", "oh")):
             out.append(_DIGIT_WORDS[token])
     return "".join(out)
-
-
-def weak_pin(pin: str) -> bool:
-    """One digit repeated (0000), or a run up or down (1234, 9876): the first guesses anyone tries."""
-    steps = {int(b) - int(a) for a, b in zip(pin, pin[1:], strict=False)}
-    return len(steps) == 1 and steps <= {-1, 0, 1}
 
 
 def _spoken_digits(text: str) -> str:

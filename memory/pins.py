@@ -34,6 +34,12 @@ _PIN = re.compile(r"\d{4,8}")
 _SCRYPT = {"n": 2**14, "r": 8, "p": 1, "maxmem": 64 * 1024 * 1024, "dklen": 32}
 
 
+def weak_pin(pin: str) -> bool:
+    """One digit repeated (0000) or a run up or down (1234, 9876): the first guesses anyone tries."""
+    steps = {int(b) - int(a) for a, b in zip(pin, pin[1:], strict=False)}
+    return len(steps) == 1 and steps <= {-1, 0, 1}
+
+
 def valid_pin(pin: str) -> bool:
     """4 to 8 digits (ASCII only)."""
     return _PIN.fullmatch(pin) is not None and pin.isascii()
@@ -58,6 +64,8 @@ class PinStore:
             raise ValueError("an anonymous caller cannot have a PIN")
         if not valid_pin(pin):
             raise ValueError("a PIN is 4 to 8 digits")
+        if weak_pin(pin):
+            raise ValueError("that PIN is too easy to guess (one digit repeated, or digits in a row)")
         salt = os.urandom(16)
         digest = _hash(pin, salt)
         with self._lock:

@@ -53,7 +53,7 @@ def _build(cls: type, raw: Any, prefix: str) -> Any:
             continue
         hint = hints[name]
         key = f"{prefix}{name}"
-        if dataclasses.is_dataclass(hint):
+        if isinstance(hint, type) and dataclasses.is_dataclass(hint):
             values[name] = _build(hint, raw[name], prefix=f"{key}.")
         else:
             values[name] = _coerce(hint, raw[name], key)
@@ -203,7 +203,8 @@ def _check_telephony(c: Config) -> None:
     _require(c.dtmf.interdigit_timeout_s > 0, "dtmf.interdigit_timeout_s", "must be positive")
     o = c.outbound
     match = re.fullmatch(r"(\d\d):(\d\d)-(\d\d):(\d\d)", o.calling_hours)
-    _require(match is not None, "outbound.calling_hours", "must look like 09:00-18:00")
+    if match is None:
+        raise ConfigError("outbound.calling_hours", "must look like 09:00-18:00")
     start, end = int(match[1]) * 60 + int(match[2]), int(match[3]) * 60 + int(match[4])
     _require(int(match[2]) < 60 and int(match[4]) < 60 and start < end <= 24 * 60, "outbound.calling_hours",
              "must be a window within one day, start before end")

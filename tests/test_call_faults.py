@@ -5,6 +5,7 @@ attended transfer's second leg is hung up when the caller leaves mid-transfer.""
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 
 import pytest
 
@@ -114,3 +115,19 @@ def test_the_colleague_leg_is_hung_up_when_the_caller_leaves_mid_transfer():
         return colleague
 
     assert asyncio.run(scenario()).hangups == 1
+
+
+def test_every_employai_command_prints_a_python_traceback_on_a_native_crash(tmp_path):
+    """faulthandler is on from the first line of `employai` (a segmentation fault in llama.cpp or PJSIP then shows
+    every thread's Python stack): a real crash in a child process, through the real entry point."""
+    import subprocess
+    import sys
+
+    crash = ("import ctypes, sys; from employai import cli; sys.argv = ['employai', 'status'];"
+             "cli.setup_logging = lambda verbose: ctypes.string_at(0)\ncli.main(['status'])")
+    repo = Path(__file__).resolve().parents[1]
+    result = subprocess.run([sys.executable, "-c", crash], capture_output=True, text=True, timeout=60,
+                            cwd=tmp_path, env={"PYTHONPATH": str(repo)})
+    assert result.returncode != 0
+    assert "Fatal Python error: Segmentation fault" in result.stderr and "employai/cli.py" in result.stderr, \
+        result.stderr[-2000:]

@@ -153,7 +153,7 @@ def test_every_identity_line_fits_a_reply_and_ends_with_its_question():
 @pytest.mark.parametrize("pin, weak", [("0000", True), ("1234", True), ("9876", True), ("13579", False),
                                        ("2580", False), ("44711", False)])
 def test_the_first_guesses_anyone_tries_cannot_be_a_pin(pin, weak):
-    from employai.identity import weak_pin
+    from memory.pins import weak_pin
 
     assert weak_pin(pin) is weak
 

@@ -19,16 +19,16 @@ ALICE, BOB = "+15550101", "+15550102"
 def test_a_pin_is_stored_as_a_salted_hash_and_verified(tmp_path):
     store = TranscriptStore(tmp_path / "db.sqlite3")
     pins = store.pins
-    assert not pins.has_pin(ALICE) and not pins.verify(ALICE, "1234")
-    pins.set(ALICE, "1234")
-    pins.set(BOB, "1234")
-    assert pins.has_pin(ALICE) and pins.verify(ALICE, "1234") and not pins.verify(ALICE, "4321")
+    assert not pins.has_pin(ALICE) and not pins.verify(ALICE, "7391")
+    pins.set(ALICE, "7391")
+    pins.set(BOB, "7391")
+    assert pins.has_pin(ALICE) and pins.verify(ALICE, "7391") and not pins.verify(ALICE, "1937")
     rows = store._db.execute("SELECT salt, hash FROM caller_pins").fetchall()
-    assert rows[0] != rows[1] and all(b"1234" not in salt + digest for salt, digest in rows)  # salted, no PIN
+    assert rows[0] != rows[1] and all(b"7391" not in salt + digest for salt, digest in rows)  # salted, no PIN
     store.close()
     raw = b"".join(p.read_bytes() for p in tmp_path.glob("db.sqlite3*"))
-    assert b"1234" not in raw
-    assert TranscriptStore(tmp_path / "db.sqlite3").pins.verify(ALICE, "1234")  # survives a restart
+    assert b"7391" not in raw
+    assert TranscriptStore(tmp_path / "db.sqlite3").pins.verify(ALICE, "7391")  # survives a restart
 
 
 @pytest.mark.parametrize("pin", ["123", "123456789", "12a4", "", " 1234", "١٢٣٤"])
@@ -38,7 +38,7 @@ def test_only_four_to_eight_ascii_digits_are_a_pin(tmp_path, pin):
     with pytest.raises(ValueError):
         pins.set(ALICE, pin)
     with pytest.raises(ValueError):
-        pins.set("", "1234")  # nobody to set it for
+        pins.set("", "7391")  # nobody to set it for
     assert valid_pin("1234") and valid_pin("12345678")
 
 
@@ -87,7 +87,7 @@ def test_parallel_guesses_get_no_more_than_three_tries(tmp_path, monkeypatch):
 
 def test_clear_and_a_separate_store_share_the_table(tmp_path):
     store = TranscriptStore(tmp_path / "db.sqlite3")
-    store.pins.set(ALICE, "1234")
+    store.pins.set(ALICE, "7391")
     other = PinStore(store._db)
     assert other.has_pin(ALICE) and other.clear(ALICE) and not other.clear(ALICE)
     assert not store.pins.has_pin(ALICE)
@@ -125,3 +125,11 @@ def test_an_operator_sets_a_pin_without_it_being_echoed(tmp_path, monkeypatch, c
     pins = TranscriptStore(tmp_path / "employai.sqlite3").pins
     assert pins.verify(ALICE, "1357") and not pins.verify(ALICE, "2468")
     assert pin("", clear=True) == 0 and not pins.has_pin(ALICE)
+
+
+@pytest.mark.parametrize("pin", ["0000", "1111", "1234", "4321", "123456", "9876"])
+def test_the_first_guesses_anyone_tries_are_refused_as_pins(tmp_path, pin):
+    store = TranscriptStore(tmp_path / "db.sqlite3")
+    with pytest.raises(ValueError, match="guess"):
+        store.pins.set(ALICE, pin)
+    store.close()

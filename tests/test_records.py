@@ -58,7 +58,7 @@ def _remember(store: TranscriptStore, user: str, word: str) -> int:
     direct = store.schedule.add(f"sip:{spaced}@pbx;user=phone", f"survey {word}", time.time() - 10, 1)
     attempt, _ = store.schedule.begin_attempt(direct)
     store.schedule.finish_attempt(attempt, "busy", 486, None, None, 60)
-    store.pins.set(user, "4321")
+    store.pins.set(user, "4731")
     claimed = store.start_call("inbound", f"sip:{user}@elsewhere", "", "", "cid2", claimed_user=user)
     store.add_turn(claimed, "caller", f"claimed {word} call")
     store.end_call(call, "caller_hangup")
