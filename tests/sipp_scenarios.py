@@ -23,6 +23,26 @@ def _offer(media_port: str | int, version: int = 1) -> str:
 """
 
 
+def _ack(caller: str, cseq: int) -> str:
+    """The caller's ACK of the bot's 200 to its INVITE (CSeq `cseq`) or re-INVITE."""
+    return f"""  <send>
+    <![CDATA[
+      ACK [next_url] SIP/2.0
+      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+      From: "Test Caller" <sip:{caller}@[local_ip]:[local_port]>;tag=[pid]SIPpTag00[call_number]
+      [last_To:]
+      [routes]
+      Call-ID: [call_id]
+      CSeq: {cseq} ACK
+      Contact: <sip:{caller}@[local_ip]:[local_port]>
+      Max-Forwards: 70
+      Content-Length: 0
+
+    ]]>
+  </send>
+"""
+
+
 _INVITE = """
   <send retrans="500">
     <![CDATA[
@@ -44,22 +64,7 @@ _INVITE = """
   <recv response="180" optional="true"/>
   <recv response="183" optional="true"/>
   <recv response="200" rrs="true"/>
-  <send>
-    <![CDATA[
-      ACK [next_url] SIP/2.0
-      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
-      From: "Test Caller" <sip:{caller}@[local_ip]:[local_port]>;tag=[pid]SIPpTag00[call_number]
-      [last_To:]
-      [routes]
-      Call-ID: [call_id]
-      CSeq: 1 ACK
-      Contact: <sip:{caller}@[local_ip]:[local_port]>
-      Max-Forwards: 70
-      Content-Length: 0
-
-    ]]>
-  </send>
-"""
+{ack}"""
 
 _CALLER_BYE = """
   <send retrans="500">
@@ -160,22 +165,7 @@ def reinvite(media_port: int, caller: str = "+15550123") -> str:
   </send>
   <recv response="100" optional="true"/>
   <recv response="200"/>
-  <send>
-    <![CDATA[
-      ACK [next_url] SIP/2.0
-      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
-      From: "Test Caller" <sip:{caller}@[local_ip]:[local_port]>;tag=[pid]SIPpTag00[call_number]
-      [last_To:]
-      [routes]
-      Call-ID: [call_id]
-      CSeq: 5 ACK
-      Contact: <sip:{caller}@[local_ip]:[local_port]>
-      Max-Forwards: 70
-      Content-Length: 0
-
-    ]]>
-  </send>
-"""
+{_ack(caller, 5)}"""
 
 
 def refer_from_caller(refer_to: str, expect: str = "603", caller: str = "+15550123") -> str:
@@ -241,7 +231,8 @@ def caller_scenario(middle: str = "", headers: str = "", bot_hangs_up: bool = Fa
     """`media_port`: where the offer asks the bot to send RTP (SIPp's own media port unless a test listens)."""
     header_lines = "".join(f"      {h}\n" for h in headers.splitlines() if h.strip())
     end = _bot_bye(bye_timeout_ms) if bot_hangs_up else _CALLER_BYE.format(caller=caller)
-    body = _INVITE.format(caller=caller, headers=header_lines, offer=_offer(media_port)) + middle + end
+    invite = _INVITE.format(caller=caller, headers=header_lines, offer=_offer(media_port), ack=_ack(caller, 1))
+    body = invite + middle + end
     return _HEAD + '<scenario name="caller">' + body + "</scenario>\n"
 
 

@@ -175,7 +175,7 @@ def test_caller_id_is_believed_only_from_a_trusted_proxy(lab):
 
 
 def test_long_and_empty_headers_are_capped_and_answered(lab):
-    name = "Mallory \x07<script>" + "A" * 3000
+    name = "Mallory \x07<script>" + "A" * 1500
     peer, dialog = _answered_call(lab, from_header=f'"{name.replace(chr(34), "")}" <sip:mallory@127.0.0.2>',
                                   headers=("Diversion: ", "Referred-By:", "History-Info: <>"))
     call, _, _ = lab.listener.find(dialog.call_id)
@@ -183,6 +183,9 @@ def test_long_and_empty_headers_are_capped_and_answered(lab):
     assert not set(call.caller.display_name) & set('<>"\x07\r\n')
     assert call.transferred_from is None
     assert dialog.bye() == 200
+    # Headers so long that our 200 (which copies From back) could not be sent: refused at once, no call held.
+    response, _ = invite(peer, lab.address, from_header='"' + "E" * 3300 + '" <sip:mallory@127.0.0.2>')
+    assert response is not None and response.status == 513, response
     peer.close()
 
 
