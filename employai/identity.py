@@ -14,6 +14,7 @@ import asyncio
 import re
 from dataclasses import dataclass
 
+from memory.extractor import DIGIT_WORD, normalise_numbers
 from memory.pins import weak_pin
 
 PIN_DIGITS = (4, 8)
@@ -25,8 +26,7 @@ _PERSONAL = re.compile(r"\bmy\b[^.?!]{0,40}\b(order|booking|reference|account|nu
 _SET_PIN = re.compile(r"\b(set|change|create|reset|make|new)\b[^.?!]{0,30}\bpin\b|\bpin\b[^.?!]{0,20}\b(set|change)",
                       re.IGNORECASE)
 _MENTIONS_PIN = re.compile(r"\bpin\b|\bpin number\b|\bpasscode\b", re.IGNORECASE)
-_DIGIT_WORDS = {"zero": "0", "oh": "0", "o": "0", "one": "1", "two": "2", "three": "3", "four": "4", "for": "4",
-                "five": "5", "six": "6", "seven": "7", "eight": "8", "nine": "9", "to": "2", "too": "2"}
+_DIGIT_WORD_OR_RUN = re.compile(r"\b(?:" + DIGIT_WORD + r")\b|\d[\d\s,.-]*\d|\d", re.IGNORECASE)
 
 # Each line is at most two sentences (llm.max_reply_sentences cuts longer ones), the question last: keys typed
 # after a question about a PIN are collected as the PIN (employai.keypad).
@@ -43,20 +43,9 @@ NOT_VERIFIED_FOR_PIN = "I can only set a PIN on a call from your own number."
 
 
 def digits_in(text: str) -> str:
-    """The digits a caller gave, keyed or spoken ('4 4 7 1', '4471', 'four four seven one')."""
-    out = []
-    for token in re.findall(r"\d+|[a-z]+", text.lower()):
-        if token.isdigit():
-            out.append(token)
-        elif token in _DIGIT_WORDS and (out or token not in ("to", "too", "for", "o", "oh")):
-            out.append(_DIGIT_WORDS[token])
-    return "".join(out)
-
-
-def _spoken_digits(text: str) -> str:
-    """Digit words as digits ('four four seven one' -> '4 4 7 1'), so that redaction finds them too."""
-    words = {k: v for k, v in _DIGIT_WORDS.items() if k not in ("to", "too", "for", "o")}
-    return re.sub(r"\b(" + "|".join(words) + r")\b", lambda m: words[m.group(1).lower()], text, flags=re.IGNORECASE)
+    """The digits a caller gave, keyed or spoken ('4 4 7 1', '4471', 'four four seven one'), read as memory reads
+    numbers (`memory.extractor.normalise_numbers`)."""
+    return "".join(re.findall(r"\d", normalise_numbers(text)))
 
 
 @dataclass(frozen=True)
@@ -97,7 +86,7 @@ class IdentityCheck:
         answered_pin = any(text.strip() and text.strip() in answer for answer in self._pin_answers)
         if self._expect is None and not answered_pin and not _MENTIONS_PIN.search(text):
             return text
-        return re.sub(r"\d[\d\s,.-]*\d|\d", "****", _spoken_digits(text))
+        return _DIGIT_WORD_OR_RUN.sub("****", text)
 
     async def answer(self, text: str) -> IdentityReply | None:
         """The bot's line when this turn is about identity (a PIN asked, given or set); else None."""

@@ -24,17 +24,17 @@ _WHEN = re.compile(
     r"|\d{1,2}(?::\d{2})?\s*(?:am|pm|a\.m\.|p\.m\.))\b", re.IGNORECASE)
 
 
-_DIGIT_WORDS = {"zero": "0", "oh": "0", "one": "1", "two": "2", "three": "3", "four": "4", "five": "5",
+DIGIT_WORDS = {"zero": "0", "oh": "0", "one": "1", "two": "2", "three": "3", "four": "4", "five": "5",
                 "six": "6", "seven": "7", "eight": "8", "nine": "9"}
-_DIGIT_WORD = "|".join(_DIGIT_WORDS)
-_SPOKEN_DIGITS = re.compile(rf"\b(?:(?:{_DIGIT_WORD})[\s,\-]+){{2,}}(?:{_DIGIT_WORD})\b", re.IGNORECASE)
+DIGIT_WORD = "|".join(DIGIT_WORDS)
+_SPOKEN_DIGITS = re.compile(rf"\b(?:(?:{DIGIT_WORD})[\s,\-]+){{2,}}(?:{DIGIT_WORD})\b", re.IGNORECASE)
 _SPACED_DIGITS = re.compile(r"\b\d(?:[ \-]\d){2,}\b")
 _GROUPED_NUMBER = re.compile(r"\b\d{1,3}(?:,\d{3})+\b")
 
 
 def normalise_numbers(text: str) -> str:
     """Numbers as a transcriber writes them ('4,471', '4 4 7 1', 'four four seven one') as plain digits."""
-    text = _SPOKEN_DIGITS.sub(lambda m: "".join(_DIGIT_WORDS[w.lower()] for w in re.findall(r"[a-z]+", m.group(0),
+    text = _SPOKEN_DIGITS.sub(lambda m: "".join(DIGIT_WORDS[w.lower()] for w in re.findall(r"[a-z]+", m.group(0),
                                                                                             re.IGNORECASE)), text)
     text = _SPACED_DIGITS.sub(lambda m: re.sub(r"[ \-]", "", m.group(0)), text)
     return _GROUPED_NUMBER.sub(lambda m: m.group(0).replace(",", ""), text)
