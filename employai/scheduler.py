@@ -82,25 +82,24 @@ class Scheduler:
                                                          "outcome": outcome, "sip_status": status, "state": state})
 
     def _schedule_callbacks(self, now: float) -> None:
-        """Callbacks promised to callers become scheduled calls: only to the caller's verified number, at most
-        `outbound.max_callbacks_per_caller` pending each, one per number at a time; their purpose is ours, never
-        the caller's words (those stay on the follow-up record, as data)."""
+        """Callbacks promised to callers become scheduled calls: only to the caller's verified number, one at a
+        time per number and at most `outbound.max_callbacks_per_caller` a day; their purpose is ours, never the
+        caller's words (those stay on the follow-up record, as data)."""
         followups = self._store.followups()
         outbound = self._config.outbound
         for followup in followups.pending("callback"):
             call = self._store.call_record(followup["call_id"]) if followup["call_id"] else None
             uri = None
-            if call is not None and call.get("identity_verified", 1) and call["caller_user"] == followup["caller_user"]:
+            if call is not None and call["identity_verified"] and call["caller_user"] == followup["caller_user"]:
                 uri = callback_uri(call["caller_user"], self._domain)
             if uri is None:
                 followups.mark(followup["id"], "no_number")
                 continue
-            pending = self._store.schedule.pending_callbacks(uri)
-            if pending >= outbound.max_callbacks_per_caller:
-                followups.mark(followup["id"], "capped")
-                continue
-            if pending:
+            if self._store.schedule.pending_callbacks(uri):
                 followups.mark(followup["id"], "duplicate")  # one callback to a number at a time
+                continue
+            if self._store.schedule.callbacks_since(uri, now - 86400) >= outbound.max_callbacks_per_caller:
+                followups.mark(followup["id"], "capped")
                 continue
             due = followup["due_at"] or now + outbound.retry_after_s
             self._store.schedule.add(uri, outbound.callback_text, due, outbound.max_attempts,

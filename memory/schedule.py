@@ -184,3 +184,8 @@ class ScheduleStore:
         """Callbacks to `uri` not yet finished (pending or being placed)."""
         return self._db.execute("SELECT COUNT(*) FROM scheduled_calls WHERE uri = ? AND followup_id IS NOT NULL"
                                 " AND status IN ('pending', 'calling')", (uri,)).fetchone()[0]
+
+    def callbacks_since(self, uri: str, since: float) -> int:
+        """Callbacks to `uri` scheduled since `since` (epoch seconds), whatever became of them."""
+        return self._db.execute("SELECT COUNT(*) FROM scheduled_calls WHERE uri = ? AND followup_id IS NOT NULL"
+                                " AND created_at >= ?", (uri, since)).fetchone()[0]

@@ -96,7 +96,7 @@ class OutboundSettings:
     ring_timeout_s: float = 30.0
     intro_text: str = "Hello, this is {bot} from {company}. The reason I am calling: {task}."
     callbacks: bool = True  # callbacks a verified caller asked for become scheduled calls to their number
-    max_callbacks_per_caller: int = 2  # pending callbacks at once for one caller
+    max_callbacks_per_caller: int = 2  # callbacks to one caller in 24 hours
     callback_text: str = "returning your call, as you asked"  # said as a callback's purpose (never caller's words)
 
 

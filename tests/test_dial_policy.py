@@ -81,6 +81,15 @@ def test_callbacks_go_only_to_verified_numbers_capped_and_deduplicated(tmp_path)
     assert all(c.task == CONFIG.outbound.callback_text for c in store.schedule.listing())
     statuses = sorted(row[0] for row in store._db.execute("SELECT status FROM followups"))
     assert statuses == ["duplicate", "no_number", "scheduled", "scheduled"]
+    # Each callback done, the caller asks again and again: two a day (outbound.max_callbacks_per_caller).
+    for _ in range(2):
+        for call in store.schedule.listing():
+            store._db.execute("UPDATE scheduled_calls SET status = 'done' WHERE id = ?", (call.id,))
+        _request_callback(store, "+15550101", verified=True)
+        scheduler._schedule_callbacks(time.time())
+    to_alice = [c for c in store.schedule.listing(include_finished=True) if "+15550101" in c.uri]
+    assert len(to_alice) == CONFIG.outbound.max_callbacks_per_caller
+    assert "capped" in {row[0] for row in store._db.execute("SELECT status FROM followups")}
     store.close()
 
 
