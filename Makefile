@@ -71,7 +71,7 @@ bench-reliability: setup test-peers
 
 # Type-checked: the seams (the dial policy, identity, the call record, SIP header and admission logic, config,
 # PINs, the VAD segmenter). The rest is checked by ruff.
-TYPED := employai/dial_policy.py employai/identity.py employai/call_record.py telephony/headers.py \
+TYPED := employai/runtime/dial_policy.py employai/runtime/identity.py employai/runtime/call_record.py telephony/headers.py \
 	telephony/admission.py sip_config/ memory/pins.py memory/database.py speech/vad.py
 
 lint: setup

@@ -1,5 +1,5 @@
 import sys
 
-from .cli import main
+from employai.cli.main import main
 
 sys.exit(main())

@@ -17,14 +17,14 @@ def config():
 
 @pytest.fixture(scope="session")
 def synthesizer(config):
-    from employai.engines import load_synthesizer
+    from employai.runtime.engines import load_synthesizer
 
     return load_synthesizer(config)
 
 
 @pytest.fixture(scope="session")
 def transcriber(config):
-    from employai.engines import load_transcriber
+    from employai.runtime.engines import load_transcriber
 
     return load_transcriber(config)
 
@@ -34,7 +34,7 @@ def steady_synthesizer(config):
     """Piper at `tts.variation = 0`: a text comes out the same every time, like a recording."""
     import dataclasses
 
-    from employai.engines import load_synthesizer
+    from employai.runtime.engines import load_synthesizer
 
     return load_synthesizer(dataclasses.replace(config, tts=dataclasses.replace(config.tts, variation=0.0)))
 

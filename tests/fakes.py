@@ -11,7 +11,7 @@ from autogen_core import FunctionCall
 from autogen_core.models import CreateResult, FunctionExecutionResultMessage, ModelFamily, ModelInfo, RequestUsage
 from autogen_ext.models.replay import ReplayChatCompletionClient
 
-from employai.engines import Engines
+from employai.runtime.engines import Engines
 from speech.pcm import normalize_peak, read_wav
 from speech.stt import Transcript
 

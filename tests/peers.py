@@ -7,7 +7,7 @@ import socket
 import subprocess
 from pathlib import Path
 
-from employai.launcher import BotProcess, free_port, start_bot
+from employai.harness.launcher import BotProcess, free_port, start_bot
 
 __all__ = ["BotProcess", "free_port", "start_bot", "free_udp_port", "to_phone_wav", "baresip_call", "sipp"]
 

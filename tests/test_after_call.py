@@ -11,7 +11,7 @@ import pytest
 from autogen_ext.models.replay import ReplayChatCompletionClient
 
 from brain.after_call import AfterCallTeam, grounded_facts
-from employai.conversation import review_call, wants_after_call_review
+from employai.runtime.conversation import review_call, wants_after_call_review
 from memory.transcripts import TranscriptStore
 from sip_config import load_config
 

@@ -6,7 +6,7 @@ import threading
 
 import pytest
 
-from employai.wer import normalise, wer
+from employai.harness.wer import normalise, wer
 from speech.pcm import read_wav
 
 from .peers import SHARED_EVAL, baresip_call, to_phone_wav

@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 
 from brain.switchboard import Directory
-from employai.call_context import CallContext
-from employai.conductor import INBOUND_FRAMES, CallConductor
-from employai.transfers import Transfers
+from employai.runtime.call_context import CallContext
+from employai.runtime.conductor import INBOUND_FRAMES, CallConductor
+from employai.runtime.transfers import Transfers
 from memory.transcripts import TranscriptStore
 from sip_config import load_config
 from speech.vad import SpeechStarted, TurnEnded, UtteranceSegmenter
@@ -123,11 +123,11 @@ def test_every_employai_command_prints_a_python_traceback_on_a_native_crash(tmp_
     import subprocess
     import sys
 
-    crash = ("import ctypes, sys; from employai import cli; sys.argv = ['employai', 'status'];"
+    crash = ("import ctypes, sys; from employai.cli import main as cli; sys.argv = ['employai', 'status'];"
              "cli.setup_logging = lambda verbose: ctypes.string_at(0)\ncli.main(['status'])")
     repo = Path(__file__).resolve().parents[1]
     result = subprocess.run([sys.executable, "-c", crash], capture_output=True, text=True, timeout=60,
                             cwd=tmp_path, env={"PYTHONPATH": str(repo)})
     assert result.returncode != 0
-    assert "Fatal Python error: Segmentation fault" in result.stderr and "employai/cli.py" in result.stderr, \
+    assert "Fatal Python error: Segmentation fault" in result.stderr and "employai/cli/main.py" in result.stderr, \
         result.stderr[-2000:]

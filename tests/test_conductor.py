@@ -10,8 +10,8 @@ from collections import deque
 import pytest
 
 from brain.switchboard import Directory
-from employai.call_context import CallContext
-from employai.conductor import CallConductor
+from employai.runtime.call_context import CallContext
+from employai.runtime.conductor import CallConductor
 from memory.transcripts import TranscriptStore
 from sip_config import load_config
 from sip_config.loader import config_from_dict

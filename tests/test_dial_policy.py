@@ -10,9 +10,9 @@ import time
 import pytest
 
 from brain.switchboard import Directory
-from employai.dial_policy import DialPolicy, callback_uri
-from employai.identity import ASK_PIN, IdentityCheck, digits_in
-from employai.scheduler import Scheduler
+from employai.runtime.dial_policy import DialPolicy, callback_uri
+from employai.runtime.identity import ASK_PIN, IdentityCheck, digits_in
+from employai.runtime.scheduler import Scheduler
 from memory.followups import Followup
 from memory.transcripts import TranscriptStore
 from sip_config.loader import config_from_dict
@@ -148,8 +148,8 @@ def test_every_identity_line_fits_a_reply_and_ends_with_its_question():
     keypad to collect a PIN."""
     import re
 
-    from employai import identity
-    from employai.keypad import asked_number
+    from employai.runtime import identity
+    from employai.runtime.keypad import asked_number
 
     lines = [v for k, v in vars(identity).items() if k.isupper() and isinstance(v, str) and " " in v]
     assert len(lines) >= 8

@@ -18,7 +18,7 @@ from autogen_core.models import CreateResult, SystemMessage, UserMessage
 from brain.front_desk import FrontDesk
 from brain.model_clients import build_model_client
 from brain.persona import front_desk_prompt
-from employai.wer import wer
+from employai.harness.wer import wer
 from sip_config import config_from_dict, resolve_models
 from speech.pcm import RATE, read_wav
 

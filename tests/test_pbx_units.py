@@ -9,11 +9,11 @@ from datetime import datetime
 import pytest
 
 from brain.switchboard import Directory
-from employai.call_context import CallContext, opening_line
-from employai.calling_hours import next_allowed
-from employai.calls_cli import UsageError, callee_uri, parse_at
-from employai.keypad import KeyedNumber, Keypad, Shortcut, asked_number
-from employai.scheduler import Scheduler
+from employai.cli.calls import UsageError, callee_uri, parse_at
+from employai.runtime.call_context import CallContext, opening_line
+from employai.runtime.calling_hours import next_allowed
+from employai.runtime.keypad import KeyedNumber, Keypad, Shortcut, asked_number
+from employai.runtime.scheduler import Scheduler
 from memory.followups import Followup
 from memory.transcripts import TranscriptStore
 from sip_config.loader import config_from_dict

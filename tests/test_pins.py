@@ -99,7 +99,7 @@ def test_an_operator_sets_a_pin_without_it_being_echoed(tmp_path, monkeypatch, c
     import sys
     from types import SimpleNamespace
 
-    from employai.memory_cli import run_memory
+    from employai.cli.memory import run_memory
     from sip_config import load_config
 
     (tmp_path / "bot.toml").write_text(f'[data]\ndir = "{tmp_path}"\n')

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from brain.knowledge import best_fact
-from employai.wer import normalise, wer
+from employai.harness.wer import normalise, wer
 from speech.echo_gate import EchoGate
 from speech.pcm import FRAME_BYTES
 from speech.playout import Playout, heard_text

@@ -18,11 +18,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+from employai.harness.launcher import start_bot
+from employai.harness.wer import wer
+from employai.runtime.engines import load_synthesizer, load_transcriber
 from speech.pcm import read_wav, write_wav
-
-from .engines import load_synthesizer, load_transcriber
-from .launcher import start_bot
-from .wer import wer
 
 QUESTIONS = [
     "What are your opening hours?",

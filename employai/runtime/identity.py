@@ -29,7 +29,7 @@ _MENTIONS_PIN = re.compile(r"\bpin\b|\bpin number\b|\bpasscode\b", re.IGNORECASE
 _DIGIT_WORD_OR_RUN = re.compile(r"\b(?:" + DIGIT_WORD + r")\b|\d[\d\s,.-]*\d|\d", re.IGNORECASE)
 
 # Each line is at most two sentences (llm.max_reply_sentences cuts longer ones), the question last: keys typed
-# after a question about a PIN are collected as the PIN (employai.keypad).
+# after a question about a PIN are collected as the PIN (employai.runtime.keypad).
 ASK_PIN = ("I can't confirm who's calling from this line yet. If you have a PIN with us, key it in and press hash, "
            "or just say it: what is your PIN?")
 VERIFIED = "Thank you{name}, that's confirmed. How can I help?"

@@ -10,12 +10,11 @@ import functools
 import logging
 import time
 
+from employai.runtime.keypad import KeyedNumber, Shortcut
+from employai.runtime.speaker import SpokenTurn
 from sip_config.schema import DirectoryEntry
 from speech.playout import Playout
 from speech.stt import Transcript
-
-from .keypad import KeyedNumber, Shortcut
-from .speaker import SpokenTurn
 
 log = logging.getLogger(__name__)
 

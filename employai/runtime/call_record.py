@@ -17,11 +17,10 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+from employai.runtime.call_context import CallContext
+from employai.runtime.identity import IdentityCheck
 from memory.caller_memory import CallerMemory
 from memory.transcripts import TranscriptStore, TurnTiming
-
-from .call_context import CallContext
-from .identity import IdentityCheck
 
 log = logging.getLogger(__name__)
 

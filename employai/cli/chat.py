@@ -14,14 +14,13 @@ from autogen_core import CancellationToken
 
 from brain.model_clients import build_model_client
 from brain.switchboard import Directory, TransferRequest
+from employai.runtime.app import data_dir, sip_domain
+from employai.runtime.conversation import greeting, new_front_desk, review_call, sync_profile_facts
 from memory.embeddings import MiniLMEmbedder
 from memory.transcripts import TranscriptStore
 from sip_config import Config, resolve_models
 from speech.sentences import SentenceChunker
 from telephony.headers import normalise_user
-
-from .app import data_dir, sip_domain
-from .conversation import greeting, new_front_desk, review_call, sync_profile_facts
 
 
 async def run_chat(config: Config, caller: str = "") -> int:

@@ -8,9 +8,8 @@ import faulthandler
 import sys
 from pathlib import Path
 
+from employai.runtime.logs import setup_logging
 from sip_config import ConfigError, load_config, resolve_models
-
-from .logs import setup_logging
 
 EXIT_CONFIG = 2
 
@@ -100,59 +99,57 @@ def main(argv: list[str] | None = None) -> int:
 
 def _dispatch(args: argparse.Namespace, config) -> int:
     if args.command == "run":
-        from .app import run_bot
+        from employai.runtime.app import run_bot
 
         asyncio.run(run_bot(config))
         return 0
     if args.command == "chat":
-        from .chat import run_chat
+        from employai.cli.chat import run_chat
 
         return asyncio.run(run_chat(config, args.caller))
     if args.command == "say":
+        from employai.runtime.engines import load_synthesizer
         from speech.pcm import write_wav
-
-        from .engines import load_synthesizer
 
         write_wav(args.output, load_synthesizer(config).synthesize(args.text))
         return 0
     if args.command == "transcribe":
+        from employai.runtime.engines import load_transcriber
         from speech.pcm import read_wav
-
-        from .engines import load_transcriber
 
         print(load_transcriber(config).transcribe(read_wav(args.file).tobytes()).text)
         return 0
     if args.command == "dial":
-        from .dialer import run_dial
+        from employai.harness.dialer import run_dial
 
         return run_dial(args)
     if args.command == "memory":
-        from .memory_cli import run_memory
+        from employai.cli.memory import run_memory
 
         return run_memory(args, config)
     if args.command == "knowledge":
-        from .memory_cli import run_knowledge_add
+        from employai.cli.memory import run_knowledge_add
 
         return run_knowledge_add(args.files, config)
     if args.command in ("status", "call", "calls"):
-        from .calls_cli import run_call, run_calls, run_status
+        from employai.cli.calls import run_call, run_calls, run_status
 
         return {"status": lambda: run_status(config), "call": lambda: run_call(args, config),
                 "calls": lambda: run_calls(args, config)}[args.command]()
     if args.command == "eval":
-        from .eval_memory import run_eval_memory
+        from employai.harness.eval_memory import run_eval_memory
 
         return run_eval_memory(config)
     if args.command == "bench" and args.reliability:
-        from .bench_reliability import run_reliability
+        from employai.harness.bench_reliability import run_reliability
 
         return run_reliability(args, config)
     if args.command == "bench" and args.llm:
-        from .bench_llm import run_bench_llm
+        from employai.harness.bench_llm import run_bench_llm
 
         return run_bench_llm(config, extra_buffers=None if args.extra_buffers is None else args.extra_buffers == "on")
     if args.command == "bench":
-        from .bench import run_bench
+        from employai.harness.bench import run_bench
 
         return run_bench(args, config)
     raise AssertionError(args.command)

@@ -29,11 +29,10 @@ import time
 from collections import Counter
 from pathlib import Path
 
+from employai.harness.bench_soak import DialResult, run_soak, soak_table
+from employai.harness.launcher import BotProcess, free_port, start_bot
+from employai.harness.sip_torture import CALLER, CORPUS, Torture, expected, request, send_corpus, send_one
 from sip_config.schema import Config
-
-from .bench_soak import DialResult, run_soak, soak_table
-from .launcher import BotProcess, free_port, start_bot
-from .sip_torture import CALLER, CORPUS, Torture, expected, request, send_corpus, send_one
 
 # (INVITEs a second, INVITEs in all, ms an answered call is held): at most FLOOD_AT_ONCE calls at once. The
 # held run places the legitimate call while the stranger's calls are up; the others place it after the flood.
@@ -336,9 +335,8 @@ def _print_report(report: dict) -> None:
 
 
 def _questions(config: Config, workdir: Path) -> list[Path]:
+    from employai.runtime.engines import load_synthesizer
     from speech.pcm import write_wav
-
-    from .engines import load_synthesizer
 
     synthesizer = load_synthesizer(config)
     paths = []
@@ -383,10 +381,10 @@ def run_reliability(args: argparse.Namespace, config: Config) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """`python -m employai.bench_reliability`: the same as `employai bench --reliability`."""
+    """`python -m employai.harness.bench_reliability`: the same as `employai bench --reliability`."""
     from sip_config import load_config
 
-    p = argparse.ArgumentParser(prog="employai.bench_reliability")
+    p = argparse.ArgumentParser(prog="employai.harness.bench_reliability")
     p.add_argument("--config", "-c")
     p.add_argument("--soak-minutes", type=float, default=2.0)
     p.add_argument("--calls", type=int, default=2)

@@ -18,6 +18,17 @@ from autogen_core import CancellationToken
 
 from brain.front_desk import FrontDesk
 from brain.switchboard import Directory, TransferRequest
+from employai.runtime.call_actions import KeysAndTransfers, once
+from employai.runtime.call_context import CallContext, opening_line
+from employai.runtime.call_record import CallRecord
+from employai.runtime.conversation import greeting, new_front_desk
+from employai.runtime.engines import Engines, canned_lines
+from employai.runtime.identity import IdentityCheck
+from employai.runtime.keypad import Keypad
+from employai.runtime.speaker import Speaker, SpokenTurn
+from employai.runtime.timing import bot_turn_timing, caller_timing, log_turn
+from employai.runtime.transcription import CallTranscriber
+from employai.runtime.transfers import Dial, Transfers
 from memory.caller_memory import CallerMemory
 from memory.transcripts import TranscriptStore
 from sip_config import Config
@@ -27,18 +38,6 @@ from speech.playout import Playout
 from speech.stt import Transcript
 from speech.vad import SpeechPaused, SpeechResumed, SpeechStarted, TurnEnded, UtteranceSegmenter, VoiceDetector
 from telephony import CallHandle
-
-from .call_actions import KeysAndTransfers, once
-from .call_context import CallContext, opening_line
-from .call_record import CallRecord
-from .conversation import greeting, new_front_desk
-from .engines import Engines, canned_lines
-from .identity import IdentityCheck
-from .keypad import Keypad
-from .speaker import Speaker, SpokenTurn
-from .timing import bot_turn_timing, caller_timing, log_turn
-from .transcription import CallTranscriber
-from .transfers import Dial, Transfers
 
 log = logging.getLogger(__name__)
 

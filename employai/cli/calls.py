@@ -7,11 +7,10 @@ import re
 import time
 from datetime import datetime, timedelta
 
+from employai.runtime.app import data_dir, sip_domain
+from employai.runtime.status import read_status
 from memory.transcripts import TranscriptStore
 from sip_config import Config
-
-from .app import data_dir, sip_domain
-from .status import read_status
 
 EXIT_USAGE = 2
 

@@ -10,13 +10,12 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 
+from employai.runtime.call_context import CallContext
+from employai.runtime.calling_hours import next_allowed
+from employai.runtime.dial_policy import callback_uri
 from memory.schedule import ScheduledCall, outcome_of
 from memory.transcripts import TranscriptStore
 from sip_config import Config
-
-from .call_context import CallContext
-from .calling_hours import next_allowed
-from .dial_policy import callback_uri
 
 log = logging.getLogger(__name__)
 

@@ -8,13 +8,12 @@ import json
 import sys
 from pathlib import Path
 
+from employai.runtime.app import data_dir
 from memory.documents import passages, read_document
 from memory.embeddings import MiniLMEmbedder
 from memory.transcripts import TranscriptStore
 from sip_config import Config, ConfigError, resolve_models
 from telephony.headers import normalise_user
-
-from .app import data_dir
 
 
 def run_memory(args, config: Config) -> int:

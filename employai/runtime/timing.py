@@ -5,9 +5,8 @@ from __future__ import annotations
 import logging
 import time
 
+from employai.runtime.speaker import SpokenTurn
 from memory.transcripts import TurnTiming
-
-from .speaker import SpokenTurn
 
 log = logging.getLogger("employai.turns")
 

@@ -9,18 +9,17 @@ import signal
 from pathlib import Path
 
 from brain.switchboard import Directory
+from employai.runtime.call_context import CallContext
+from employai.runtime.conductor import CallConductor
+from employai.runtime.conversation import review_call, sync_profile_facts, wants_after_call_review
+from employai.runtime.dial_policy import DialPolicy
+from employai.runtime.engines import Engines, load_engines
+from employai.runtime.scheduler import Scheduler
+from employai.runtime.status import StatusFile
 from memory.transcripts import TranscriptStore
 from sip_config import Config
 from telephony import CallEvents, CallHandle, IncomingCall, SipAgent, SipError
 from telephony.account import RegistrationState
-
-from .call_context import CallContext
-from .conductor import CallConductor
-from .conversation import review_call, sync_profile_facts, wants_after_call_review
-from .dial_policy import DialPolicy
-from .engines import Engines, load_engines
-from .scheduler import Scheduler
-from .status import StatusFile
 
 log = logging.getLogger(__name__)
 

@@ -19,11 +19,10 @@ from pathlib import Path
 from autogen_core import CancellationToken
 
 from brain.model_clients import build_model_client
+from employai.runtime.conversation import new_front_desk
 from memory.embeddings import MiniLMEmbedder
 from memory.transcripts import TranscriptStore
 from sip_config import Config, resolve_models
-
-from .conversation import new_front_desk
 
 # (what the caller says in the first call, the question in a later call, the answer the reply must contain)
 DMR_ITEMS: list[tuple[str, str, str]] = [

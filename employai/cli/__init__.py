@@ -1,0 +1,1 @@
+"""Operator surfaces: the `employai` command and its subcommands."""

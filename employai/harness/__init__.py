@@ -1,0 +1,1 @@
+"""The measurement harness: benchmarks, the scripted test caller, evals."""

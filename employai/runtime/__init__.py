@@ -1,0 +1,1 @@
+"""The per-call runtime and the bot process: the conductor and its collaborators, engines, scheduler."""
