@@ -63,8 +63,16 @@ def _parser() -> argparse.ArgumentParser:
     listing.add_argument("--attempts", dest="verbose_attempts", action="store_true", help="show every attempt")
     cancel = calls_sub.add_parser("cancel", help="cancel a scheduled call")
     cancel.add_argument("id", type=int)
+    tasks = sub.add_parser("tasks", help="completed forms, messages and callbacks waiting for staff")
+    tasks.add_argument("--all", action="store_true", help="include done ones")
+    tasks.add_argument("--json", action="store_true")
     evaluate = sub.add_parser("eval", help="evaluations")
-    evaluate.add_argument("what", choices=["memory"], help="memory: deep memory retrieval accuracy and cost")
+    evaluate.add_argument("what", choices=["memory", "hearing", "conversation"],
+                          help="memory: deep memory retrieval; hearing: the business's words over G.711 with and"
+                               " without STT biasing; conversation: scripted callers doing front-desk jobs")
+    evaluate.add_argument("--profile", default="all", help="conversation: default, dental or all")
+    evaluate.add_argument("--workdir", default="eval-out", help="hearing, conversation: audio and logs go here")
+    evaluate.add_argument("--quick", action="store_true", help="hearing, conversation: a few items only")
     bench = sub.add_parser("bench", help="voice-to-voice latency and telephone-path WER against a running bot")
     bench.add_argument("--uri", help="a running bot to measure (default: start one on the bundled models)")
     bench.add_argument("--eval-dir", default=str(Path(__file__).resolve().parents[2] / "shared" / "eval" / "speech"))
@@ -136,6 +144,18 @@ def _dispatch(args: argparse.Namespace, config) -> int:
 
         return {"status": lambda: run_status(config), "call": lambda: run_call(args, config),
                 "calls": lambda: run_calls(args, config)}[args.command]()
+    if args.command == "tasks":
+        from employai.cli.tasks import run_tasks
+
+        return run_tasks(args, config)
+    if args.command == "eval" and args.what == "hearing":
+        from employai.harness.eval_hearing import run_eval_hearing
+
+        return run_eval_hearing(config, args)
+    if args.command == "eval" and args.what == "conversation":
+        from employai.harness.eval_conversation import run_eval_conversation
+
+        return run_eval_conversation(config, args)
     if args.command == "eval":
         from employai.harness.eval_memory import run_eval_memory
 
