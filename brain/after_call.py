@@ -14,6 +14,7 @@ import re
 from dataclasses import dataclass
 
 from autogen_agentchat.agents import AssistantAgent
+from autogen_agentchat.base import ChatAgent, Team
 from autogen_agentchat.conditions import MaxMessageTermination
 from autogen_agentchat.messages import TextMessage
 from autogen_agentchat.teams import RoundRobinGroupChat
@@ -74,7 +75,7 @@ class AfterCallTeam:
         self._client = model_client
         self._profile = profile
 
-    def _agents(self) -> list[AssistantAgent]:
+    def _agents(self) -> list[ChatAgent | Team]:  # the team's participants, in speaking order
         p = self._profile
         keeper = AssistantAgent(
             name="memory_keeper", model_client=self._client,

@@ -1,43 +1,253 @@
-"""Pick the profile fact that answers what the caller said, by keyword overlap (pure, no model).
+"""Pick the fact that answers what the caller asked, by meaning (MiniLM) with keywords as the tie-break.
 
-A small model often fails to use a fact buried in its instructions; leading the reply with the matching
-fact keeps the bundled 135M model useful, and a stronger model simply continues from it.
+A small model often fails to use a fact buried in its instructions; leading the reply with the matching fact keeps
+the bundled 135M model useful, and a stronger model simply continues from it. Used for the profile's facts and for
+what memory knows of the caller ("Your booking reference is 4471.").
+
+A question is matched to a fact in three ways, and the best counts:
+- directly: the question's embedding is close to the fact's ("Are you open on Saturdays?" / "We are open Monday
+  to Friday ...");
+- through a topic: front-desk questions fall into a few kinds (hours, prices, services, ...; `intents.TOPICS`). A
+  question close to a kind ("What kind of work do you do?" -> services) reaches the facts of that kind ("We fix
+  leaks, ...") though the two sentences share few words;
+- by its things: every specific thing the question names is in the fact ("can you unblock a drain").
+The specific things the question names must be in the fact, by word, spelling, sound (a recogniser's "working
+reference" for "booking reference") or meaning ("Saturdays" ~ "Friday", "sink" ~ "drains"): "Do you fix cars?"
+names cars, which no fact covers, so it gets no answer rather than the plumbing fact. Unsure: None.
+
+`FactFinder` is immutable after construction and safe to share between threads; `answer` costs one embedding call,
+CPU work to run off the event loop (asyncio.to_thread).
 """
 
 from __future__ import annotations
 
-import re
+import threading
+import weakref
 from collections.abc import Sequence
+from dataclasses import dataclass
 
-_WORD = re.compile(r"[a-z0-9]+")
-_STOP = frozenset(
-    "a an and are as at be but by can could do does for from have how i if in is it its me my of on or our "
-    "please so that the their them then there this to us was we what when where which who why will with "
-    "would you your yours hi hello hey thanks thank much many any some".split()
-)
-# Words a caller uses for the same idea as the fact's words.
-_SYNONYMS = {"hour": "open", "close": "open", "price": "cost", "charge": "cost", "fee": "cost",
-             "pay": "cost", "expensive": "cost", "repair": "fix", "mend": "fix"}
+import numpy as np
+
+from memory.embeddings import Embedder
+
+from .intents import TOPICS
+from .meaning import KEYWORD_WEIGHT, Intents, Match, MeaningIndex, content_words, keywords, spelled_alike, stem, words
+from .phonetic import heard_alike
+
+# Calibrated on MiniLM (all-MiniLM-L6-v2) with questions and off-topic questions for two businesses and a caller's
+# remembered facts (tests/test_meaning.py): answer at or above this score.
+MIN_SCORE = 0.5
+WORD_MIN_SIMILARITY = 0.45  # a question's word is "in" a fact when one of the fact's words is this close
+SOUND_MIN_SIMILARITY = 0.8  # ... or sounds this alike (see `phonetic.heard_alike`)
+FACT_TOPIC_MIN = 0.35  # a fact is of a topic when that close to its examples ...
+FACT_TOPIC_SPREAD = 0.1  # ... and within this of its closest topic
+TOPIC_MIN = 0.5  # a question is of a topic when that close to one of its examples ...
+TOPIC_CREDIT = 0.6  # ... and then its meaning is taken to be that of the topic's facts, at least this
+NAMED_THINGS_SCORE = 0.6  # the meaning credited to a fact that has every specific thing the question names
+
+# Words that say what kind of thing is asked rather than name a specific thing: a question need not find these
+# in the fact ("What *kind* of *work* do you do?"), unlike "cars" in "Do you fix cars?". Such a word still counts
+# when some fact has it ("what's my *reference*?" is not about the fact that has "name").
+GENERIC = frozenset((
+    # what is asked about, in general terms
+    "kind sort type work job thing stuff something anything everything service offer provide handle deal "
+    "cost charge price fee rate money open close hour time day today tonight tomorrow week weekday "
+    "address place location way fix repair name number reference detail record file info information "
+    "company business office availability booking appointment visit someone somebody anyone people guy folk "
+    # common verbs (a stem covers their forms)
+    "be have do make take give get got need want like know tell help look see seen come go went gone call ask say "
+    "said think find found let put bring send happen use mean keep kept start finish pay book remind remember "
+    "forget forgot lost wonder hope try wait sort able manage arrange check handle deal provide offer cover "
+    "accept locate stop stopped turn happen "
+    # common adjectives and adverbs
+    "possible long soon often far usual usually normally generally currently right now still expensive cheap "
+    "much many more most less least late early quick quickly fast slow urgent urgently really very quite bad "
+    "badly good great best better worse worst big small little new old next last same other different sure "
+    "available free open closed exact exactly around roughly approximately typically ever yet already again "
+    "back round over until till when where which who whom whose there here one two first second line"
+).split())
+_FIRST_PERSON = frozenset("i me my mine myself".split())
+_SECOND_PERSON = frozenset("your yours".split())
 
 
-def _stem(word: str) -> str:
-    for suffix in ("ing", "ed", "es", "s"):
-        if word.endswith(suffix) and len(word) - len(suffix) >= 3:
-            word = word[: -len(suffix)]
-            break
-    return _SYNONYMS.get(word, word)
+@dataclass(frozen=True)
+class _Fact:
+    text: str
+    topics: frozenset[str]
+    vocabulary: tuple[str, ...]  # its words and stems, and joined pairs ("check-up" -> "checkup")
+    about_caller: bool  # "Your name is ...": what we know of the caller, never an answer about the business
+    subject: tuple[str, ...]  # about the caller: the words naming what is known ("booking reference")
 
 
-def keywords(text: str) -> set[str]:
-    return {_stem(w) for w in _WORD.findall(text.lower()) if w not in _STOP}
+class _Shared:
+    """What every FactFinder of one embedder shares: the topic examples' embeddings and a cache of word vectors."""
+
+    def __init__(self, embedder: Embedder | None):
+        self.topics = Intents(embedder, TOPICS)
+        self._embedder = embedder
+        self._lock = threading.Lock()
+        self._words: dict[str, np.ndarray] = {}
+
+    def word_vectors(self, words: Sequence[str], also: str = "") -> tuple[dict[str, np.ndarray], np.ndarray | None]:
+        """Vectors of single words (cached), and of `also` (a whole question), made in one model call."""
+        with self._lock:
+            known = {w: self._words[w] for w in words if w in self._words}
+        missing = [w for w in dict.fromkeys(words) if w not in known]
+        batch = ([also] if also else []) + missing
+        if self._embedder is None or not batch:
+            return known, None
+        vectors = self._embedder.embed(batch)
+        known.update(zip(missing, vectors[1 if also else 0:], strict=True))
+        with self._lock:
+            self._words.update((w, known[w]) for w in missing)
+            while len(self._words) > 20000:
+                self._words.pop(next(iter(self._words)))
+        return known, vectors[0] if also else None
+
+
+_SHARED: weakref.WeakKeyDictionary[object, _Shared] = weakref.WeakKeyDictionary()
+_SHARED_LOCK = threading.Lock()
+_NO_EMBEDDER = _Shared(None)
+
+
+def _shared(embedder: Embedder | None) -> _Shared:
+    if embedder is None:
+        return _NO_EMBEDDER
+    with _SHARED_LOCK:
+        shared = _SHARED.get(embedder)
+        if shared is None:
+            shared = _SHARED[embedder] = _Shared(embedder)
+        return shared
+
+
+_GENERIC_STEMS = GENERIC | {stem(w) for w in GENERIC}
+
+
+def _generic(word: str) -> bool:
+    return word in _GENERIC_STEMS or stem(word) in _GENERIC_STEMS
+
+
+def _vocabulary(text: str) -> tuple[str, ...]:
+    ws = [w for w in content_words(text) if not w.isdigit()]
+    pairs = ["".join(p) for p in zip(ws, ws[1:], strict=False)]
+    return tuple(dict.fromkeys(ws + [stem(w) for w in ws] + pairs))
+
+
+def _subject(text: str) -> tuple[str, ...]:
+    """"Your booking reference is 4471." -> ("booking", "reference", "bookingreference")."""
+    head = text.lower().removeprefix("your ").partition(" is ")[0].partition(" are ")[0]
+    return _vocabulary(head)
+
+
+def _spelled_in(vocabulary: Sequence[str], word: str) -> bool:
+    """Whether the word, or its stem, is in the vocabulary give or take a recogniser's slip of spelling or sound."""
+    for v in vocabulary:
+        if spelled_alike(word, v) or spelled_alike(stem(word), v):
+            return True
+        if heard_alike(word, v, SOUND_MIN_SIMILARITY):
+            return True
+    return False
+
+
+class FactFinder:
+    """The fact, among a fixed few, that answers a caller's question; None when unsure."""
+
+    def __init__(self, embedder: Embedder | None, facts: Sequence[str], min_score: float = MIN_SCORE):
+        self._shared = _shared(embedder)
+        self.index = MeaningIndex(embedder, facts)
+        self._min_score = min_score
+        vocabularies = [_vocabulary(f) for f in self.index.texts]
+        self._all_words = tuple(dict.fromkeys(w for v in vocabularies for w in v))
+        self._all_stems = frozenset(stem(w) for w in self._all_words)
+        self._vectors, _ = self._shared.word_vectors(self._all_words)
+        self._facts = tuple(
+            _Fact(text, self._topics_of(self._shared.topics.similarities(vector)), vocabulary,
+                  text.lower().startswith("your "), _subject(text))
+            for text, vector, vocabulary in zip(self.index.texts, self.index.vectors, vocabularies, strict=True))
+
+    @staticmethod
+    def _topics_of(scores: dict[str, float]) -> frozenset[str]:
+        top = max(scores.values(), default=0.0)
+        return frozenset(t for t, s in scores.items() if s >= FACT_TOPIC_MIN and s >= top - FACT_TOPIC_SPREAD)
+
+    def answer(self, question: str) -> str | None:
+        """The fact that answers the question, or None."""
+        match = self.match(question)
+        return match.text if match is not None else None
+
+    def match(self, question: str) -> Match | None:
+        """The best fact with its score (see `MeaningIndex`'s `Match`), if it scores at least `min_score`."""
+        ranked = self.ranked(question, 1)
+        return ranked[0] if ranked and ranked[0].score >= self._min_score else None
+
+    def ranked(self, question: str, limit: int = 3) -> list[Match]:
+        """The facts best first, scored: meaning (direct, through a topic, or by the things named), plus keywords
+        as the tie-break; a fact missing what the question names gets no credit beyond the direct meaning."""
+        asked = content_words(question)
+        if not self._facts or not asked:
+            return []
+        named = [w for w in asked if not w.isdigit() and not _generic(w)]  # "cars" in "do you fix cars?"
+        pointed = [w for w in asked if _generic(w) and stem(w) in self._all_stems]  # "reference", that a fact has
+        word_vectors, vector = self._shared.word_vectors(named, also=question)
+        cosine = np.clip(self.index.similarities(vector), 0.0, 1.0)
+        topics = self._shared.topics.similarities(vector)
+        said = set(words(question))
+        personal, to_us = bool(_FIRST_PERSON & said), bool(_SECOND_PERSON & said)
+        pairs = ["".join(p) for p in zip(asked, asked[1:], strict=False)]
+        matches = []
+        for i, fact in enumerate(self._facts):
+            if fact.about_caller and (to_us and not personal or not self._asks_for(fact, asked, pairs, word_vectors)):
+                continue  # "what's your name?" asks about us; "what's my address?" is not "Your name is ..."
+            missing = [w for w in named if not self._covers(fact, w, word_vectors.get(w), pairs)]
+            covered = 1.0 - len(missing) / len(named) if named else 1.0
+            on_point = not pointed or any(_spelled_in(fact.vocabulary, w) for w in pointed)
+            via_topic = max((topics.get(t, 0.0) for t in fact.topics), default=0.0)
+            meaning = float(cosine[i]) if not fact.about_caller or covered >= 0.5 else 0.0
+            if covered >= 0.5 and on_point:
+                meaning = max(meaning, max(via_topic, TOPIC_CREDIT) if via_topic >= TOPIC_MIN else 0.0,
+                              NAMED_THINGS_SCORE if named and not missing and any(_spelled_in(fact.vocabulary, w)
+                                                                                 for w in named) else 0.0)
+            overlap = sum(_spelled_in(fact.vocabulary, w) for w in asked) / len(asked)
+            if vector is None:
+                meaning = overlap
+            matches.append(Match(i, fact.text, round((1 - KEYWORD_WEIGHT) * meaning + KEYWORD_WEIGHT * overlap, 4)))
+        matches.sort(key=lambda m: -m.score)
+        return matches[:limit]
+
+    def _asks_for(self, fact: _Fact, asked: list[str], pairs: list[str], vectors: dict[str, np.ndarray]) -> bool:
+        """Whether the question names what a fact about the caller is about ("my *reference*", "my *name*")."""
+        return any(_spelled_in(fact.subject, w) or self._close(fact.subject, vectors.get(w))
+                   for w in asked + pairs)
+
+    def _covers(self, fact: _Fact, word: str, vector: np.ndarray | None, pairs: list[str]) -> bool:
+        """Whether the fact has the word, or one spelled, sounding or meaning alike, or the word is half of a pair
+        the fact has ("call back" / "callback")."""
+        if _spelled_in(fact.vocabulary, word):
+            return True
+        if any(word in pair and _spelled_in(fact.vocabulary, pair) for pair in pairs):
+            return True
+        return self._close(fact.vocabulary, vector)
+
+    def _close(self, vocabulary: Sequence[str], vector: np.ndarray | None) -> bool:
+        if vector is None:
+            return False
+        return any(float(self._vectors[v] @ vector) >= WORD_MIN_SIMILARITY for v in vocabulary if v in self._vectors)
+
+
+# The keyword matcher this module had before FactFinder, kept for callers not yet moved to FactFinder.
+_LEGACY_SYNONYMS = {"hour": "open", "close": "open", "price": "cost", "charge": "cost", "fee": "cost",
+                    "pay": "cost", "expensive": "cost", "repair": "fix", "mend": "fix"}
 
 
 def best_fact(question: str, facts: Sequence[str], min_overlap: int = 1) -> str | None:
-    """The fact sharing the most keywords with the question, if any shares at least `min_overlap`."""
-    asked = keywords(question)
+    """Deprecated (keywords only; use FactFinder): the fact sharing the most keywords with the question."""
+    def keys(text: str) -> set[str]:
+        return {_LEGACY_SYNONYMS.get(k, k) for k in keywords(text)}
+
+    asked = keys(question)
     best, best_score = None, 0
     for fact in facts:
-        score = len(asked & keywords(fact))
+        score = len(asked & keys(fact))
         if score > best_score:
             best, best_score = fact, score
     return best if best_score >= min_overlap else None

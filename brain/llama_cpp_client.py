@@ -10,9 +10,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import threading
-from collections.abc import AsyncGenerator, Iterator, Mapping, Sequence
+from collections.abc import AsyncGenerator, Generator, Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from autogen_core import CancellationToken
 from autogen_core.models import (
@@ -30,12 +30,17 @@ from autogen_core.models import (
 from autogen_core.tools import Tool, ToolSchema
 from pydantic import BaseModel
 
-_DONE = object()
+if TYPE_CHECKING:
+    from llama_cpp import Llama
+    from llama_cpp.llama_types import ChatCompletionRequestMessage, CreateChatCompletionStreamResponse
+
+# What the worker thread hands the event loop: a text piece, ("finish", reason), its error, or None when done.
+_Item = str | tuple[str, str] | BaseException | None
 
 
-def to_chat_messages(messages: Sequence[LLMMessage]) -> list[dict[str, str]]:
+def to_chat_messages(messages: Sequence[LLMMessage]) -> list[ChatCompletionRequestMessage]:
     """AutoGen messages as llama.cpp chat messages (text only; this client offers no tools)."""
-    out: list[dict[str, str]] = []
+    out: list[ChatCompletionRequestMessage] = []
     for m in messages:
         if isinstance(m, SystemMessage):
             out.append({"role": "system", "content": m.content})
@@ -58,7 +63,7 @@ class LlamaCppChatClient(ChatCompletionClient):
         self._threads = threads
         self._max_tokens = max_tokens
         self._temperature = temperature
-        self._llama = None
+        self._llama: Llama | None = None
         self._lock = threading.Lock()
         self._usage = RequestUsage(prompt_tokens=0, completion_tokens=0)
         self._last_usage = RequestUsage(prompt_tokens=0, completion_tokens=0)
@@ -91,14 +96,15 @@ class LlamaCppChatClient(ChatCompletionClient):
         extra_create_args: Mapping[str, Any] = {},  # noqa: B006 (the interface's signature)
         cancellation_token: CancellationToken | None = None,
     ) -> AsyncGenerator[str | CreateResult, None]:
-        if self._llama is None:
+        llama = self._llama
+        if llama is None:
             raise RuntimeError("LlamaCppChatClient.load() was not called")
         loop = asyncio.get_running_loop()
-        tokens: asyncio.Queue = asyncio.Queue()
+        tokens: asyncio.Queue[_Item] = asyncio.Queue()
         stop = threading.Event()
         chat = to_chat_messages(messages)
         max_tokens = int(extra_create_args.get("max_tokens", self._max_tokens))
-        worker = loop.run_in_executor(None, self._generate, chat, max_tokens, stop, loop, tokens)
+        worker = loop.run_in_executor(None, self._generate, llama, chat, max_tokens, stop, loop, tokens)
         if cancellation_token is not None:
             cancellation_token.link_future(worker)
         parts: list[str] = []
@@ -106,7 +112,7 @@ class LlamaCppChatClient(ChatCompletionClient):
         try:
             while True:
                 item = await tokens.get()
-                if item is _DONE:
+                if item is None:
                     break
                 if isinstance(item, BaseException):
                     raise item
@@ -123,29 +129,31 @@ class LlamaCppChatClient(ChatCompletionClient):
             content="".join(parts), usage=usage, cached=False,
         )
 
-    def _generate(self, chat, max_tokens, stop, loop, tokens) -> None:
+    def _generate(self, llama: Llama, chat: list[ChatCompletionRequestMessage], max_tokens: int,
+                  stop: threading.Event, loop: asyncio.AbstractEventLoop, tokens: asyncio.Queue[_Item]) -> None:
         """Worker thread: run the model, pushing each text piece onto the event loop's queue."""
-        put = lambda item: loop.call_soon_threadsafe(tokens.put_nowait, item)  # noqa: E731
+
+        def put(item: _Item) -> None:
+            loop.call_soon_threadsafe(tokens.put_nowait, item)
+
         completion = 0
         try:
             with self._lock:
-                stream = self._llama.create_chat_completion(
-                    chat, stream=True, max_tokens=max_tokens, temperature=self._temperature,
-                    repeat_penalty=1.1,
-                )
+                stream = self._chunks(llama, chat, max_tokens)
                 for chunk in stream:
                     if stop.is_set():
-                        stream.close()
+                        if isinstance(stream, Generator):
+                            stream.close()  # its cleanup runs now, under the lock
                         break
                     choice = chunk["choices"][0]
-                    text = choice["delta"].get("content")
-                    if text:
+                    text = choice["delta"].get("content")  # absent from an empty delta
+                    if isinstance(text, str) and text:
                         completion += 1
                         put(text)
-                    if choice.get("finish_reason"):
+                    if choice["finish_reason"]:
                         put(("finish", choice["finish_reason"]))
                 # Usage is shared by every call's worker thread: updated under the same lock.
-                prompt = len(self._llama.tokenize(_render(chat).encode(), add_bos=False, special=True))
+                prompt = len(llama.tokenize(_render(chat).encode(), add_bos=False, special=True))
                 self._last_usage = RequestUsage(prompt_tokens=prompt, completion_tokens=completion)
                 self._usage = RequestUsage(
                     prompt_tokens=self._usage.prompt_tokens + prompt,
@@ -154,7 +162,16 @@ class LlamaCppChatClient(ChatCompletionClient):
         except Exception as exc:  # handed to the consumer, which apologises to the caller
             put(exc)
         finally:
-            put(_DONE)
+            put(None)
+
+    def _chunks(self, llama: Llama, chat: list[ChatCompletionRequestMessage],
+                max_tokens: int) -> Iterator[CreateChatCompletionStreamResponse]:
+        """llama.cpp's streamed chat completion (its return type covers the unstreamed answer too)."""
+        stream = llama.create_chat_completion(chat, stream=True, max_tokens=max_tokens,
+                                              temperature=self._temperature, repeat_penalty=1.1)
+        if not isinstance(stream, Iterator):
+            raise TypeError("llama.cpp answered a streaming request with a whole completion")
+        return stream
 
     async def close(self) -> None:
         self._llama = None
@@ -175,8 +192,8 @@ class LlamaCppChatClient(ChatCompletionClient):
         return self._context_tokens - self.count_tokens(messages)
 
     @property
-    def capabilities(self) -> ModelCapabilities:  # type: ignore[override]
-        return ModelCapabilities(vision=False, function_calling=False, json_output=False)  # type: ignore[typeddict-item]
+    def capabilities(self) -> ModelCapabilities:
+        return ModelCapabilities(vision=False, function_calling=False, json_output=False)
 
     @property
     def model_info(self) -> ModelInfo:
@@ -195,7 +212,7 @@ def _model_defaults(extra_buffers: bool) -> Iterator[None]:
 
     original = lib.llama_model_default_params
 
-    def params():
+    def params() -> lib.llama_model_params:
         p = original()
         if hasattr(p, "use_extra_bufts"):
             p.use_extra_bufts = extra_buffers
@@ -208,5 +225,5 @@ def _model_defaults(extra_buffers: bool) -> Iterator[None]:
         lib.llama_model_default_params = original
 
 
-def _render(chat: list[dict[str, str]]) -> str:
+def _render(chat: Sequence[ChatCompletionRequestMessage]) -> str:
     return "".join(f"<|im_start|>{m['role']}\n{m['content']}<|im_end|>\n" for m in chat)

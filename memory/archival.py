@@ -157,7 +157,7 @@ class Archive:
                 cosine[pid] = float(similarity[i])
         for rank, pid in enumerate(self._keyword_hits(query, caller_user, limit * 4)):
             ranks[pid] = ranks.get(pid, 0.0) + 1.0 / (_RRF_K + rank)
-        best = sorted(ranks, key=ranks.get, reverse=True)[:limit]
+        best = sorted(ranks, key=lambda pid: ranks[pid], reverse=True)[:limit]
         rows = {r[0]: r for r in self._db.execute(
             f"SELECT id, text, source FROM passages WHERE id IN ({','.join('?' * len(best))})", best)}
         return [Passage(pid, rows[pid][1], rows[pid][2], cosine.get(pid, 0.0)) for pid in best if pid in rows]

@@ -11,12 +11,14 @@ import re
 import sqlite3
 import threading
 import time
+from collections.abc import Mapping
 
 from .archival import Archive
 from .blocks import Block, BlockFullError
-from .extractor import Fact, extract_facts, merge_facts
+from .extractor import Fact, extract_facts, holds_number, merge_facts
 from .followups import SCHEMA as FOLLOWUPS_SCHEMA
 from .followups import Followup, FollowupStore, confirmation, detect_callback
+from .forms import FormStore, Task, form_sentence
 from .records import forget_caller
 from .stopwords import STOP_WORDS
 
@@ -44,6 +46,8 @@ CREATE TRIGGER IF NOT EXISTS recall_fts_delete AFTER DELETE ON turns BEGIN
 END;
 """
 
+_FORM_FACTS = ("name", "callback number", "address")  # form fields that are also facts about the caller
+FORMS_REMEMBERED = 3  # the latest forms said among the caller's facts
 _FACT_SENTENCES = {
     "name": "Your name is {}.",
     "callback number": "Your callback number is {}.",
@@ -69,6 +73,7 @@ class CallerMemory:
         self._lock = lock or threading.RLock()  # the store's write lock, shared with every other writer
         # Messages for staff are kept for anonymous callers too: for the business, not remembered about them.
         self._followups = FollowupStore(db, self._lock) if db is not None else None
+        self._forms = FormStore(db, self._lock) if db is not None else None  # intake forms: the same rule
 
     @property
     def remembers(self) -> bool:
@@ -92,9 +97,15 @@ class CallerMemory:
                 " DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
                 (self._caller, block.value, block.limit, time.time()))
 
-    def learn_from(self, caller_text: str) -> list[Fact]:
-        """Extract the facts in what the caller just said and commit them to the `human` block at once."""
-        facts = extract_facts(caller_text)
+    @property
+    def caller_user(self) -> str:
+        return self._caller
+
+    def learn_from(self, caller_text: str, numbers: bool = True) -> list[Fact]:
+        """Extract the facts in what the caller just said and commit them to the `human` block at once.
+        `numbers=False`: facts holding a number wait (the turn policy reads them back and commits them once the
+        caller confirms them)."""
+        facts = [f for f in extract_facts(caller_text) if numbers or not holds_number(f)]
         if facts and self._db is not None:
             with self._lock:  # read, merge and write as one step: another thread's facts are not lost
                 self.set_human(merge_facts(self.human().value, facts))
@@ -130,7 +141,7 @@ class CallerMemory:
             if key == "mentioned time" or not value:
                 continue
             out.append(_FACT_SENTENCES.get(key, "Your " + key + " is {}.").format(value))
-        return out
+        return out + [form_sentence(task) for task in self.forms(limit=FORMS_REMEMBERED)]
 
     def conversation_search(self, query: str, limit: int = 3, exclude_call: int | None = None,
                             caller_only: bool = False) -> list[str]:
@@ -180,6 +191,20 @@ class CallerMemory:
         if self._followups is not None:
             self._followups.add(self._caller, call_id, Followup(f"Message for {for_whom}: {message}", None),
                                 kind="message")
+
+    def save_form(self, form_name: str, values: Mapping[str, str], call_id: int | None) -> int:
+        """A completed intake form, kept as a task for the staff (anonymous callers' too); its id (0: no database).
+        For a caller we remember, its name, callback number and address become facts, so the next form skips them."""
+        if self._forms is None:
+            return 0
+        form_id = self._forms.save(self._caller, call_id, form_name, values)
+        if self._db is not None:
+            self.add_facts([Fact(key, values[key].strip()) for key in _FORM_FACTS if values.get(key, "").strip()])
+        return form_id
+
+    def forms(self, limit: int = 20) -> list[Task]:
+        """The forms this caller filled, newest first (none for an anonymous caller)."""
+        return self._forms.of_caller(self._caller, limit) if self._forms is not None and self._db is not None else []
 
     def knowledge_lead(self, question: str) -> str | None:
         """A sentence of the knowledge base (or of this caller's notes) that answers the question."""

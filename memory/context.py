@@ -8,6 +8,7 @@ folded, so it works with the smallest model; the prompt can never overflow, howe
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from autogen_core.model_context import ChatCompletionContext
@@ -82,5 +83,5 @@ class BudgetedChatContext(ChatCompletionContext):
     async def save_state(self) -> dict[str, Any]:
         return {"messages": [m.model_dump() for m in self._messages], "facts": self._facts, "folded": self._folded}
 
-    async def load_state(self, state: dict[str, Any]) -> None:  # pragma: no cover - not used by the bot
+    async def load_state(self, state: Mapping[str, Any]) -> None:  # pragma: no cover - not used by the bot
         raise NotImplementedError("the bot keeps history per call; recall memory holds it across calls")

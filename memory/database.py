@@ -77,6 +77,13 @@ def open_database(path: Path) -> sqlite3.Connection:
     return db
 
 
+def inserted_id(cur: sqlite3.Cursor) -> int:
+    """The rowid the INSERT just run on `cur` created (`lastrowid` is None only on a cursor that inserted nothing)."""
+    if cur.lastrowid is None:
+        raise sqlite3.InterfaceError("the statement inserted no row")
+    return cur.lastrowid
+
+
 @contextmanager
 def transaction(db: sqlite3.Connection, lock: threading.RLock) -> Iterator[None]:
     """BEGIN IMMEDIATE .. COMMIT (ROLLBACK on any exception) while holding the connection's write lock.

@@ -13,7 +13,8 @@ _NOT_NAMES = {"calling", "looking", "trying", "here", "fine", "good", "sorry", "
               "wondering", "having", "going", "a", "the", "very", "so", "really", "ok", "okay", "well", "back"}
 _REFERENCE = re.compile(
     r"\b(order|account|reference|ticket|booking|case|invoice|policy|customer|membership)\s+"
-    r"(?:number|no\.?|id|#)?\s*(?:is|was|:)?\s*#?([A-Z0-9][A-Z0-9\-]{2,})\b", re.IGNORECASE)
+    r"(number|no\.?|id|#|reference|code|ref)?\s*(?:number\s*)?(?:is|was|:)?\s*#?([A-Z0-9][A-Z0-9\-]{2,})\b",
+    re.IGNORECASE)
 _PHONE = re.compile(r"(?<![\w])(\+?\d[\d\s\-().]{6,}\d)(?![\w])")
 _EMAIL = re.compile(r"\b[\w.+\-]+@[\w\-]+\.[\w.\-]+\b")
 _WHEN = re.compile(
@@ -49,6 +50,11 @@ class Fact:
         return f"{self.key}: {self.value}"
 
 
+def holds_number(fact: Fact) -> bool:
+    """A fact whose value is a number a caller gave (a reference, a phone number), not a time they mentioned."""
+    return fact.key != "mentioned time" and any(ch.isdigit() for ch in fact.value)
+
+
 def extract_facts(text: str) -> list[Fact]:
     """Facts stated in one utterance of the caller's, in the order found, without duplicates."""
     text = normalise_numbers(text)
@@ -60,8 +66,11 @@ def extract_facts(text: str) -> list[Fact]:
             facts.append(Fact("name", name.title()))
             break
     for match in _REFERENCE.finditer(text):
-        if any(ch.isdigit() for ch in match.group(2)):
-            facts.append(Fact(f"{match.group(1).lower()} number", match.group(2).upper()))
+        if any(ch.isdigit() for ch in match.group(3)):
+            kind = {"reference": "reference", "ref": "reference", "code": "code"}.get((match.group(2) or "").lower(),
+                                                                                     "number")
+            key = "reference number" if match.group(1).lower() == "reference" else f"{match.group(1).lower()} {kind}"
+            facts.append(Fact(key, match.group(3).upper()))
     for match in _PHONE.finditer(text):
         digits = re.sub(r"[^\d+]", "", match.group(1))
         if len(digits.lstrip("+")) >= 7 and not any(digits in f.value for f in facts):

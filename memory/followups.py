@@ -12,6 +12,8 @@ import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from .database import inserted_id
+
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS followups (
     id           INTEGER PRIMARY KEY,
@@ -108,7 +110,7 @@ class FollowupStore:
                 "INSERT INTO followups (caller_user, call_id, kind, request, due_at, created_at)"
                 " VALUES (?, ?, ?, ?, ?, ?)",
                 (caller_user, call_id, kind, followup.request, followup.due_at, time.time()))
-            return int(cur.lastrowid)
+            return inserted_id(cur)
 
     def mark(self, followup_id: int, status: str) -> None:
         with self._lock:

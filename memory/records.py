@@ -1,9 +1,9 @@
 """Everything kept about a caller, in one place: erased on request ("forget me") and pruned after retention.
 
 What is about a caller: their core blocks, their archival notes, the turns of their calls (and the recall index
-rows), their follow-ups (callbacks, tasks, messages they left), scheduled calls to their number and the attempts
-at them, and their PIN. Call records stay, for the business's counts, but lose who and why (caller, URI, display
-name, claimed identity, purpose).
+rows), their follow-ups (callbacks, tasks, messages they left, intake forms they filled), scheduled calls to their
+number and the attempts at them, and their PIN. Call records stay, for the business's counts, but lose who and why
+(caller, URI, display name, claimed identity, purpose).
 
 A call "of" a caller is one keyed to them (`caller_user`) or, when its identity was not verified, one that claimed
 their number (`claimed_user`): the operator's `employai memory forget` erases both. Only a verified caller can

@@ -11,7 +11,7 @@ import threading
 import time
 from dataclasses import dataclass
 
-from .database import transaction
+from .database import inserted_id, transaction
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS scheduled_calls (
@@ -59,6 +59,13 @@ class ScheduledCall:
     last_outcome: str | None
     task_done: bool | None
 
+    @classmethod
+    def from_row(cls, row: tuple) -> ScheduledCall:
+        """From the columns in field order (`task_done` stored as 0/1/NULL)."""
+        id_, uri, task, due_at, next_attempt_at, status, attempts, max_attempts, last_outcome, task_done = row
+        return cls(id_, uri, task, due_at, next_attempt_at, status, attempts, max_attempts, last_outcome,
+                   None if task_done is None else bool(task_done))
+
 
 def outcome_of(sip_status: int, answered: bool) -> str:
     """The outcome of an outbound attempt from its final SIP status."""
@@ -86,7 +93,7 @@ class ScheduleStore:
                 "INSERT INTO scheduled_calls (uri, task, due_at, next_attempt_at, max_attempts, followup_id,"
                 " created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
                 (uri, task, due_at, due_at, max_attempts, followup_id, time.time()))
-            return int(cur.lastrowid)
+            return inserted_id(cur)
 
     def get(self, scheduled_id: int) -> ScheduledCall | None:
         rows = self._select("WHERE id = ?", (scheduled_id,))
@@ -131,7 +138,7 @@ class ScheduleStore:
                                        (scheduled_id,)).fetchone()[0]
             cur = self._db.execute("INSERT INTO call_attempts (scheduled_id, attempt, started_at) VALUES (?, ?, ?)",
                                    (scheduled_id, attempt, time.time()))
-            return int(cur.lastrowid), attempt
+            return inserted_id(cur), attempt
 
     def finish_attempt(self, attempt_id: int, outcome: str, sip_status: int, call_id: int | None,
                        task_done: bool | None, retry_in_s: float) -> str:
@@ -173,7 +180,7 @@ class ScheduleStore:
         rows = self._db.execute(
             "SELECT id, uri, task, due_at, next_attempt_at, status, attempts, max_attempts, last_outcome, task_done"
             f" FROM scheduled_calls {clause}", args).fetchall()
-        return [ScheduledCall(*r[:9], None if r[9] is None else bool(r[9])) for r in rows]
+        return [ScheduledCall.from_row(r) for r in rows]
 
     def is_calling(self, uri: str) -> bool:
         """Whether a scheduled call to exactly `uri` is being placed now (the dial policy's test)."""

@@ -7,6 +7,7 @@ its memory works without them, see `CallerMemory.learn_from` and the leading fac
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from autogen_core.tools import FunctionTool
@@ -57,6 +58,6 @@ def memory_tools(memory: CallerMemory) -> list[FunctionTool]:
             return "dates must look like 2026-11-25"
         return "\n".join(memory.conversation_by_date(start, end)) or "nothing found"
 
-    functions = [core_memory_append, core_memory_replace, archival_memory_insert, archival_memory_search,
-                 conversation_search, conversation_search_date]
+    functions: list[Callable[..., str]] = [core_memory_append, core_memory_replace, archival_memory_insert,
+                                           archival_memory_search, conversation_search, conversation_search_date]
     return [FunctionTool(f, description=f.__doc__ or f.__name__) for f in functions]

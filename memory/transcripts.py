@@ -17,9 +17,10 @@ from pathlib import Path
 from .archival import Archive
 from .archival import install_schema as install_archival_schema
 from .caller_memory import CallerMemory, install_schema
-from .database import open_database, transaction
+from .database import inserted_id, open_database, transaction
 from .embeddings import Embedder
 from .followups import FollowupStore
+from .forms import FormStore
 from .pins import PinStore
 from .records import prune_records
 from .schedule import ScheduleStore
@@ -97,6 +98,7 @@ class TranscriptStore:
             install_archival_schema(self._db)  # caller notes are erased and pruned with or without an embedder
         self.schedule = ScheduleStore(self._db, self._lock)
         self._followups = FollowupStore(self._db, self._lock)
+        self.forms = FormStore(self._db, self._lock)  # completed intake forms and the staff's task list
         self.pins = PinStore(self._db, self._lock)
         self.archive = Archive(self._db, embedder, self._lock) if embedder is not None else None
 
@@ -118,7 +120,7 @@ class TranscriptStore:
                 (sip_call_id, direction, remote_uri, caller_user, display_name, time.time(), claimed_user,
                  int(verified)),
             )
-            return int(cur.lastrowid)
+            return inserted_id(cur)
 
     def set_call_identity(self, call_id: int, caller_user: str, verified: bool = True) -> None:
         """The caller proved who they are mid-call (a PIN): the call, its turns so far in the recall index, and
@@ -178,7 +180,7 @@ class TranscriptStore:
                 (call_id, role, text, int(interrupted), time.time(), timing.speech_end, timing.transcript_ready,
                  timing.first_token, timing.first_audio, timing.first_frame),
             )
-            return int(cur.lastrowid)
+            return inserted_id(cur)
 
     def prune(self, retention_days: float) -> int:
         """Forget everything about callers older than the retention period (transcripts, core blocks, caller

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import ConfigError
-from .schema import Config
+from .schema import FIELD_TYPES, Config
 
 KNOWN_CODECS = ("G722", "PCMU", "PCMA")
 KNOWN_TRANSPORTS = ("udp", "tcp")
@@ -99,6 +99,7 @@ def _require(ok: bool, key: str, problem: str) -> None:
 
 def _check_values(c: Config) -> None:
     _check_telephony(c)
+    _check_forms(c)
     _require(1 <= c.sip.port <= 65535, "sip.port", "must be between 1 and 65535")
     _require(1024 <= c.sip.rtp_port <= 65000, "sip.rtp_port", "must be between 1024 and 65000")
     _require(c.sip.rtp_port_range >= 2, "sip.rtp_port_range", "must be at least 2")
@@ -215,3 +216,35 @@ def _check_telephony(c: Config) -> None:
     _require(o.max_callbacks_per_caller >= 0, "outbound.max_callbacks_per_caller", "must be 0 (none) or more")
     _require("{" not in o.callback_text, "outbound.callback_text", "is said as it is: no placeholders")
     _require(o.ring_timeout_s >= 1, "outbound.ring_timeout_s", "must be at least 1")
+
+
+def _check_forms(c: Config) -> None:
+    import shlex
+
+    names: set[str] = set()
+    for i, form in enumerate(c.forms):
+        key = f"forms[{i}]"
+        _require(bool(form.name.strip()), f"{key}.name", "must not be empty")
+        _require(form.name.strip().lower() not in names, f"{key}.name", "is already the name of a form")
+        names.add(form.name.strip().lower())
+        _require(bool(form.done_text.strip()), f"{key}.done_text", "must not be empty")
+        _require(bool(form.fields), f"{key}.fields", "needs at least one field ([[forms.fields]])")
+        keys: set[str] = set()
+        for j, item in enumerate(form.fields):
+            fkey = f"{key}.fields[{j}]"
+            _require(bool(item.key.strip()), f"{fkey}.key", "must not be empty")
+            _require(item.key.strip().lower() not in keys, f"{fkey}.key", "is already a field of this form")
+            keys.add(item.key.strip().lower())
+            _require(item.type in FIELD_TYPES, f"{fkey}.type", f"unknown type {item.type!r}; use {FIELD_TYPES}")
+            _require(bool(item.prompt.strip()), f"{fkey}.prompt", "must not be empty")
+    n = c.notify
+    if n.command:
+        try:
+            argv = shlex.split(n.command)
+        except ValueError as exc:
+            raise ConfigError("notify.command", f"is not a command line: {exc}") from None
+        _require(bool(argv), "notify.command", "is not a command line")
+    _require(not n.webhook_url or n.webhook_url.startswith(("http://", "https://")), "notify.webhook_url",
+             "must be an http(s) URL (or empty)")
+    _require(0 <= n.retries <= 10, "notify.retries", "must be between 0 and 10")
+    _require(0 < n.retry_s <= 3600, "notify.retry_s", "must be positive (seconds, at most 3600)")

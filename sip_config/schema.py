@@ -134,6 +134,8 @@ class SttSettings:
     beam_size: int = 1
     language: str = "en"
     window_s: int = 12
+    bias: bool = True  # prompt Whisper with the business's own words (company, directory, facts, forms)
+    extra_words: tuple[str, ...] = ()  # more words callers say that Whisper should expect (product names...)
 
 
 @dataclass(frozen=True)
@@ -187,6 +189,58 @@ class DataSettings:
     dir: str = "~/.local/share/employai"
 
 
+FIELD_TYPES = ("name", "phone", "address", "datetime", "text", "yesno")  # brain/fields.py parses each
+
+
+@dataclass(frozen=True)
+class FormField:
+    key: str = ""  # what the value is stored under; "name", "callback number" and "address" are filled from memory
+    type: str = "text"  # one of FIELD_TYPES
+    prompt: str = ""  # the question, as said on the phone; a phone field's asks for "your phone number"
+
+
+@dataclass(frozen=True)
+class FormSettings:
+    name: str = ""  # a verb phrase ("book a visit"): said as "you asked us to book a visit"
+    description: str = ""  # when the form applies, in a sentence
+    examples: tuple[str, ...] = ()  # requests that start it
+    done_text: str = "Thank you, I've noted all of that."
+    fields: tuple[FormField, ...] = ()
+
+
+_VISIT = FormSettings(
+    name="book a visit",
+    description="Book a plumber to come to the caller's home and fix a problem.",
+    examples=("Can someone come out and fix it?", "I'd like to book a visit.", "Can you send a plumber round?",
+              "I need somebody to take a look at my boiler.", "When could an engineer come out to me?",
+              "Could I get an appointment for a repair?"),
+    done_text="Thank you, that's booked. Someone will call you to confirm the time.",
+    fields=(FormField("name", "name", "Can I take your name, please?"),
+            FormField("address", "address", "What's the address for the visit?"),
+            FormField("problem", "text", "What seems to be the problem?"),
+            FormField("preferred time", "datetime", "When would suit you best for the visit?"),
+            FormField("callback number", "phone", "And what's your phone number, in case we need to call you?")),
+)
+_MESSAGE = FormSettings(
+    name="take a message",
+    description="Take a message for a colleague or a department who cannot come to the phone.",
+    examples=("Can I leave a message?", "Could you pass a message on for me?", "Please tell her that I called.",
+              "Can you ask him to ring me back?", "I'd like to leave a message for the manager."),
+    done_text="Thank you, I'll make sure they get your message.",
+    fields=(FormField("for whom", "name", "Who is the message for?"),
+            FormField("message", "text", "What would you like me to pass on?"),
+            FormField("callback number", "phone", "And what's your phone number, so they can call you back?")),
+)
+
+
+@dataclass(frozen=True)
+class NotifySettings:
+    command: str = ""  # run with each completed form as JSON on stdin
+    webhook_url: str = ""  # each completed form POSTed here as JSON
+    retries: int = 3  # a failed delivery is tried again this many times ...
+    retry_s: float = 5.0  # ... after this long, doubled each time
+
+
 @dataclass(frozen=True)
 class Config:
     sip: SipSettings = field(default_factory=SipSettings)
@@ -202,3 +256,5 @@ class Config:
     profile: ProfileSettings = field(default_factory=ProfileSettings)
     memory: MemorySettings = field(default_factory=MemorySettings)
     data: DataSettings = field(default_factory=DataSettings)
+    forms: tuple[FormSettings, ...] = (_VISIT, _MESSAGE)  # [[forms]] in a file replaces these two
+    notify: NotifySettings = field(default_factory=NotifySettings)

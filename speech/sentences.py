@@ -32,7 +32,7 @@ class SentenceChunker:
 
     def push(self, token: str) -> list[str]:
         self._buffer += token
-        pieces = []
+        pieces: list[str] = []
         while True:
             piece = self._next_piece()
             if piece is None:

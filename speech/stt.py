@@ -1,14 +1,21 @@
 """Speech to text. `Transcriber` is the interface; `WhisperTranscriber` is the faster-whisper adapter.
 
 `transcribe` is blocking and CPU-heavy: callers run it in a worker thread, never on the event loop or the media
-callback. faster-whisper's segment generator is consumed here, inside that thread.
+callback. faster-whisper's segment generator is consumed here, inside that thread. One transcriber serves every
+call: its state is set in `load()` and only read afterwards.
+
+Biasing: `WhisperOptions.prompt` (the business's own words, see employai/runtime/vocabulary.py) is given to
+Whisper as the text said before the turn, the way faster-whisper gives `initial_prompt`, so the company's name and
+the words of its trade are expected. A prompted Whisper sometimes copies the prompt when it hears no speech; such
+copies are dropped (`_filtered`).
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -16,6 +23,17 @@ from .pcm import RATE, to_float32
 
 # Whisper's stock hallucinations on noise or silence; dropped when the model itself doubts there was speech.
 _HALLUCINATIONS = {"", "you", "thank you", "thanks for watching", "bye", "okay"}
+# Whisper's context is 448 tokens; as in faster-whisper, the previous text (the prompt) gets at most half of it.
+MAX_PROMPT_TOKENS = 223
+_DOUBT = 0.6  # no_speech_prob above which a stock phrase is taken for a hallucination
+# A prompt makes Whisper surer of speech (no_speech_prob 0.00-0.26 on speech over G.711, human and synthetic, in
+# tests and `employai eval hearing`) and makes it talk over noise ("I'm, I'm, I'm," at 0.50-0.98): when prompted,
+# a turn above this is taken for noise.
+_PROMPT_DOUBT = 0.45
+_COPY_DOUBT = 0.2  # ... and a turn made only of the prompt's words, above this, for a copy of the prompt
+_NUMBER_WORDS = frozenset("oh zero one two three four five six seven eight nine ten".split())
+_LOOP_WORDS = 4  # a turn that says four words again, and nothing new after them, is looping
+_COPY_RUN = 6  # this many prompt words in the prompt's order is a recital of the prompt, not a caller's turn
 
 
 @dataclass(frozen=True)
@@ -41,6 +59,7 @@ class WhisperOptions:
     beam_size: int = 1
     language: str = "en"
     window_s: int = 12  # encoder window for short utterances; 30 is Whisper's own (slower, a little more accurate)
+    prompt: str = ""  # words the caller is likely to say, given as the previous text ("" : no biasing)
 
 
 def _max_tokens(seconds: float) -> int:
@@ -48,14 +67,78 @@ def _max_tokens(seconds: float) -> int:
     return min(224, int(seconds * 7) + 12)
 
 
+def prompt_tokens(tokenizer: Any, prompt: str) -> list[int]:
+    """The previous-text part of Whisper's decoder prompt, as faster-whisper's `get_prompt` builds it for an
+    `initial_prompt`: <|startofprev|> and the text's last MAX_PROMPT_TOKENS tokens. Empty for no prompt."""
+    if not prompt.strip():
+        return []
+    return [tokenizer.sot_prev] + tokenizer.encode(" " + prompt.strip())[-MAX_PROMPT_TOKENS:]
+
+
+def _words(text: str) -> list[str]:
+    return re.findall(r"[a-z0-9']+", text.lower())
+
+
+def _longest_common_run(a: list[str], b: list[str]) -> int:
+    """The length of the longest run of words found in both, in the same order."""
+    best, row = 0, [0] * (len(b) + 1)
+    for x in a:
+        new = [0] * (len(b) + 1)
+        for j, y in enumerate(b, 1):
+            if x == y:
+                new[j] = row[j - 1] + 1
+                best = max(best, new[j])
+        row = new
+    return best
+
+
+def without_repeats(text: str) -> str:
+    """`text` with a loop cut: a prompted Whisper sometimes says a turn again and again until its token bound
+    ("Hello. Can you fix it? Can you fix it? Can you f"). From the first point where four words said before
+    come again and nothing new follows, the rest is dropped. Numbers are left alone ("5 5 5 5 5 5")."""
+    spans = list(re.finditer(r"[A-Za-z0-9']+", text))
+    words = [m.group(0).lower() for m in spans]
+    before: set[tuple[str, ...]] = set()
+    for cut in range(_LOOP_WORDS, len(words) - _LOOP_WORDS + 1):
+        before.add(tuple(words[cut - _LOOP_WORDS : cut]))
+        again = tuple(words[cut : cut + _LOOP_WORDS])
+        if again in before and not all(w.isdigit() or w in _NUMBER_WORDS for w in again) \
+                and set(words[cut:]) <= set(words[:cut]):
+            return text[: spans[cut].start()].strip()
+    return text
+
+
+def stutters(text: str) -> bool:
+    """One or two words said three or more times over and nothing else ("I'm, I'm, I'm,"): Whisper's babble on
+    noise when it was prompted to expect speech. Numbers are not babble."""
+    words = [w for w in _words(text) if not (w.isdigit() or w in _NUMBER_WORDS)]
+    return len(words) >= 3 and len(set(words)) <= 2
+
+
+def copies_prompt(text: str, prompt: str, no_speech_prob: float) -> bool:
+    """Whether `text` is Whisper reciting its prompt rather than hearing a caller: a run of the prompt's words in
+    its order (a caller names a few of the business's words, never a list of them), or a turn made only of prompt
+    words when the model doubts there was speech at all."""
+    said, given = _words(text), _words(prompt)
+    if not said or not given:
+        return False
+    if _longest_common_run(said, given) >= _COPY_RUN and len(said) <= len(given) + 2:
+        return True
+    return no_speech_prob > _COPY_DOUBT and set(said) <= set(given)
+
+
 class WhisperTranscriber:
     def __init__(self, model_dir: Path, options: WhisperOptions):
         self._model_dir = model_dir
         self._options = options
-        self._model = None
+        self._model: Any = None
+        self._tokenizer: Any = None
+        self._prefix: list[int] = []  # the decoder's prompt: [previous text] + start of transcript
+        self._eot = 0
 
     def load(self) -> WhisperTranscriber:
         from faster_whisper import WhisperModel
+        from faster_whisper.tokenizer import Tokenizer
 
         self._model = WhisperModel(
             str(self._model_dir),
@@ -64,6 +147,11 @@ class WhisperTranscriber:
             cpu_threads=self._options.cpu_threads,
             local_files_only=True,
         )
+        self._tokenizer = Tokenizer(self._model.hf_tokenizer, self._model.model.is_multilingual, task="transcribe",
+                                    language=self._options.language or "en")
+        self._prefix = (prompt_tokens(self._tokenizer, self._options.prompt) + list(self._tokenizer.sot_sequence)
+                        + [self._tokenizer.no_timestamps])
+        self._eot = self._tokenizer.eot
         return self
 
     def transcribe(self, pcm: bytes) -> Transcript:
@@ -85,23 +173,21 @@ class WhisperTranscriber:
         telephone turn of a few seconds is encoded several times faster here, with the same model.
         """
         import ctranslate2
-        from faster_whisper.tokenizer import Tokenizer
 
-        model = self._model
+        model, tokenizer = self._model, self._tokenizer
         frames = self._options.window_s * 100
         padded = np.zeros(frames * 160, dtype=np.float32)
         padded[: audio.size] = audio
         features = model.feature_extractor(padded)[:, :frames]
-        tokenizer = Tokenizer(model.hf_tokenizer, model.model.is_multilingual, task="transcribe",
-                              language=self._options.language or "en")
         encoded = model.model.encode(ctranslate2.StorageView.from_array(np.ascontiguousarray(features[None])))
+        # CTranslate2 counts the prompt in max_length: the bound on the turn's words comes on top of it.
         result = model.model.generate(
-            encoded, [list(tokenizer.sot_sequence) + [tokenizer.no_timestamps]],
-            beam_size=self._options.beam_size, max_length=_max_tokens(audio.size / RATE), suppress_blank=True,
-            suppress_tokens=[-1], return_no_speech_prob=True,
+            encoded, [self._prefix],
+            beam_size=self._options.beam_size, max_length=len(self._prefix) + _max_tokens(audio.size / RATE),
+            suppress_blank=True, suppress_tokens=[-1], return_no_speech_prob=True,
         )[0]
-        text = tokenizer.decode([t for t in result.sequences_ids[0] if t < tokenizer.eot]).strip()
-        return self._filtered(text, result.no_speech_prob)
+        text = tokenizer.decode([t for t in result.sequences_ids[0] if t < self._eot]).strip()
+        return Transcript(self._heard(text, result.no_speech_prob), result.no_speech_prob)
 
     def _transcribe_long(self, audio: np.ndarray) -> Transcript:
         segments, _info = self._model.transcribe(
@@ -109,18 +195,23 @@ class WhisperTranscriber:
             language=self._options.language or None,
             beam_size=self._options.beam_size,
             condition_on_previous_text=False,
+            initial_prompt=self._options.prompt.strip() or None,
             without_timestamps=True,
             vad_filter=False,
             temperature=0.0,
         )
-        parts, no_speech = [], 0.0
-        for seg in segments:  # the generator runs the model: consumed here, in the worker thread
-            parts.append(seg.text)
-            no_speech = max(no_speech, seg.no_speech_prob)
-        return self._filtered(" ".join(p.strip() for p in parts).strip(), no_speech)
+        heard = [(self._heard(seg.text, seg.no_speech_prob), seg.no_speech_prob) for seg in segments]
+        kept = [(text, no_speech) for text, no_speech in heard if text]  # the generator ran the model, here
+        no_speech = max((p for _, p in kept or heard), default=0.0)
+        return Transcript(" ".join(text for text, _ in kept).strip(), no_speech)
 
-    @staticmethod
-    def _filtered(text: str, no_speech: float) -> Transcript:
-        if no_speech > 0.6 and text.lower().strip(" .!?,") in _HALLUCINATIONS:
-            text = ""
-        return Transcript(text=text, no_speech_prob=no_speech)
+    def _heard(self, text: str, no_speech: float) -> str:
+        """The text of a window or segment, or "" when it is taken for a hallucination on noise."""
+        text = without_repeats(text.strip())
+        if no_speech > _DOUBT and text.lower().strip(" .!?,") in _HALLUCINATIONS:
+            return ""
+        prompt = self._options.prompt
+        if prompt.strip() and (no_speech > _PROMPT_DOUBT or copies_prompt(text, prompt, no_speech)
+                               or no_speech > _COPY_DOUBT and stutters(text)):
+            return ""
+        return text

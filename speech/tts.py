@@ -8,11 +8,14 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 
 from .pcm import RATE, normalize_peak, resample
+
+if TYPE_CHECKING:
+    from piper import PiperVoice, SynthesisConfig
 
 OUTPUT_PEAK = 0.5  # -6 dBFS: loud enough on a phone, with headroom for G.711
 
@@ -29,8 +32,8 @@ class PiperSynthesizer:
         self._length_scale = length_scale
         self._variation = variation  # scales the voice's noise; 0 makes every rendition of a text the same
         self._threads = threads
-        self._voice = None
-        self._syn_config = None
+        self._voice: PiperVoice | None = None
+        self._syn_config: SynthesisConfig | None = None
 
     def load(self) -> PiperSynthesizer:
         import onnxruntime

@@ -1,6 +1,7 @@
 """Voice-activity segmentation: 20 ms frames in, utterance events out.
 
-`VoiceDetector` wraps webrtcvad. `UtteranceSegmenter` is a pure state machine over (frame, voiced) pairs, so it
+`VoiceActivity` is the seam (is this 20 ms frame speech?); `VoiceDetector` implements it with webrtcvad, and a test
+fake may implement it too. `UtteranceSegmenter` is a pure state machine over (frame, voiced) pairs, so it
 can be tested without audio: speech starts after a run of voiced frames (with pre-roll kept), an early
 `SpeechPaused` lets transcription begin before the turn is over, and `TurnEnded` fires after the end-of-turn
 silence, or when the utterance reaches its maximum length (a caller, or a noise, that never pauses still gets a
@@ -11,11 +12,20 @@ from __future__ import annotations
 
 from collections import deque
 from dataclasses import dataclass
+from typing import Protocol
 
 from .pcm import FRAME_MS, RATE
 
 
+class VoiceActivity(Protocol):
+    """Decides whether one 20 ms frame of 16-bit mono PCM at `RATE` is speech."""
+
+    def is_speech(self, frame: bytes) -> bool: ...
+
+
 class VoiceDetector:
+    """`VoiceActivity` by webrtcvad; `aggressiveness` 0 (lenient) to 3 (strict)."""
+
     def __init__(self, aggressiveness: int):
         import webrtcvad
 

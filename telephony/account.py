@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pjsua2 as pj
 
@@ -129,6 +129,6 @@ class Account(pj.Account):
         except pj.Error:
             return False
 
-    def _set(self, **changes) -> None:
+    def _set(self, **changes: Any) -> None:
         self.registration = replace(self.registration, **changes)
         self._agent._registration_changed(self.registration)

@@ -23,7 +23,7 @@ import time
 from collections import Counter, deque
 from collections.abc import Callable
 from concurrent.futures import Future
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 import pjsua2 as pj
 
@@ -36,6 +36,7 @@ from .errors import SipError
 from .stack import account_config, create_endpoint
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 _POLL_MS = 10
 PURPOSES = ("transfer", "transfer_leg", "scheduled")
@@ -113,9 +114,9 @@ class SipAgent:
         if self._startup_error is not None:
             raise SipError(f"could not start SIP on {self.uri}: {self._startup_error}") from None
 
-    def submit(self, job: Callable[[], Any]) -> Future:
+    def submit(self, job: Callable[[], T]) -> Future[T]:
         """Run `job` on the SIP thread; the future holds its result."""
-        future: Future = Future()
+        future: Future[T] = Future()
         if self._stopping.is_set() and not self._thread.is_alive():
             future.set_exception(SipError("the SIP agent has stopped"))
             return future
@@ -194,13 +195,19 @@ class SipAgent:
             if self._paused:
                 self._paused = False
                 log.info("SIP reading resumed")
-            self._ep.libHandleEvents(_POLL_MS)
+            self._handle_events()
             return
         if not self._paused:
             self._paused = True
             log.warning("SIP reading paused: too many calls ended in the last half second",
                         extra={"closed": self._budget.recently_closed(time.monotonic())})
         time.sleep(_POLL_MS / 1000)
+
+    def _handle_events(self) -> None:
+        """One poll of PJSIP: it reads and handles SIP for up to `_POLL_MS` (none before `_create` or after
+        `_destroy`, when there is no endpoint)."""
+        if self._ep is not None:
+            self._ep.libHandleEvents(_POLL_MS)
 
     def _run_jobs(self) -> None:
         while True:
@@ -356,7 +363,7 @@ class SipAgent:
             call.hangup_with(503 if not call.answered else 200)
         waited = 0
         while self._calls and waited < timeout * 1000:
-            self._ep.libHandleEvents(_POLL_MS)
+            self._handle_events()
             waited += _POLL_MS
         self._run_jobs()
         for call in list(self._calls.values()):
@@ -370,7 +377,7 @@ class SipAgent:
             return
         deadline = time.monotonic() + min(timeout, 3.0)
         while self.registration.state == "unregistering" and time.monotonic() < deadline:
-            self._ep.libHandleEvents(_POLL_MS)
+            self._handle_events()
 
     def _destroy(self) -> None:
         if self._account is not None:

@@ -78,8 +78,28 @@ class IncomingCall:
         )
 
 
+class CallControl(Protocol):
+    """What the application does to a call it holds, from any thread. `CallHandle` is the real one; a test fake
+    implements the same. The futures complete when the SIP thread has acted (or hold its SipError)."""
+
+    @property
+    def call_id(self) -> int: ...
+
+    def hangup(self, status: int = 200) -> None:
+        """BYE (or, before the answer, CANCEL or a final `status`); a call already over is left alone."""
+
+    def transfer(self, uri: str) -> Future[None]:
+        """Blind transfer: REFER the other party to `uri`, if the dial gate allows it."""
+        ...
+
+    def transfer_replacing(self, other: CallControl) -> Future[None]:
+        """Attended transfer: join the other party to the party of `other` (REFER with Replaces)."""
+        ...
+
+
 class CallHandle:
-    """The application's way to act on a call from any thread: every action runs on the SIP thread."""
+    """The application's way to act on a call from any thread (`CallControl`): every action runs on the SIP
+    thread."""
 
     def __init__(self, agent: SipAgent, call_id: int):
         self._agent = agent
@@ -88,20 +108,20 @@ class CallHandle:
     def hangup(self, status: int = 200) -> None:
         self._agent.submit(lambda: self._agent._hangup(self.call_id, status))
 
-    def transfer(self, uri: str) -> Future:
+    def transfer(self, uri: str) -> Future[None]:
         """Blind transfer: REFER the other party to `uri`, if the dial gate allows it (purpose "transfer"; else the
         future holds its SipError); NOTIFYs arrive as `on_transfer_status`. Caller's thread: runs the gate."""
         try:
             self._agent.check_dial(uri, "transfer")
         except SipError as exc:
-            refused: Future = Future()
+            refused: Future[None] = Future()
             refused.set_exception(exc)
             return refused
         return self._agent.submit(lambda: self._agent._transfer(self.call_id, uri))
 
-    def transfer_replacing(self, other: CallHandle) -> Future:
+    def transfer_replacing(self, other: CallControl) -> Future[None]:
         """Attended transfer: REFER the other party to the party of `other`, with Replaces (joins the two).
-        `other` must be a transfer leg we placed (it passed the dial gate then)."""
+        `other` must be a transfer leg this agent placed (it passed the dial gate then)."""
         return self._agent.submit(lambda: self._agent._transfer_replacing(self.call_id, other.call_id))
 
 
@@ -177,12 +197,13 @@ class SipCall(pj.Call):
             if self._port is not None and slot == self._port_slot:
                 return
             first = self._port is None
-            if first:
-                self._port = FramePort(self.events)
-                self._port.createPort(f"call{self.call_id}", audio_format())
+            port = self._port
+            if port is None:
+                port = self._port = FramePort(self.events)
+                port.createPort(f"call{self.call_id}", audio_format())
             else:
                 log.info("call media changed: audio reconnected", extra={"call": self.call_id, "slot": slot})
-            self._port.connect(call_audio)
+            port.connect(call_audio)
             self._port_slot = slot
             if first:
                 self._tell_answered()

@@ -12,6 +12,8 @@ from autogen_core.models import CreateResult, FunctionExecutionResultMessage, Mo
 from autogen_ext.models.replay import ReplayChatCompletionClient
 
 from employai.runtime.engines import Engines
+from employai.runtime.understanding import Understanding
+from sip_config import Config, load_config
 from speech.pcm import normalize_peak, read_wav
 from speech.stt import Transcript
 
@@ -61,11 +63,13 @@ class FakeSynthesizer:
 
 
 def fake_engines(transcripts: list[str | Exception], replies: list[str], voice: bytes | None = None,
-                 model_client=None) -> Engines:
+                 model_client=None, config: Config | None = None) -> Engines:
+    """Scripted engines; understanding by keywords only (no embedder), as the real one degrades without MiniLM."""
     voice = voice or speech_pcm()
     canned = {k: voice for k in ("apology", "silence_prompt", "goodbye", "max_duration", "shutdown", "greeting")}
     return Engines(FakeTranscriber(transcripts), FakeSynthesizer(voice),
-                   model_client or ReplayChatCompletionClient(replies), canned, embedder=None)
+                   model_client or ReplayChatCompletionClient(replies), canned, embedder=None,
+                   understanding=Understanding(config or load_config(), None))
 
 
 class ToolCallingModel(ReplayChatCompletionClient):
@@ -113,3 +117,24 @@ class FakeCallHandle:
         done: Future = Future()
         done.set_result(None)
         return done
+
+
+def policy_for(memory, replies: list[str], config: Config | None = None, call_id: int | None = None,
+               model_client=None, embedder=None, directory=None):
+    """The turn policy a call would use: a scripted model, understanding by keywords (or `embedder`), memory
+    writes done at once."""
+    from brain.switchboard import Directory
+    from employai.runtime.conversation import new_turn_policy
+
+    config = config or load_config()
+    client = model_client or ReplayChatCompletionClient(replies)
+    return new_turn_policy(config, client, Understanding(config, embedder), memory, call_id,
+                           directory or Directory(config.transfer), lambda fn, *a, **k: fn(*a, **k))
+
+
+async def spoken(policy, said: str) -> str:
+    """What the caller hears in answer to `said` (and the policy is told it was heard)."""
+    answer = await policy.answer(said)
+    text = "".join([piece async for piece in answer.pieces()]).strip()
+    await policy.heard(answer, text)
+    return text

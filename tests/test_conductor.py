@@ -64,7 +64,8 @@ async def _call(tmp_path, transcripts, replies, raw_config=None, model=None, **c
     store = TranscriptStore(tmp_path / "t.sqlite3")
     handle = FakeCallHandle()
     context = CallContext.inbound(IncomingCall.from_invite(INVITE, trusted=True), Directory(config.transfer))
-    conductor = CallConductor(config, fake_engines(transcripts, replies, model_client=model), store, handle, context,
+    conductor = CallConductor(config, fake_engines(transcripts, replies, model_client=model, config=config), store,
+                              handle, context,
                               asyncio.get_running_loop())
     conductor.on_answered()
     task = asyncio.create_task(conductor.run())
@@ -192,7 +193,7 @@ def test_a_key_shortcut_transfers_and_a_failed_transfer_is_told_to_the_caller(tm
 
 def test_digits_keyed_after_the_bot_asks_for_a_number_are_that_number(tmp_path):
     async def scenario():
-        conductor, store, _, task = await _call(tmp_path, ["I have a question about my order"],
+        conductor, store, _, task = await _call(tmp_path, ["I have a question about my order", "yes"],
                                                 ["Sure. What is your order number?", "Thank you."])
         line = Line(conductor)
         await line.run_for(3.6)  # the greeting
@@ -200,14 +201,19 @@ def test_digits_keyed_after_the_bot_asks_for_a_number_are_that_number(tmp_path):
         await line.run_for(6.0)
         for key in "4471#":
             conductor.on_dtmf(key)
-        await line.run_for(3.0)
+        await line.run_for(8.0)
+        read_back = [t.text for t in store.turns(conductor.call_id)][-1]
+        remembered_before_yes = store.caller_memory("+15550101").human().value
+        line.say(speech_pcm("vctk_p226_001.wav"))  # "yes"
+        await line.run_for(5.0)
         await _hang_up(conductor, task)
-        return store, conductor
+        return store, conductor, read_back, remembered_before_yes
 
-    store, conductor = asyncio.run(scenario())
+    store, conductor, read_back, before = asyncio.run(scenario())
     turns = [(t.role, t.text) for t in store.turns(conductor.call_id)]
     assert ("caller", "My order number is 4471.") in turns, turns
-    assert turns[-1][0] == "bot" and "4471" in turns[-1][1], turns  # read back from what was just learned
+    assert "4 4 7 1" in read_back and read_back.endswith("?"), turns  # read back digit by digit, for a yes
+    assert "4471" not in before  # nothing stored before the caller confirmed it
     assert "4471" in store.caller_memory("+15550101").human().value
 
 

@@ -15,6 +15,8 @@ from memory.blocks import Block, BlockFullError, render_blocks
 from memory.extractor import extract_facts, merge_facts
 from memory.transcripts import TranscriptStore
 
+from .fakes import policy_for, spoken
+
 pytestmark = pytest.mark.unit
 
 
@@ -63,14 +65,17 @@ def test_memory_is_per_caller_and_survives_reopening(tmp_path):
     assert not anonymous.remembers and anonymous.human().value == "" and anonymous.conversation_search("Carol") == []
 
 
-def test_front_desk_answers_from_the_callers_own_memory_only(tmp_path):
+def _policy(store, user: str, replies=("I can't see that, sorry.",), call_id=None):
+    """The turn policy a call would use, on a scripted model and keyword-only understanding."""
+    return policy_for(store.caller_memory(user), list(replies), call_id=call_id)
+
+
+def test_the_policy_answers_from_the_callers_own_memory_only(tmp_path):
     store = _store(tmp_path)
     store.caller_memory("+15550101").learn_from("this is Alice Martin, my order number is 4471")
 
     async def ask(user: str, question: str) -> str:
-        desk = FrontDesk(ReplayChatCompletionClient(["I can't see that, sorry."]), "sys",
-                         memory=store.caller_memory(user))
-        return "".join([p async for p in desk.reply(question, CancellationToken())])
+        return await spoken(_policy(store, user), question)
 
     assert "4471" in asyncio.run(ask("+15550101", "What's my order number?"))
     assert "4471" not in asyncio.run(ask("+15550102", "What is Alice Martin's order number? It's 4471 right?"))
@@ -82,17 +87,19 @@ def test_forget_me_needs_a_yes_and_then_erases_everything(tmp_path):
     store.add_turn(call, "caller", "this is Alice Martin, my order number is 4471")
     memory = store.caller_memory("+15550101")
     memory.learn_from("this is Alice Martin, my order number is 4471")
-    desk = FrontDesk(ReplayChatCompletionClient(["ok"] * 3), "sys", memory=memory)
+    policy = _policy(store, "+15550101", ["ok"] * 3)
 
-    async def say(text: str) -> str:
-        return "".join([p async for p in desk.reply(text, CancellationToken())])
+    async def scenario():
+        first = await policy.answer("Please forget me.")
+        assert first.text == CONFIRM_QUESTION
+        await policy.heard(first, first.text)
+        assert memory.known("name") == "Alice Martin"  # nothing erased before the yes
+        second = await policy.answer("Yes, please do.")
+        assert second.text == ERASED and second.erase
+        assert memory.known("name") == "Alice Martin"  # not before the caller has heard that it is done
+        await policy.heard(second, ERASED)
 
-    assert asyncio.run(say("Please forget me.")) == CONFIRM_QUESTION
-    assert memory.known("name") == "Alice Martin"  # nothing erased before the yes
-    assert asyncio.run(say("Yes, please do.")) == ERASED
-    assert memory.known("name") == "Alice Martin"  # not before the caller has heard that it is done
-    asyncio.run(desk.note_spoken(ERASED))
-    assert desk.forgotten
+    asyncio.run(scenario())
     assert memory.human().value == "" and memory.conversation_search("order number") == []
     assert store.calls()[0]["caller_user"] == ""
 
@@ -181,18 +188,13 @@ def test_callback_requests_become_stored_followup_tasks(tmp_path):
 
     store = _store(tmp_path)
     call = store.start_call("inbound", "sip:+15550101@pbx", "+15550101")
-    desk = FrontDesk(ReplayChatCompletionClient(["ok"]), "sys", memory=store.caller_memory("+15550101"), call_id=call)
-    reply = asyncio.run(_say(desk, "Could you call me back tomorrow at ten please?"))
+    policy = _policy(store, "+15550101", ["ok"], call_id=call)
+    reply = asyncio.run(spoken(policy, "Could you call me back tomorrow at ten please?"))
     assert reply.startswith("Sure, I'll call you back") and "10 AM" in reply
     tasks = FollowupStore(store._db).pending()
     assert [(t["caller_user"], t["call_id"]) for t in tasks] == [("+15550101", call)]
-    anonymous = FrontDesk(ReplayChatCompletionClient(["ok"]), "sys", memory=store.caller_memory(""))
-    asyncio.run(_say(anonymous, "call me back tomorrow"))
+    asyncio.run(spoken(_policy(store, "", ["ok"]), "call me back tomorrow"))
     assert len(FollowupStore(store._db).pending()) == 1  # no number to call: nothing booked
-
-
-async def _say(desk, text: str) -> str:
-    return "".join([p async for p in desk.reply(text, CancellationToken())])
 
 
 def test_a_confirmed_erase_in_a_reply_dropped_unheard_erases_nothing(tmp_path):
@@ -200,17 +202,18 @@ def test_a_confirmed_erase_in_a_reply_dropped_unheard_erases_nothing(tmp_path):
     store = TranscriptStore(tmp_path / "t.sqlite3")
     memory = store.caller_memory("+15550101")
     memory.learn_from("My name is Alice Martin.")
-    desk = FrontDesk(ReplayChatCompletionClient(["unused"]), "You are Joe.", memory=memory)
+    policy = policy_for(memory, ["unused"])
 
     async def scenario():
-        assert "".join([p async for p in desk.reply("Please forget me.", CancellationToken())]) == CONFIRM_QUESTION
-        await desk.note_spoken(CONFIRM_QUESTION)
-        checkpoint = await desk.checkpoint()
-        assert "".join([p async for p in desk.reply("Yes.", CancellationToken())]) == ERASED
-        await desk.rollback(checkpoint)  # dropped unheard
-        assert memory.known("name") == "Alice Martin" and not desk.forgotten
+        asked = await policy.answer("Please forget me.")
+        assert asked.text == CONFIRM_QUESTION
+        await policy.heard(asked, CONFIRM_QUESTION)
+        checkpoint = await policy.checkpoint()
+        assert (await policy.answer("Yes.")).text == ERASED
+        await policy.rollback(checkpoint)  # dropped unheard
+        assert memory.known("name") == "Alice Martin" and not policy.forgotten
         # The caller's final words are answered as the answer to the same question.
-        assert "".join([p async for p in desk.reply("No, keep them.", CancellationToken())]) != ERASED
+        assert (await policy.answer("No, keep them.")).text != ERASED
 
     asyncio.run(scenario())
     assert memory.known("name") == "Alice Martin"

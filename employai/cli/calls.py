@@ -3,6 +3,7 @@ database and status file of the bot, whether or not it is running (a running bot
 
 from __future__ import annotations
 
+import argparse
 import re
 import time
 from datetime import datetime, timedelta
@@ -46,7 +47,7 @@ def callee_uri(target: str, config: Config) -> str:
     raise UsageError(f"{target!r}: give a SIP URI (sip:user@host) or a phone number")
 
 
-def run_call(args, config: Config) -> int:
+def run_call(args: argparse.Namespace, config: Config) -> int:
     try:
         uri = callee_uri(args.uri, config)
         due = parse_at(args.at)
@@ -65,7 +66,7 @@ def run_call(args, config: Config) -> int:
     return 0
 
 
-def run_calls(args, config: Config) -> int:
+def run_calls(args: argparse.Namespace, config: Config) -> int:
     store = TranscriptStore(data_dir(config) / "employai.sqlite3")
     try:
         if args.calls_command == "cancel":

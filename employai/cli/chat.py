@@ -9,13 +9,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import sys
-
-from autogen_core import CancellationToken
+from collections.abc import Callable
+from typing import Any
 
 from brain.model_clients import build_model_client
 from brain.switchboard import Directory, TransferRequest
 from employai.runtime.app import data_dir, sip_domain
-from employai.runtime.conversation import greeting, new_front_desk, review_call, sync_profile_facts
+from employai.runtime.conversation import greeting, new_turn_policy, review_call, sync_profile_facts
+from employai.runtime.turn_policy import Answer
+from employai.runtime.understanding import Understanding
 from memory.embeddings import MiniLMEmbedder
 from memory.transcripts import TranscriptStore
 from sip_config import Config, resolve_models
@@ -24,56 +26,61 @@ from telephony.headers import normalise_user
 
 
 async def run_chat(config: Config, caller: str = "") -> int:
-    client = await asyncio.to_thread(build_model_client, config.llm, resolve_models(config))
     models = resolve_models(config)
+    client = await asyncio.to_thread(build_model_client, config.llm, models)
     embedder = await asyncio.to_thread(lambda: MiniLMEmbedder(models.embedding_zip).load())
+    understanding = Understanding(config, embedder)
     store = TranscriptStore(data_dir(config) / "employai.sqlite3", embedder=embedder)
     store.prune(config.memory.retention_days)
     sync_profile_facts(config, store)
     user = normalise_user(caller) if caller else ""
     call_id = store.start_call("chat", caller, user, claimed_user=user, verified=True)
-    memory = store.caller_memory(user)
     directory = Directory(config.transfer, sip_domain(config))
     transfer = TransferRequest(directory)  # a model that calls tools may ask for a transfer with it
-    desk = new_front_desk(config, client, memory, call_id, transfer=transfer)
-    hello = greeting(config, memory)
+    policy = new_turn_policy(config, client, understanding, store.caller_memory(user), call_id, directory,
+                             _now, transfer=transfer)
+    hello = greeting(config, policy.memory)
     print(hello, flush=True)
     store.add_turn(call_id, "bot", hello)
-    await desk.note_spoken(hello)
+    await policy.desk.note_spoken(hello)
     try:
         while line := await asyncio.to_thread(sys.stdin.readline):
-            if not line.strip():
+            if not (said := line.strip()):
                 continue
-            said = line.strip()
             store.add_turn(call_id, "caller", said)
-            memory.learn_from(said)
-            decision = directory.decide(said)
-            if decision is not None:  # on the phone this transfers; a chat can only say so
-                await desk.note_caller(said)
-                reply = decision.say
-            else:
-                transfer.take()
-                reply = await _reply(desk, said, config.llm.max_reply_sentences)
-                if (entry := transfer.take()) is not None and not reply:
-                    reply = config.transfer.announce_text.format(name=entry.name)
+            policy.memory.learn_from(said, numbers=False)  # numbers are remembered once read back and confirmed
+            transfer.take()
+            answer = await policy.answer(said)
+            reply = await _spoken(answer, config.llm.max_reply_sentences)
+            entry = answer.transfer_to or transfer.take()
+            if entry is not None and not reply:  # on the phone this transfers; a chat can only say so
+                reply = config.transfer.announce_text.format(name=entry.name)
             print(reply, flush=True)
             store.add_turn(call_id, "bot", reply)
-            await desk.note_spoken(reply)
-            if desk.forgotten:  # erased at the caller's request: nothing more is remembered of them
-                memory = store.caller_memory("")
+            await policy.heard(answer, reply)
+            if answer.erase:  # erased at the caller's request: nothing more is remembered of them
+                policy.rebind(store.caller_memory(""), policy.desk)
+            if answer.hang_up:
+                break
     finally:
         store.end_call(call_id, "chat_closed")
         try:
-            await review_call(config, client, store, call_id, memory)
+            await review_call(config, client, store, call_id, policy.memory)
+            await understanding.close()
         finally:
             store.close()
     return 0
 
 
-async def _reply(desk, said: str, max_sentences: int) -> str:
+def _now(fn: Callable[..., Any], *args: Any) -> Any:
+    """Memory writes in a chat happen at once, on this thread."""
+    return fn(*args)
+
+
+async def _spoken(answer: Answer, max_sentences: int) -> str:
     """The reply as the phone would say it: the same sentence cut and limit."""
     chunker, sentences = SentenceChunker(), []
-    async with contextlib.aclosing(desk.reply(said, CancellationToken())) as pieces:  # stops the model at once
+    async with contextlib.aclosing(answer.pieces()) as pieces:  # stops the model at once
         async for piece in pieces:
             sentences += chunker.push(piece)
             if len(sentences) >= max_sentences:

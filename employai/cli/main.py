@@ -35,6 +35,10 @@ def _parser() -> argparse.ArgumentParser:
     dial.add_argument("--codec", default="PCMU", help="codec to offer (G722, PCMU, PCMA)")
     dial.add_argument("--timeout", type=float, default=60.0)
     dial.add_argument("--json", action="store_true", help="print per-turn latency as JSON")
+    dial.add_argument("--keys", dest="play", action="append", type=lambda keys: "keys:" + keys,
+                      help="a turn of DTMF keys instead of a WAV, e.g. 5550107788# (info:123# for SIP INFO)")
+    dial.add_argument("--user", default="tester", help="SIP user of the test caller (its caller ID)")
+    dial.add_argument("--linger", type=float, default=0.0, help="after the last turn, wait this long for a BYE")
     memory = sub.add_parser("memory", help="what the bot remembers of a caller")
     memory_sub = memory.add_subparsers(dest="memory_command", required=True)
     show = memory_sub.add_parser("show", help="print a caller's memory")
@@ -66,6 +70,7 @@ def _parser() -> argparse.ArgumentParser:
     tasks = sub.add_parser("tasks", help="completed forms, messages and callbacks waiting for staff")
     tasks.add_argument("--all", action="store_true", help="include done ones")
     tasks.add_argument("--json", action="store_true")
+    tasks.add_argument("--done", type=int, metavar="ID", help="mark a task done")
     evaluate = sub.add_parser("eval", help="evaluations")
     evaluate.add_argument("what", choices=["memory", "hearing", "conversation"],
                           help="memory: deep memory retrieval; hearing: the business's words over G.711 with and"
@@ -73,6 +78,8 @@ def _parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--profile", default="all", help="conversation: default, dental or all")
     evaluate.add_argument("--workdir", default="eval-out", help="hearing, conversation: audio and logs go here")
     evaluate.add_argument("--quick", action="store_true", help="hearing, conversation: a few items only")
+    evaluate.add_argument("--model", help="conversation: a .gguf for the bot (with --base-url: the served model)")
+    evaluate.add_argument("--base-url", help="conversation: an OpenAI-compatible server for the bot's model")
     bench = sub.add_parser("bench", help="voice-to-voice latency and telephone-path WER against a running bot")
     bench.add_argument("--uri", help="a running bot to measure (default: start one on the bundled models)")
     bench.add_argument("--eval-dir", default=str(Path(__file__).resolve().parents[2] / "shared" / "eval" / "speech"))

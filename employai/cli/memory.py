@@ -35,14 +35,19 @@ def run_memory(args, config: Config) -> int:
                   f"{', the PIN' if erased.get('pins') else ''} removed.")
             return 0
         turns = [t for c in calls for t in store.turns(c["id"])]
+        forms = memory.forms()
         if args.json:
             print(json.dumps({"caller": user, "human": memory.human().value, "calls": len(calls),
                               "turns": [{"call": t.call_id, "role": t.role, "text": t.text,
-                                         "at": t.created_at} for t in turns]}, indent=1))
+                                         "at": t.created_at} for t in turns],
+                              "forms": [f.as_json() for f in forms]}, indent=1))
         else:
             print(f"caller: {user}\ncalls: {len(calls)}\n{memory.human().render()}")
             for t in turns[-10:]:
                 print(f"  [{t.call_id}] {t.role}: {t.text}")
+            for f in forms:
+                print(f"  form {f.id} [{f.call_id}] {f.title} ({f.status}, {f.as_json()['created_at']}): "
+                      + "; ".join(f"{key}: {value}" for key, value in f.values.items()))
         return 0
     finally:
         store.close()
@@ -80,6 +85,7 @@ def run_knowledge_add(files: list[str], config: Config) -> int:
         print(f"employai: {exc}")
         return 2
     store = TranscriptStore(data_dir(config) / "employai.sqlite3", embedder=embedder)
+    assert store.archive is not None  # a store opened with an embedder has the knowledge base
     try:
         for name in files:
             path = Path(name)

@@ -9,6 +9,7 @@ A benchmark, not a test: it prints figures and checks nothing.
 
 from __future__ import annotations
 
+import argparse
 import csv
 import json
 import platform
@@ -18,10 +19,12 @@ import subprocess
 import sys
 from pathlib import Path
 
-from employai.harness.launcher import start_bot
+from employai.harness.launcher import BotProcess, start_bot
 from employai.harness.wer import wer
 from employai.runtime.engines import load_synthesizer, load_transcriber
+from sip_config import Config
 from speech.pcm import read_wav, write_wav
+from speech.stt import Transcriber
 
 QUESTIONS = [
     "What are your opening hours?",
@@ -62,7 +65,7 @@ def _dial(uri: str, questions: list[Path], workdir: Path, index: int) -> list[di
     return json.loads(lines[-1])
 
 
-def run_bench(args, config) -> int:
+def run_bench(args: argparse.Namespace, config: Config) -> int:
     workdir = Path(args.workdir).resolve()
     workdir.mkdir(parents=True, exist_ok=True)
     eval_dir = Path(args.eval_dir)
@@ -82,7 +85,7 @@ def run_bench(args, config) -> int:
     if not args.uri:  # a fresh bot with an empty database: figures must not depend on earlier runs
         shutil.rmtree(workdir / "bot", ignore_errors=True)
     bot = start_bot(workdir / "bot") if not args.uri else None
-    uri = args.uri or bot.uri
+    uri = bot.uri if bot is not None else args.uri
     results: list[dict] = []
     try:
         for n, start in enumerate(range(0, len(prompts), TURNS_PER_CALL)):
@@ -112,7 +115,7 @@ def run_bench(args, config) -> int:
     return 0
 
 
-def _stage_times(bot) -> dict[str, list[float]]:
+def _stage_times(bot: BotProcess) -> dict[str, list[float]]:
     keys = {"speech end -> transcript": "transcript_ready", "speech end -> first LLM token": "first_token",
             "speech end -> first TTS audio": "first_audio", "speech end -> first frame sent": "first_frame"}
     out: dict[str, list[float]] = {k: [] for k in keys}
@@ -125,7 +128,8 @@ def _stage_times(bot) -> dict[str, list[float]]:
     return out
 
 
-def _wer(bot, prompts, results, transcriber) -> tuple[float, float]:
+def _wer(bot: BotProcess, prompts: list[tuple[Path, str | None]], results: list[dict],
+         transcriber: Transcriber) -> tuple[float, float]:
     """Clean: the file straight into Whisper. Phone: what the bot transcribed of it during the call."""
     with bot.db() as db:
         caller_turns = db.execute(

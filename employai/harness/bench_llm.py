@@ -12,7 +12,7 @@ import platform
 import statistics
 import time
 
-from autogen_core.models import SystemMessage, UserMessage
+from autogen_core.models import ChatCompletionClient, SystemMessage, UserMessage
 
 from brain.model_clients import build_model_client
 from brain.persona import front_desk_prompt
@@ -31,7 +31,7 @@ def _percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
-async def _one(client, system: str, question: str) -> tuple[float, float, int]:
+async def _one(client: ChatCompletionClient, system: str, question: str) -> tuple[float, float, int]:
     started = time.perf_counter()
     first = None
     pieces = 0

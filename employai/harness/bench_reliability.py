@@ -23,6 +23,7 @@ import platform
 import re
 import shutil
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
@@ -53,7 +54,7 @@ class Bench:
         self.workdir = workdir
         self.questions = questions
         self.bot_dir = workdir / "bot"
-        self.bot: BotProcess | None = None
+        self._bot: BotProcess | None = None
         self.runs = 0
         self.crashes: list[dict] = []
         self._log_offset = 0
@@ -65,16 +66,23 @@ class Bench:
         if log.exists():
             shutil.copy(log, self.bot_dir / f"bot-run-{self.runs}.log")
         began = time.monotonic()
-        self.bot = start_bot(self.bot_dir, sip_toml=BOT_SIP)
+        self._bot = start_bot(self.bot_dir, sip_toml=BOT_SIP)
         self.runs += 1
         self._log_offset = 0
         return time.monotonic() - began
+
+    @property
+    def bot(self) -> BotProcess:
+        """The bot's latest run (dead or alive); `start` first."""
+        if self._bot is None:
+            raise RuntimeError("the bot was never started")
+        return self._bot
 
     def pid(self) -> int:
         return self.bot.proc.pid
 
     def alive(self) -> bool:
-        return self.bot is not None and self.bot.proc.poll() is None
+        return self._bot is not None and self._bot.proc.poll() is None
 
     def ensure(self, stage: str) -> bool:
         """Restart the bot if it died (a crash, recorded); whether it had."""
@@ -131,8 +139,10 @@ class Bench:
         return None
 
     def stop(self) -> str:
+        if self._bot is None:
+            return "never started"
         if not self.alive():
-            return f"had exited (code {self.bot.proc.returncode})" if self.bot else "never started"
+            return f"had exited (code {self._bot.proc.returncode})"
         try:
             return f"exited with code {self.bot.stop()} on SIGTERM"
         except RuntimeError as exc:
@@ -245,7 +255,9 @@ def kill_restart(bench: Bench) -> dict:
     bench.ensure("before kill -9")
     caller = subprocess.Popen(bench.dial_command(bench.questions, "killed-call", 120.0), stdin=subprocess.DEVNULL,
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    call, turns, deadline, began = None, [], time.monotonic() + 90, time.time()
+    call: sqlite3.Row | None = None
+    turns: list[sqlite3.Row] = []
+    deadline, began = time.monotonic() + 90, time.time()
     try:
         while time.monotonic() < deadline and len(turns) < 3:  # greeting, first question, first reply
             time.sleep(0.2)

@@ -2,10 +2,16 @@
 
 It waits for the greeting to end, says each question, and measures on the caller's side the time from the end
 of its speech to the first audible frame of the reply (voice-to-voice latency), then waits for the reply to end.
+A turn is a WAV to say or keys to press (`keys:5550107788#`, RFC 4733 events; `keys:info:...`, SIP INFO), keyed
+at a person's pace. With `--json` it prints the turns as a JSON list, then one JSON object about the call: who
+ended it (`bot`: the far end hung up before the script did) and how many turns were played.
+
+The script runs on the main thread; PJSUA2 threads only append to and pop from the caller's deques.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import threading
 import time
@@ -20,6 +26,9 @@ from telephony import SipAgent
 
 AUDIBLE_PEAK = 1000  # about -30 dBFS
 REPLY_END_SILENCE_S = 1.5
+KEYS_PREFIX = "keys:"
+KEY_PACE_S = 0.3  # between key presses (a person keying a number)
+KEY_DURATION_MS = 160  # each RFC 4733 event
 
 
 @dataclass
@@ -28,6 +37,14 @@ class TurnResult:
     started_at: float  # wall clock, when the question began to play
     speech_end_at: float  # wall clock, when the caller's speech ended (as sent)
     latency_s: float | None  # None: no reply heard
+    kind: str = "speech"  # "speech" (a WAV said) or "keys" (DTMF pressed)
+
+
+@dataclass(frozen=True)
+class CallSummary:
+    ended_by: str  # "bot": the far end hung up (BYE) before the script ended the call; else "caller"
+    turns_played: int
+    status: int  # the final SIP status PJSIP reported for the call (0: still up when the script ended it)
 
 
 class ScriptedCaller:
@@ -39,6 +56,7 @@ class ScriptedCaller:
         self.out_drained_at = 0.0
         self.answered = threading.Event()
         self.ended = threading.Event()
+        self.end_status = 0
 
     def on_audio_frame(self, pcm: bytes) -> None:
         self.heard.append((time.monotonic(), pcm))
@@ -58,7 +76,11 @@ class ScriptedCaller:
     def on_dtmf(self, digit: str) -> None:
         pass
 
+    def on_transfer_status(self, status: int, reason: str, final: bool) -> None:
+        pass
+
     def on_ended(self, reason: str, status: int) -> None:
+        self.end_status = status
         self.ended.set()
 
     # --- the script, on the main thread -------------------------------------------------------------------
@@ -104,45 +126,84 @@ def _the_bot_under_test(uri: str, purpose: str) -> None:
     """The test caller's dial gate: it calls whatever bot URI its operator gave it (a harness, not the product)."""
 
 
-def dial(uri: str, questions: list[str], port: int, codec: str, timeout: float) -> tuple[list[TurnResult], bytes]:
-    settings = SipSettings(port=port, transports=("udp",), user="tester", rtp_port=42000, codecs=(codec,),
+def _press_keys(agent: SipAgent, call_id: int, spec: str) -> None:
+    """Key `spec` ("5550107788#", or "info:123#" for SIP INFO) one key at a time, at a person's pace."""
+    import pjsua2 as pj
+
+    info = spec.startswith("info:")
+    method = pj.PJSUA_DTMF_METHOD_SIP_INFO if info else pj.PJSUA_DTMF_METHOD_RFC2833
+
+    def send(key: str) -> None:
+        call = agent._lookup(call_id)  # the test caller's own call, on the SIP thread
+        if call is None or call.ended:
+            return
+        prm = pj.CallSendDtmfParam()
+        prm.digits, prm.method, prm.duration = key, method, KEY_DURATION_MS
+        call.sendDtmf(prm)
+
+    for key in spec.removeprefix("info:"):
+        agent.submit(functools.partial(send, key)).result(timeout=5)
+        time.sleep(KEY_PACE_S)
+
+
+def _play_turn(agent: SipAgent, call_id: int, caller: ScriptedCaller, turn: str, deadline: float) -> TurnResult:
+    started_at = time.time()
+    if turn.startswith(KEYS_PREFIX):
+        _press_keys(agent, call_id, turn.removeprefix(KEYS_PREFIX))
+        speech_end, kind = time.monotonic(), "keys"
+    else:
+        samples = read_wav(turn, RATE)
+        caller.say(samples.tobytes())
+        while caller.saying and not caller.ended.is_set() and time.monotonic() < deadline:
+            time.sleep(0.01)
+        speech_end, kind = caller.out_drained_at - speech_tail_s(samples), "speech"
+    caller.wait_quiet(max(speech_end, caller.out_drained_at), REPLY_END_SILENCE_S,
+                      min(deadline, time.monotonic() + 20))
+    first = caller.first_audible_after(speech_end)
+    latency = None if first is None else first - speech_end
+    speech_end_at = time.time() - (time.monotonic() - speech_end)
+    return TurnResult(str(turn), started_at, speech_end_at, latency, kind)
+
+
+def dial(uri: str, turns: list[str], port: int, codec: str, timeout: float, user: str = "tester",
+         linger_s: float = 0.0) -> tuple[list[TurnResult], bytes, CallSummary]:
+    """Call `uri`, play the turns (a WAV path, or `keys:DIGITS`), then wait up to `linger_s` for the far end to
+    hang up. Stops early when the far end hangs up."""
+    settings = SipSettings(port=port, transports=("udp",), user=user, rtp_port=42000, codecs=(codec,),
                            max_calls=2, log_level=0)
     agent = SipAgent(settings, dial_gate=_the_bot_under_test)
     caller = ScriptedCaller()
     results: list[TurnResult] = []
     agent.start()
     try:
-        agent.make_call(uri, caller, purpose="scheduled")
+        handle = agent.make_call(uri, caller, purpose="scheduled")
         deadline = time.monotonic() + timeout
         if not caller.answered.wait(min(timeout, 15)):
             raise RuntimeError("the call was not answered")
         caller.wait_quiet(time.monotonic(), REPLY_END_SILENCE_S, min(deadline, time.monotonic() + 15))
-        for path in questions:
-            samples = read_wav(path, RATE)
-            started_at = time.time()
-            caller.say(samples.tobytes())
-            while caller.saying and not caller.ended.is_set() and time.monotonic() < deadline:
-                time.sleep(0.01)
-            speech_end = caller.out_drained_at - speech_tail_s(samples)
-            caller.wait_quiet(caller.out_drained_at, REPLY_END_SILENCE_S,
-                              min(deadline, time.monotonic() + 20))
-            first = caller.first_audible_after(speech_end)
-            latency = None if first is None else first - speech_end
-            speech_end_at = time.time() - (time.monotonic() - speech_end)
-            results.append(TurnResult(str(path), started_at, speech_end_at, latency))
+        for turn in turns:
+            if caller.ended.is_set() or time.monotonic() >= deadline:
+                break
+            results.append(_play_turn(agent, handle.call_id, caller, turn, deadline))
+        caller.ended.wait(max(0.0, min(linger_s, deadline - time.monotonic())))
+        ended_by = "bot" if caller.ended.is_set() else "caller"
         agent.submit(lambda: None).result(timeout=5)
     finally:
         agent.stop()
-    return results, b"".join(frame for _, frame in caller.heard)
+    summary = CallSummary(ended_by, len(results), caller.end_status)
+    return results, b"".join(frame for _, frame in caller.heard), summary
 
 
 def run_dial(args) -> int:
-    results, heard = dial(args.uri, args.play, args.port, args.codec, args.timeout)
+    results, heard, summary = dial(args.uri, args.play, args.port, args.codec, args.timeout,
+                                   getattr(args, "user", "tester"), getattr(args, "linger", 0.0))
     write_wav(args.record, heard)
     if args.json:
         print(json.dumps([r.__dict__ for r in results]))
+        print(json.dumps(summary.__dict__))
     else:
         for r in results:
             latency = "no reply" if r.latency_s is None else f"{r.latency_s * 1000:.0f} ms"
             print(f"{r.question}: {latency}")
+        print(f"call ended by the {summary.ended_by}")
     return 0 if all(r.latency_s is not None for r in results) else 1

@@ -17,6 +17,7 @@ import time
 from pathlib import Path
 
 from autogen_core import CancellationToken
+from autogen_core.models import ChatCompletionClient
 
 from brain.model_clients import build_model_client
 from employai.runtime.conversation import new_front_desk
@@ -63,7 +64,7 @@ def _normalise(text: str) -> str:
     return "".join(ch for ch in text.lower() if ch.isalnum() or ch in "@.")
 
 
-async def _dmr(config: Config, store: TranscriptStore, client) -> tuple[int, list[str]]:
+async def _dmr(config: Config, store: TranscriptStore, client: ChatCompletionClient) -> tuple[int, list[str]]:
     correct, misses = 0, []
     for i, (statement, question, answer) in enumerate(DMR_ITEMS):
         caller = f"+1555990{i:04d}"
@@ -89,8 +90,11 @@ def _fill(store: TranscriptStore, passages: int, messages: int, callers: int) ->
     words = ("boiler leak drain pipe radiator invoice visit price tap valve pump heater tank shower toilet "
              "kitchen bathroom garden meter pressure thermostat engineer booking weekend emergency").split()
     texts = [" ".join(rng.choice(words) for _ in range(14)).capitalize() + "." for _ in range(passages)]
+    archive = store.archive
+    if archive is None:
+        raise ValueError("the memory eval needs a store with an embedder (its knowledge base)")
     for start in range(0, passages, 256):
-        store.archive.insert(texts[start : start + 256], scope="org", source="bench")
+        archive.insert(texts[start : start + 256], scope="org", source="bench")
     db = store._db
     db.execute("BEGIN")
     for c in range(callers):
@@ -124,7 +128,7 @@ def run_eval_memory(config: Config) -> int:
         correct, misses = asyncio.run(_dmr(config, store, client))
         store.close()
         print(f"Deep memory retrieval, {len(DMR_ITEMS)} questions about earlier calls, model "
-              f"{config.llm.model if config.llm.backend == 'openai' else models.gguf.name}: "
+              f"{models.gguf.name if models.gguf is not None else config.llm.model}: "
               f"accuracy {correct / len(DMR_ITEMS):.0%} ({correct}/{len(DMR_ITEMS)})")
         for miss in misses:
             print(f"  missed: {miss}")

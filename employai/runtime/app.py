@@ -83,6 +83,8 @@ class Bot:
 
     async def _review(self, conductor: CallConductor) -> None:
         """The after-call memory keeper and task agent, off the call's path."""
+        if conductor.call_id is None:
+            return
         try:
             await review_call(self._config, self._engines.model_client, self._store, conductor.call_id,
                               conductor.memory)

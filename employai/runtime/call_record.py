@@ -41,7 +41,7 @@ class CallRecord:
         self._store, self._context, self._loop = store, context, loop
         self.identity = IdentityCheck(context.remote.user, context.remote.verified, store.pins)
         self.call_id: int | None = None
-        self.memory: CallerMemory | None = None  # bound when the record opens
+        self.memory = CallerMemory(None, "")  # nobody's (and no knowledge base) until the record opens
 
     def write(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> asyncio.Future:
         """Run a database write on the writer thread; await the future for its result."""
@@ -72,7 +72,7 @@ class CallRecord:
         kept = self.identity.redact(text)
         self.write(self._store.add_turn, self.call_id, "caller", kept, timing=timing)
         if kept == text and self.memory is not None:
-            self.write(self.memory.learn_from, text)
+            self.write(self.memory.learn_from, text, numbers=False)  # numbers: once confirmed (turn policy)
 
     def bot_said(self, text: str, interrupted: bool, timing: TurnTiming | None = None) -> None:
         self.write(self._store.add_turn, self.call_id, "bot", text, interrupted=interrupted,

@@ -14,29 +14,27 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 
-from autogen_core import CancellationToken
-
-from brain.front_desk import FrontDesk
 from brain.switchboard import Directory, TransferRequest
-from employai.runtime.call_actions import KeysAndTransfers, once
+from employai.runtime.call_clock import CallClock
 from employai.runtime.call_context import CallContext, opening_line
+from employai.runtime.call_keys import CallKeys
 from employai.runtime.call_record import CallRecord
-from employai.runtime.conversation import greeting, new_front_desk
+from employai.runtime.conversation import greeting, new_turn_policy
 from employai.runtime.engines import Engines, canned_lines
-from employai.runtime.identity import IdentityCheck
-from employai.runtime.keypad import Keypad
-from employai.runtime.speaker import Speaker, SpokenTurn
+from employai.runtime.listening import Listener
+from employai.runtime.speaker import Speaker, SpokenTurn, once
 from employai.runtime.timing import bot_turn_timing, caller_timing, log_turn
 from employai.runtime.transcription import CallTranscriber
+from employai.runtime.transfer_desk import TransferDesk
 from employai.runtime.transfers import Dial, Transfers
+from employai.runtime.turn_policy import Answer, TurnPolicy
 from memory.caller_memory import CallerMemory
 from memory.transcripts import TranscriptStore
 from sip_config import Config
 from sip_config.schema import DirectoryEntry
-from speech.echo_gate import EchoGate
 from speech.playout import Playout
 from speech.stt import Transcript
-from speech.vad import SpeechPaused, SpeechResumed, SpeechStarted, TurnEnded, UtteranceSegmenter, VoiceDetector
+from speech.vad import SpeechPaused, SpeechResumed, SpeechStarted, TurnEnded
 from telephony import CallHandle
 
 log = logging.getLogger(__name__)
@@ -45,53 +43,44 @@ INBOUND_FRAMES = 250  # 5 s of caller audio waiting for the event loop; older fr
 MAX_TURN_CHARS = 600  # what one reply answers, at most (words carried over from replies cut off unheard included)
 
 
-class CallConductor(KeysAndTransfers):
+class CallConductor:
     def __init__(self, config: Config, engines: Engines, store: TranscriptStore, handle: CallHandle | None,
                  context: CallContext, loop: asyncio.AbstractEventLoop, directory: Directory | None = None,
                  dial: Dial | None = None):
         self._config, self._engines, self._store = config, engines, store
         self._handle, self.context, self._loop = handle, context, loop
         self._directory = directory if directory is not None else Directory(config.transfer)
-        self._dial = dial
-        self._keypad = Keypad(config.dtmf)
-        self._digit_timer: asyncio.TimerHandle | None = None
-        self._transfers = Transfers(handle, loop, config.transfer.notify_timeout_s)
+        self._keys = CallKeys(config.dtmf, loop, self._keyed_number, self._shortcut)
+        self._transfers = Transfers(handle, loop, config.transfer.notify_timeout_s) if handle is not None else None
+        self._switch = TransferDesk(self._directory, engines.synthesizer, dial, config.transfer, config.profile.name)
         self._transfer_task: asyncio.Task | None = None
         self._transfer_request = TransferRequest(self._directory)  # the model's `transfer_call` tool fills it
-        self._message_for: DirectoryEntry | None = None
         audio = config.audio
         self.playout = Playout(echo_tail_ms=audio.echo_tail_ms)
         self._speaker = Speaker(engines.synthesizer, self.playout, config.llm.max_reply_sentences)
-        self._vad = VoiceDetector(audio.vad_aggressiveness)
-        self._vad_barge_in = VoiceDetector(audio.barge_in_vad_aggressiveness)
-        self._echo_gate = EchoGate(audio.echo_gate_ratio)
-        self._segmenter = UtteranceSegmenter(audio.preroll_ms, audio.min_speech_ms,
-                                             audio.preemptive_silence_ms, audio.end_of_turn_silence_ms,
-                                             int(audio.max_utterance_s * 1000))
+        self._listener = Listener(audio)
         self._inbound: asyncio.Queue[tuple[bytes, float] | None] = asyncio.Queue(INBOUND_FRAMES)
         self._stt = CallTranscriber(engines.transcriber, loop)  # at most one transcription in flight per call
-        self._record: CallRecord | None = None  # the call's record and whose memory it may touch, once answered
-        self._identity: IdentityCheck | None = None
+        self._record = CallRecord(store, context, loop)  # the call's record, and whose memory it may touch
+        self._identity = self._record.identity
         self.dropped_frames = 0
         self._answered = asyncio.Event()
         self._ended = asyncio.Event()
-        self._front_desk: FrontDesk | None = None  # made on the event loop: it reads the caller's memory
-        self._memory: CallerMemory | None = None
         self._turn_task: asyncio.Task | None = None
         self._prepared: tuple[bytes, asyncio.Future, SpokenTurn] | None = None
         self._unanswered: list[str] = []
         self._turn_ids = 0
-        self._last_activity = time.monotonic()
-        self._prompted = False
+        self._clock = CallClock(config.call, self._busy, self._prompt_silent_caller, self.finish)
         self.call_id: int | None = None
+        self._policy = self._new_policy(self._record.memory)  # anonymous until the record opens
         self.end_reason: str | None = None
         self.answered = False
         self.final_status = 0  # the SIP status the call ended with
         self.caller_turns = 0
 
     @property
-    def memory(self) -> CallerMemory | None:
-        return self._memory
+    def memory(self) -> CallerMemory:
+        return self._policy.memory
 
     def attach(self, handle: CallHandle) -> None:
         """The handle of a call we placed (known only once the call is made with this conductor as its events)."""
@@ -113,7 +102,8 @@ class CallConductor(KeysAndTransfers):
         self._loop.call_soon_threadsafe(self._on_key, digit)
 
     def on_transfer_status(self, status: int, reason: str, final: bool) -> None:
-        self._transfers.on_status(status, reason, final)
+        if self._transfers is not None:
+            self._transfers.on_status(status, reason, final)
 
     def on_ended(self, reason: str, status: int) -> None:
         self.final_status = status
@@ -139,11 +129,10 @@ class CallConductor(KeysAndTransfers):
         except Exception:
             log.exception("the call failed; hanging up")
             self.end_reason = self.end_reason or "error"
-            if not self._ended.is_set() and self._handle is not None:
-                self._handle.hangup()
+            if not self._ended.is_set():
+                self._hang_up()
         finally:
-            if self._record is not None:
-                await self._record.close(self.end_reason or "caller_hangup")
+            await self._record.close(self.end_reason or "caller_hangup")
 
     async def _wait_answered(self) -> bool:
         outbound = self.context.direction == "outbound"
@@ -156,32 +145,37 @@ class CallConductor(KeysAndTransfers):
         if not self._answered.is_set() or self._ended.is_set():
             if not self._ended.is_set():
                 self.end_reason = "no_answer"
-                self._handle.hangup(408)  # CANCEL for a call we placed
+                self._hang_up(408)  # CANCEL for a call we placed
                 await asyncio.wait([asyncio.ensure_future(self._ended.wait())], timeout=5)
             return False
         self.answered = True
         return True
 
+    def _new_policy(self, memory: CallerMemory) -> TurnPolicy:
+        return new_turn_policy(self._config, self._engines.model_client, self._engines.understanding, memory,
+                               self.call_id, self._directory, self._record.write, self._identity,
+                               self.context.block(), self._transfer_request)
+
     def _bind_memory(self, memory: CallerMemory) -> None:
-        """Memory and front desk for whoever the call is known to be now (unknown: remembers nothing)."""
-        self._memory = memory
-        self._front_desk = new_front_desk(self._config, self._engines.model_client, memory, self.call_id,
-                                          self.context.block(), self._transfer_request)
+        """Memory for whoever the call is known to be now (unknown: remembers nothing); the dialogue goes on."""
+        self._policy.rebind(memory, self._new_policy(memory).desk)
+        self._policy.call_id = self.call_id
+
+    def _hang_up(self, status: int = 200) -> None:
+        if self._handle is not None:
+            self._handle.hangup(status)
 
     async def _converse(self) -> None:
-        self._record = CallRecord(self._store, self.context, self._loop)
-        self._identity = self._record.identity
         self.call_id = await self._record.open()
         self._bind_memory(self._record.memory)
         self._start_turn(self._greet)
-        timers = asyncio.create_task(self._watch_timers())
+        timers = asyncio.create_task(self._clock.run(self._ended))
         try:
             while (item := await self._inbound.get()) is not None:
                 self._on_frame(*item)
         finally:
             timers.cancel()
-            if self._digit_timer is not None:
-                self._digit_timer.cancel()
+            self._keys.close()
             if self._transfer_task is not None:
                 self._transfer_task.cancel()
             if self._turn_task is not None:
@@ -193,15 +187,10 @@ class CallConductor(KeysAndTransfers):
         self._push_frame(None)  # never lost: the oldest frame makes room for it
 
     def _on_frame(self, frame: bytes, t: float) -> None:
-        audio = self._config.audio
-        speaking = self.playout.speaking
-        self._segmenter.min_speech_frames = (audio.barge_in_min_speech_ms if speaking else audio.min_speech_ms) // 20
-        vad = self._vad_barge_in if speaking and not self._segmenter.in_speech else self._vad
-        voiced = self._echo_gate.passes(frame, self.playout.recent_peak()) and vad.is_speech(frame)
-        for event in self._segmenter.push(frame, voiced, t):
+        for event in self._listener.hear(frame, t, self.playout.speaking, self.playout.recent_peak()):
             log.debug("vad event", extra={"event": type(event).__name__, "at": round(t, 3)})
             if isinstance(event, SpeechStarted):
-                self._last_activity, self._prompted = time.monotonic(), False
+                self._clock.activity(caller=True)
                 if self._turn_task is not None and not self._turn_task.done():
                     self._barge_in()
             elif isinstance(event, SpeechPaused):
@@ -277,23 +266,28 @@ class CallConductor(KeysAndTransfers):
         finally:
             spoken = turn.heard() if interrupted else turn.text()
             if spoken:
-                self._keypad.expect_number(spoken)
-                await asyncio.shield(self._front_desk.note_spoken(spoken))
+                answer = turn.answer if isinstance(turn.answer, Answer) else Answer("prompt", spoken)
+                self._keys.expect(spoken, number=answer.expects_number)
+                await asyncio.shield(self._heard(answer, spoken))
                 timing = bot_turn_timing(turn, caller_turn)
                 self._record.bot_said(spoken, interrupted, timing)
                 log_turn(timing, interrupted)
             elif turn.checkpoint is not None:
-                # Abandoned unheard: the history forgets it, and what the caller said still wants an answer
-                # (unless the caller went on talking, and the longer utterance supersedes it).
-                await asyncio.shield(self._front_desk.rollback(turn.checkpoint))
-                if turn.identity is not None:
-                    self._identity.restore(turn.identity)
+                # Abandoned unheard: nothing it would have done happens, and what the caller said still wants an
+                # answer (unless the caller went on talking, and the longer utterance supersedes it).
+                await asyncio.shield(self._policy.rollback(turn.checkpoint))
                 carry = turn.carried if turn.speculative else [turn.caller_text]
                 self._unanswered[:0] = [text for text in carry if text]
-            self._last_activity = time.monotonic()
+            self._clock.activity()
+
+    async def _heard(self, answer: Answer, spoken: str) -> None:
+        await self._policy.heard(answer, spoken)
+        if answer.erase:  # erased at the caller's request: nothing more is remembered of them on this call
+            self._record.forget_caller()
+            self._bind_memory(self._record.memory)
 
     async def _greet(self, turn: SpokenTurn) -> None:
-        text = opening_line(self.context, self._config.profile, greeting(self._config, self._memory),
+        text = opening_line(self.context, self._config.profile, greeting(self._config, self._policy.memory),
                             self._config.outbound.intro_text)
         if text == self._config.profile.greeting:
             await self._speaker.say_pcm(self._engines.canned["greeting"], text, turn)
@@ -318,63 +312,85 @@ class CallConductor(KeysAndTransfers):
         # Everything the caller said since the last reply (a reply cut off unheard leaves its words here).
         turn.carried, self._unanswered = self._unanswered, []
         turn.caller_text = " ".join([*turn.carried, transcript.text]).strip()[-MAX_TURN_CHARS:]
-        turn.checkpoint = await self._front_desk.checkpoint()
-        turn.identity = self._identity.snapshot()
+        turn.checkpoint = await self._policy.checkpoint()
         if not turn.caller_text:
             return
-        if (about_identity := await self._identity.answer(turn.caller_text)) is not None:
-            await self._front_desk.note_caller(self._identity.redact(turn.caller_text))
-            say = about_identity.say
-            if about_identity.verified_now:
-                name = self._record.verified_name()
-                say = say.format(name=f", {name}" if name else "")
-            await self._speaker.speak(once(say), turn)
-            if about_identity.verified_now:
-                await self._speaker.wait_played(turn)  # a reply prepared and dropped unheard binds nothing
-                self._bind_memory(await self._record.bind_verified_caller())
-            return
-        if self._message_for is not None:
-            entry, self._message_for = self._message_for, None
-            self._record.write(self._memory.take_message, entry.name, turn.caller_text, self.call_id)
-            await self._front_desk.note_caller(turn.caller_text)
-            return await self._speaker.speak(once(f"Thank you, I'll pass that on to {entry.name}."), turn)
-        decision = self._directory.decide(turn.caller_text)
-        if decision is not None:
-            await self._front_desk.note_caller(turn.caller_text)
-            await self._speaker.speak(once(decision.say), turn)
-            if decision.entry is not None:
-                await self._speaker.wait_played(turn)
-                self._transfer_task = asyncio.create_task(self._transfer_to(decision.entry))
-            return
         self._transfer_request.take()  # a request from a reply prepared and dropped is not this turn's
-        # A PIN a verified caller mentions never reaches the model's history (nor, so, its reply).
-        await self._speaker.speak(self._front_desk.reply(self._identity.redact(turn.caller_text), CancellationToken()),
-                                  turn)
-        if self._front_desk.forgotten:
-            self._record.forget_caller()
-        await self._transfer_if_the_model_asked(turn)
+        await self._deliver(await self._policy.answer(turn.caller_text), turn)
 
-    # --- silence, time limits, shutdown ------------------------------------------------------------------------
+    async def _deliver(self, answer: Answer, turn: SpokenTurn) -> None:
+        """Say the answer; once it is heard, do what it does: transfer, bind a verified caller, hang up."""
+        turn.answer = answer
+        log.debug("turn answered", extra={"step": answer.step})
+        await self._speaker.speak(answer.pieces(), turn)
+        entry = answer.transfer_to or self._transfer_request.take()  # or the model's `transfer_call` tool
+        if entry is None and not answer.hang_up and not answer.verified_now:
+            return
+        await self._speaker.wait_played(turn)  # a reply prepared and dropped unheard does nothing
+        if answer.verified_now:
+            self._bind_memory(await self._record.bind_verified_caller())
+        if entry is not None and not self._ended.is_set():
+            if not turn.text().strip():
+                await self._speaker.speak(once(self._config.transfer.announce_text.format(name=entry.name)), turn)
+                await self._speaker.wait_played(turn)
+            self._transfer_task = asyncio.create_task(self._transfer_to(entry))
+        if answer.hang_up and not self._ended.is_set():
+            self.end_reason = "closed"
+            self._hang_up()
 
-    async def _watch_timers(self) -> None:
+    # --- keys and transfers: what they mean for this call ------------------------------------------------------
+
+    def _on_key(self, key: str) -> None:
+        if self.call_id is None or self._ended.is_set():
+            return
+        self._keys.press(key, secret=self._identity.expecting_pin)
+
+    def _keyed_number(self, text: str) -> None:
+        """Digits keyed as the answer to a question count as if the caller had said the number."""
+        self._clock.activity()
+        stt: asyncio.Future = self._loop.create_future()
+        stt.set_result(Transcript(text))
+        self._barge_in()
+        self._start_turn(lambda t: self._reply(stt, t), caller_turn=(stt, time.monotonic()))
+        self._caller_turn_heard(stt, time.monotonic())
+
+    def _shortcut(self, name: str) -> None:
+        entry = self._directory.by_name(name)
+        if entry is None:
+            return
+        self._clock.activity()
+        self._barge_in()
+        announce = self._config.transfer.announce_text.format(name=entry.name)
+        self._start_turn(lambda turn: self._deliver(Answer("transfer", announce, transfer_to=entry), turn))
+
+    async def _transfer_to(self, entry: DirectoryEntry) -> None:
+        """Put the caller through; if that fails, tell them (and offer a message when nobody answered)."""
+        if self._transfers is None:
+            return
+        done = await self._switch.put_through(entry, self._transfers, self._who_is_calling)
+        self._record.annotate(transferred_to=f"{entry.name} <{done.uri}> ({done.outcome} {done.status})")
+        if done.outcome == "joined":
+            self.end_reason = "transferred"
+            self._hang_up()
+            return
+        if done.outcome == "no_answer":
+            self._policy.offer_message(entry.name)
+        text = done.say(self._config.transfer, entry.name)
+        self._start_turn(lambda turn: self._deliver(Answer("transfer", text), turn))
+
+    def _who_is_calling(self) -> tuple[str, list[str]]:
+        """For an attended transfer's introduction: the caller's name as we know it, and what they said."""
+        name = self.memory.known("name") or self.context.remote.display_name or "a caller"
+        turns = self._store.turns(self.call_id) if self.call_id is not None else []
+        return name, [t.text for t in turns if t.role == "caller"]
+
+    def _busy(self) -> bool:
+        return self._listener.in_speech or (self._turn_task is not None and not self._turn_task.done())
+
+    def _prompt_silent_caller(self) -> None:
         call = self._config.call
-        started = time.monotonic()
-        while not self._ended.is_set():
-            await asyncio.sleep(0.25)
-            now = time.monotonic()
-            if now - started > call.max_duration_s:
-                return await self.finish("max_duration", "max_duration")
-            busy = self._segmenter.in_speech or (self._turn_task is not None and not self._turn_task.done())
-            if busy:
-                self._last_activity = now
-                continue
-            idle = now - self._last_activity
-            if idle > call.silence_hangup_s:
-                return await self.finish("goodbye", "silence")
-            if idle > call.silence_prompt_s and not self._prompted:
-                self._prompted = True
-                self._start_turn(lambda turn: self._speaker.say_pcm(
-                    self._engines.canned["silence_prompt"], call.silence_prompt_text, turn))
+        self._start_turn(lambda turn: self._speaker.say_pcm(self._engines.canned["silence_prompt"],
+                                                            call.silence_prompt_text, turn))
 
     async def finish(self, line: str, reason: str) -> None:
         """Say a last canned line, then hang up (bounded: a stuck playout cannot hold the call open)."""
@@ -394,5 +410,5 @@ class CallConductor(KeysAndTransfers):
             pass
         if self.call_id is not None and turn.heard():
             self._record.bot_said(turn.heard(), interrupted=not turn.played_out)
-        self._handle.hangup()
+        self._hang_up()
 

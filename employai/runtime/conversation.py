@@ -4,16 +4,22 @@ caller, with their memory, and the greeting they should hear."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
+from typing import Any
 
 from autogen_core.models import ChatCompletionClient
 
 from brain.after_call import AfterCallTeam, CallReview
 from brain.front_desk import FrontDesk, calls_tools
 from brain.persona import front_desk_prompt, greeting_for
-from brain.switchboard import TransferRequest
+from brain.switchboard import Directory, TransferRequest
 from memory.blocks import Block, render_blocks
 from memory.caller_memory import CallerMemory
 from sip_config import Config
+
+from .identity import IdentityCheck
+from .turn_policy import TurnPolicy
+from .understanding import Understanding
 
 log = logging.getLogger(__name__)
 
@@ -25,11 +31,19 @@ def new_front_desk(config: Config, model_client: ChatCompletionClient, memory: C
     with `transfer`, the `transfer_call` tool (for models that call tools)."""
     blocks = ([memory.human()] if memory.remembers else []) + ([call_block] if call_block is not None else [])
     notes = render_blocks(blocks)
-    return FrontDesk(model_client, front_desk_prompt(config.profile, notes),
-                     config.profile.facts if config.llm.lead_with_facts else (), memory=memory, call_id=call_id,
-                     continue_after_fact=config.llm.continue_after_fact, history_tokens=config.llm.history_tokens,
+    return FrontDesk(model_client, front_desk_prompt(config.profile, notes), memory=memory,
+                     history_tokens=config.llm.history_tokens,
                      tools=[transfer.tool()] if transfer is not None and config.transfer.directory
                      and calls_tools(model_client) else ())
+
+
+def new_turn_policy(config: Config, model_client: ChatCompletionClient, understanding: Understanding,
+                    memory: CallerMemory, call_id: int | None,
+                    directory: Directory, commit: Callable[..., Any], identity: IdentityCheck | None = None,
+                    call_block: Block | None = None, transfer: TransferRequest | None = None) -> TurnPolicy:
+    """Who answers each turn of this conversation (a call, or `employai chat`), for this caller."""
+    desk = new_front_desk(config, model_client, memory, call_id, call_block, transfer)
+    return TurnPolicy(config, understanding, desk, memory, directory, commit, identity, call_id)
 
 
 def sync_profile_facts(config: Config, store) -> None:

@@ -15,6 +15,10 @@ from speech.stt import Transcriber, WhisperOptions, WhisperTranscriber
 from speech.tts import PiperSynthesizer, Synthesizer
 from speech.tts_cache import CachedSynthesizer
 
+from .turn_policy import fixed_lines
+from .understanding import Understanding
+from .vocabulary import business_vocabulary
+
 log = logging.getLogger(__name__)
 
 
@@ -24,7 +28,8 @@ class Engines:
     synthesizer: Synthesizer
     model_client: ChatCompletionClient
     canned: dict[str, bytes]  # pre-synthesised lines, spoken even if TTS fails mid-call
-    embedder: Embedder
+    embedder: Embedder | None
+    understanding: Understanding  # the business's facts, forms and intents, by meaning
 
 
 def canned_lines(config: Config) -> dict[str, str]:
@@ -38,7 +43,7 @@ def canned_lines(config: Config) -> dict[str, str]:
 def load_transcriber(config: Config) -> WhisperTranscriber:
     s = config.stt
     options = WhisperOptions(compute_type=s.compute_type, cpu_threads=s.cpu_threads, beam_size=s.beam_size,
-                             language=s.language, window_s=s.window_s)
+                             language=s.language, window_s=s.window_s, prompt=business_vocabulary(config))
     return WhisperTranscriber(resolve_models(config).whisper_dir, options).load()
 
 
@@ -51,11 +56,11 @@ def _prewarm_prompt(model_client: ChatCompletionClient, config: Config) -> None:
     """Evaluate the front desk's instructions once, so llama.cpp's prefix cache has them before the first call."""
     import asyncio
 
-    from autogen_core.models import AssistantMessage, SystemMessage, UserMessage
+    from autogen_core.models import AssistantMessage, LLMMessage, SystemMessage, UserMessage
 
     from brain.persona import front_desk_prompt
 
-    messages = [SystemMessage(content=front_desk_prompt(config.profile)),
+    messages: list[LLMMessage] = [SystemMessage(content=front_desk_prompt(config.profile)),
                 AssistantMessage(content=config.profile.greeting, source="front_desk"),
                 UserMessage(content="Hello.", source="caller")]
     asyncio.run(model_client.create(messages, extra_create_args={"max_tokens": 1}))
@@ -74,5 +79,7 @@ def load_engines(config: Config) -> Engines:
     if config.llm.backend == "llama_cpp":
         _prewarm_prompt(model_client, config)
     embedder = MiniLMEmbedder(models.embedding_zip).load()
+    understanding = Understanding(config, embedder)
+    synthesizer.prewarm(fixed_lines(config))  # the turn policy's own lines start at once
     log.info("engines loaded", extra={"seconds": round(time.monotonic() - started, 2)})
-    return Engines(transcriber, synthesizer, model_client, canned, embedder)
+    return Engines(transcriber, synthesizer, model_client, canned, embedder, understanding)

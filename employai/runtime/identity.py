@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import re
 from dataclasses import dataclass
+from typing import Protocol
 
 from memory.extractor import DIGIT_WORD, normalise_numbers
 from memory.pins import weak_pin
@@ -54,10 +55,18 @@ class IdentityReply:
     verified_now: bool = False  # the caller just proved who they are: bind their memory to the call
 
 
-class IdentityCheck:
-    """One per call. `pins` is the PinStore (has_pin, verify, set)."""
+class Pins(Protocol):
+    """The PINs as the identity check uses them (`memory.pins.PinStore`). Blocking: run in a worker thread."""
 
-    def __init__(self, claimed_user: str, verified: bool, pins) -> None:
+    def verify(self, caller_user: str, pin: str) -> bool: ...
+
+    def set(self, caller_user: str, pin: str) -> None: ...
+
+
+class IdentityCheck:
+    """One per call."""
+
+    def __init__(self, claimed_user: str, verified: bool, pins: Pins) -> None:
         self.claimed_user = claimed_user
         self.verified = verified and bool(claimed_user)
         self._pins = pins

@@ -49,6 +49,15 @@ class Keypad:
         self._collecting = asked_number(bot_text)
         self._digits = ""
 
+    def expect_kind(self, kind: str) -> None:
+        """Keys from now on are a number of this kind (the turn said it asks for one)."""
+        self._collecting = kind
+        self._digits = ""
+
+    @property
+    def expecting(self) -> bool:
+        return self._collecting is not None
+
     @property
     def collecting(self) -> bool:
         return self._collecting is not None and bool(self._digits)

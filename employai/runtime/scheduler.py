@@ -9,6 +9,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable
+from typing import Protocol
 
 from employai.runtime.call_context import CallContext
 from employai.runtime.calling_hours import next_allowed
@@ -21,8 +22,24 @@ log = logging.getLogger(__name__)
 
 TICK_S = 1.0
 
+
+class PlacedCall(Protocol):
+    """What the scheduler reads of a call it placed, once the call is over (the conductor)."""
+
+    @property
+    def call_id(self) -> int | None: ...  # its calls row (None: it never opened one)
+    @property
+    def final_status(self) -> int: ...  # the SIP status it ended with
+    @property
+    def end_reason(self) -> str | None: ...
+    @property
+    def answered(self) -> bool: ...
+    @property
+    def caller_turns(self) -> int: ...
+
+
 # Places a call and runs it to its end; returns the conductor (None when it could not even be placed).
-PlaceCall = Callable[[CallContext], Awaitable["object | None"]]
+PlaceCall = Callable[[CallContext], Awaitable[PlacedCall | None]]
 
 
 class Scheduler:

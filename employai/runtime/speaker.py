@@ -7,10 +7,10 @@ were ready; the playout records when the first frame left.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator
 from dataclasses import dataclass, field
+from typing import Any
 
 from speech.playout import Playout, Segment, heard_text
 from speech.sentences import SentenceChunker
@@ -24,8 +24,8 @@ class SpokenTurn:
     speculative: bool = False  # prepared during a pause; plays only once the caller's turn is over
     caller_text: str = ""  # what this turn answers
     carried: list[str] = field(default_factory=list)  # earlier caller words, left unanswered, it answers too
-    checkpoint: dict | None = None  # the agent's history before this reply
-    identity: tuple | None = None  # the identity check's state before this reply (restored with the history)
+    checkpoint: Any = None  # the turn policy's state before this reply (restored if it is dropped unheard)
+    answer: Any = None  # the turn policy's answer this turn speaks (what it does once heard)
     transcript_ready: float | None = None  # time.monotonic()
     first_token: float | None = None
     first_audio: float | None = None
@@ -55,7 +55,7 @@ class Speaker:
     async def speak(self, pieces: AsyncIterator[str], turn: SpokenTurn) -> None:
         """Queue the audio of `pieces` (up to the sentence limit) as it becomes ready."""
         chunker = SentenceChunker()
-        async with contextlib.aclosing(pieces):
+        try:
             async for piece in pieces:
                 if turn.first_token is None:
                     turn.first_token = time.monotonic()
@@ -63,6 +63,9 @@ class Speaker:
                     await self._say(sentence, turn)
                 if len(turn.segments) >= self._max_sentences:
                     break
+        finally:
+            if isinstance(pieces, AsyncGenerator):  # left early: its `finally` runs now, not when collected
+                await pieces.aclose()
         if len(turn.segments) < self._max_sentences:
             for sentence in chunker.flush():
                 await self._say(sentence, turn)
@@ -88,3 +91,8 @@ class Speaker:
         # The media thread drains the playout on its 20 ms clock; checking on the same clock is simplest.
         while not turn.played_out:  # noqa: ASYNC110
             await asyncio.sleep(0.02)
+
+
+async def once(text: str) -> AsyncIterator[str]:
+    """A fixed line as a stream of one piece."""
+    yield text

@@ -10,15 +10,16 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
+from concurrent.futures import Future
 
 from speech.playout import Playout
-from telephony import CallHandle, SipError
+from telephony import CallControl, SipError
 
 log = logging.getLogger(__name__)
 
 REPLACED_LEG_GRACE_S = 5.0
 
-Dial = Callable[[str, "ColleagueLeg"], Awaitable[CallHandle]]
+Dial = Callable[[str, "ColleagueLeg"], Awaitable[CallControl]]
 
 
 class ColleagueLeg:
@@ -54,7 +55,7 @@ class ColleagueLeg:
 class Transfers:
     """One per call. `on_status` is fed from the call's NOTIFYs (SIP thread)."""
 
-    def __init__(self, handle: CallHandle, loop: asyncio.AbstractEventLoop, notify_timeout_s: float):
+    def __init__(self, handle: CallControl, loop: asyncio.AbstractEventLoop, notify_timeout_s: float):
         self._handle = handle
         self._loop = loop
         self._timeout = notify_timeout_s
@@ -70,7 +71,7 @@ class Transfers:
         if self._result is not None and not self._result.done():
             self._result.set_result(status)
 
-    async def _refer(self, send: Callable[[], object]) -> int:
+    async def _refer(self, send: Callable[[], Future[None]]) -> int:
         """Send a REFER and wait for its final outcome: the status of the transferee's call (200 joined)."""
         self._result = self._loop.create_future()
         try:
@@ -104,7 +105,7 @@ class Transfers:
                 colleague.hangup()
             raise
 
-    async def _introduce_and_join(self, leg: ColleagueLeg, colleague: CallHandle,
+    async def _introduce_and_join(self, leg: ColleagueLeg, colleague: CallControl,
                                   introduce: Callable[[Playout], Awaitable[None]], ring_s: float) -> tuple[str, int]:
         answered = asyncio.ensure_future(leg.answered.wait())
         ended = asyncio.ensure_future(leg.ended.wait())

@@ -1,0 +1,367 @@
+"""One intake form being filled on a call: which question comes next, what an answer means, the read-back.
+
+Pure and synchronous (no I/O, no model): the dialogue state is code, so a form is filled with the smallest model.
+The whole state is one immutable value: `snapshot()` hands it out and `restore()` puts it back, so a reply the caller
+never heard (dropped by a barge-in) changes nothing. Not thread-safe: a runner belongs to one call's turn policy.
+
+How it behaves (the decisions):
+- Values memory knows (`known`, matched by field key: "name", "callback number", "address") are not asked; they are
+  said once at the start ("I have your name as Alice Martin."). Values the caller's policy already has (`prefill`,
+  e.g. "for whom" after a failed transfer) are not asked or announced. Both are in the read-back, where they can be
+  changed.
+- The request that started the form names whom a message is for ("a message for Stella", "a note to the manager"):
+  that fills the first name field not keyed "name".
+- The request that started the form fills the first text field keyed problem, message, reason, issue, details or
+  description when one of its clauses is a statement: not a question or a request to the business, not a greeting
+  or an introduction, no phone number, with two content words at least one of which is not the form's own words.
+  "My water heater is leaking, can someone come and fix it?" gives the problem "My water heater is leaking".
+- An answer that is not of the field's type is asked again with a hint, at most twice. After a third miss a free
+  field (text, address, datetime) keeps the caller's words as said; a strict one (name, phone, yesno) stays empty
+  and the form moves on. A number said in pieces shorter than 7 digits is kept and added to ("Go on.").
+- A phone number is read back digit by digit and confirmed. A correction with 7 or more digits replaces it; a
+  shorter one replaces the tail of the same length ("no, eight three five two"); the result is read back again.
+- "cancel", "never mind", "forget it" (at the start of a short answer) cancel the form; while the caller is choosing
+  what to change they mean "change nothing" instead.
+- At the end the form is read back in two sentences for "Is that all correct?". A no asks "Which part should I
+  change?"; the part is named by its key or type words (name, address, time, number, problem, message) and may come
+  with the new value ("no, the time should be Friday afternoon").
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+
+from sip_config.schema import FormField, FormSettings
+
+from . import fields
+from .fields import parse, parse_yes_no, read_back_digits, readback, spoken_digits
+
+MAX_MISSES = 2  # an answer of the wrong type is asked again this many times
+MAX_UNCLEAR = 2  # "is that number right?" answered by neither yes nor no, this many times: the number stands
+FREE_TYPES = ("text", "address", "datetime")
+REQUEST_KEYS = ("problem", "message", "reason", "issue", "details", "description")
+_ACKS = ("Thank you.", "Got it.", "All right.")
+_TYPE_WORDS = {"name": {"name", "who", "person"}, "phone": {"number", "phone", "digits"},
+               "address": {"address", "street", "house", "postcode", "where"},
+               "datetime": {"time", "day", "date", "when"},
+               "text": {"problem", "message", "issue", "details", "description", "reason"}, "yesno": set()}
+_NOISE = {"no", "nope", "yes", "yeah", "but", "the", "a", "my", "your", "it", "it's", "its", "is", "was", "should",
+          "be", "are", "were", "wrong", "incorrect", "not", "right", "correct", "change", "changed", "actually",
+          "sorry", "oh", "um", "uh", "well", "and", "to", "that", "that's", "spelled", "spelt", "misspelled",
+          "mistake", "please", "i", "said", "meant", "mean", "part", "bit", "one", "of", "so", "er", "ok", "okay"}
+_CANCEL = re.compile(
+    r"^(?:(?:oh|actually|um|uh|er|no|sorry|ok|okay|well|you know what|on second thoughts?)[\s,.]+)*"
+    r"(?:never ?mind|forget (?:it|about it|that|the whole thing)|don't bother|i(?:'ve| have) changed my mind"
+    r"|(?:cancel|stop|leave it)(?: (?:it|that|this|the (?:booking|form|message|visit|whole thing)))?"
+    r"(?=[\s,.!?]*(?:$|please|then|thanks|thank you|i'll|i will|we'll|[,.!?])))", re.IGNORECASE)
+_ASKING = re.compile(
+    r"^(?:(?:hi|hello|hey|yes|yeah|oh|um|uh|well|so|and|but|please|right|okay|ok)[\s,]+)*"
+    r"(?:(?:can|could|would|will|do|does|is|are)\s+(?:you|someone|somebody|anyone|anybody|one of you|i|we|there)\b"
+    r"|i'd|i would|i want|i wanna|i need|we'd|we need|we want|i'm (?:calling|ringing|phoning)|i was wondering"
+    r"|is it possible|how|what|when|where|who|why|thanks|thank you|good (?:morning|afternoon|evening)"
+    r"|(?:hi|hello|hey)\b)", re.IGNORECASE)
+_INTRODUCTION = re.compile(r"^(?i:(?:hi |hello )?(?:this is|my name is|my name's|i'm|i am|it's))\s+"
+                           r"([A-Z][a-z'\-]+(?:\s+[A-Z][a-z'\-]+)*)(?:\s+here)?(?:[\s,]+and\b)?")
+
+
+@dataclass(frozen=True)
+class FormStep:
+    say: str
+    expects_number: bool = False  # the keypad collects digits for this question
+    done: bool = False  # confirmed by the caller: store it
+    cancelled: bool = False  # the caller gave up ("never mind"): the policy moves on
+    values: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class _State:
+    phase: str = "ask"  # ask | confirm (a number) | review | which (part to change) | done | cancelled
+    index: int = 0  # the field asked or confirmed
+    values: Mapping[str, str] = field(default_factory=dict)  # replaced, never changed in place
+    misses: int = 0  # answers of the wrong type to this question
+    partial: str = ""  # digits of a number said in pieces
+    number: str = ""  # the number being confirmed
+    editing: bool = False  # chosen at the review: back to the review after it
+    unclear: int = 0
+    last: str = ""  # the last thing said
+
+
+class FormRunner:
+    """One form being filled on a call. Pure and synchronous (no I/O): the dialogue state is code."""
+
+    def __init__(self, form: FormSettings, known: Mapping[str, str] | None = None, request: str = "",
+                 prefill: Mapping[str, str] | None = None, clock: Callable[[], datetime] = datetime.now):
+        self.form = form
+        self._clock = clock
+        self._announced: list[tuple[FormField, str]] = []
+        start: dict[str, str] = {}
+        target = _request_field(form)
+        if target is not None and (said := problem_from_request(request, form)):
+            start[target.key] = said
+        recipient = next((f for f in form.fields if f.type == "name" and f.key != "name"), None)
+        if recipient is not None and (whom := recipient_from_request(request)):
+            start[recipient.key] = whom
+        for source, announce in ((prefill or {}, False), (known or {}, True)):
+            for item in form.fields:
+                raw = source.get(item.key, "") if announce else _lookup(source, item.key)
+                parsed = parse(item.type, raw, clock()) if raw.strip() else None
+                if parsed is not None and item.key not in start:
+                    start.update(self._with_extra(item, parsed.value, parsed.extra))
+                    if announce:
+                        self._announced.append((item, parsed.value))
+        self._initial = _State(values=start)
+        self._state = self._initial
+
+    # --- what the policy reads ---------------------------------------------------------------------------------
+
+    @property
+    def phase(self) -> str:
+        return self._state.phase
+
+    @property
+    def field(self) -> FormField | None:
+        """The field being asked or confirmed (None at the read-back and after the end)."""
+        return self.form.fields[self._state.index] if self._state.phase in ("ask", "confirm") else None
+
+    @property
+    def values(self) -> dict[str, str]:
+        return dict(self._state.values)
+
+    def question(self) -> str:
+        """The question the caller is answering, to ask it again after an aside ("are you a robot?")."""
+        s = self._state
+        if s.phase == "ask":
+            return self.form.fields[s.index].prompt
+        if s.phase == "confirm":
+            return f"Is {read_back_digits(s.number)} the right number?"
+        return {"review": "Is that all correct?", "which": "Which part should I change?"}.get(s.phase, "")
+
+    def snapshot(self) -> object:
+        return self._state
+
+    def restore(self, snap: object) -> None:
+        if not isinstance(snap, _State):
+            raise TypeError("not a snapshot of a FormRunner")
+        self._state = snap
+
+    # --- the dialogue ------------------------------------------------------------------------------------------
+
+    def start(self) -> FormStep:
+        """The first question, after saying once what memory already knows."""
+        self._state = self._initial
+        known = [f"your {item.key} as {readback(item.type, value)}" for item, value in self._announced]
+        lead = "Certainly." + (f" I have {_join(known)}." if known else "")
+        return self._next(self._state, lead, after=-1)
+
+    def answer(self, caller_text: str) -> FormStep:
+        s = self._state
+        if s.phase in ("done", "cancelled"):
+            return self._step(s, s.last)
+        if _CANCEL.match(caller_text.strip()) and len(caller_text.split()) <= 12:
+            if s.phase == "which":
+                return self._step(replace(s, phase="review", unclear=0), "All right. So is everything correct?")
+            return self._step(replace(s, phase="cancelled"),
+                              "No problem, I won't take that down. Is there anything else I can help you with?")
+        handler = {"ask": self._on_answer, "confirm": self._on_confirm, "review": self._on_review,
+                   "which": self._on_which}[s.phase]
+        return handler(s, caller_text)
+
+    def _on_answer(self, s: _State, text: str) -> FormStep:
+        item = self.form.fields[s.index]
+        if item.type == "phone":
+            return self._on_number(s, item, text)
+        parsed = parse(item.type, text, self._clock())
+        if parsed is None:
+            return self._miss(s, item, text)
+        values = {**s.values, **self._with_extra(item, parsed.value, parsed.extra)}
+        return self._stored(replace(s, values=values), item, parsed.value)
+
+    def _on_number(self, s: _State, item: FormField, text: str) -> FormStep:
+        digits = spoken_digits(text)
+        pieces = s.partial + digits
+        if s.partial and not digits.startswith(s.partial) and fields.MIN_PHONE <= len(pieces) <= fields.MAX_PHONE:
+            number = pieces  # the rest of a number said in pieces ("555" ... "0107788")
+        elif fields.MIN_PHONE <= len(digits) <= fields.MAX_PHONE:
+            number = digits  # the whole number (again)
+        elif digits and len(pieces) < fields.MIN_PHONE:
+            return self._step(replace(s, partial=pieces), "Go on.", number=True)
+        else:
+            return self._miss(replace(s, partial=""), item, text)
+        return self._step(replace(s, phase="confirm", number=number, partial="", unclear=0),
+                          f"That's {read_back_digits(number)}. Is that right?")
+
+    def _miss(self, s: _State, item: FormField, text: str) -> FormStep:
+        if s.misses < MAX_MISSES:
+            return self._step(replace(s, misses=s.misses + 1), f"{fields.hint(item.type)} {item.prompt}",
+                              number=item.type == "phone")
+        said = re.sub(r"\s+", " ", text).strip().strip(" .,!?")
+        if item.type in FREE_TYPES and said:
+            return self._stored(replace(s, values={**s.values, item.key: said}), item, said)
+        return self._next(s, "Never mind, let's move on.", after=s.index)
+
+    def _on_confirm(self, s: _State, text: str) -> FormStep:
+        item = self.form.fields[s.index]
+        yes = parse_yes_no(text)
+        corrected = fields.correct_number(s.number, text)
+        if corrected is not None and corrected != s.number:
+            return self._step(replace(s, number=corrected, unclear=0),
+                              f"So that's {read_back_digits(corrected)}. Is that right?")
+        if yes is True or (yes is None and s.unclear >= MAX_UNCLEAR):
+            return self._stored(replace(s, values={**s.values, item.key: s.number}), item, s.number)
+        if yes is False:
+            noun = item.key if "number" in item.key else f"{item.key} number"
+            return self._step(replace(s, phase="ask", misses=0, partial="", number=""),
+                              f"Sorry about that. Could you tell me the {noun} again?", number=True)
+        return self._step(replace(s, unclear=s.unclear + 1),
+                          f"Sorry, I just need a yes or a no. Is {read_back_digits(s.number)} the right number?")
+
+    def _stored(self, s: _State, item: FormField, value: str) -> FormStep:
+        """A field has its value: thank the caller and ask the next question (or go back to the read-back)."""
+        s = replace(s, misses=0, partial="", number="", unclear=0)
+        if s.editing:
+            return self._step(replace(s, phase="review", editing=False),
+                              f"Thank you, I've changed the {item.key} to {readback(item.type, value)}."
+                              " Is that all correct now?")
+        ack = _ACKS[s.index % len(_ACKS)]
+        if item.key == "name" and item.type == "name":
+            ack = f"Thanks, {value.split()[0]}."
+        return self._next(s, ack, after=s.index)
+
+    def _next(self, s: _State, lead: str, after: int) -> FormStep:
+        for index in range(after + 1, len(self.form.fields)):
+            item = self.form.fields[index]
+            if not s.values.get(item.key):
+                return self._step(replace(s, phase="ask", index=index, misses=0, partial="", editing=False),
+                                  f"{lead} {item.prompt}", number=item.type == "phone")
+        if not any(s.values.get(item.key) for item in self.form.fields):
+            return self._step(replace(s, phase="cancelled"),
+                              "I'm sorry, I couldn't take that down. Is there anything else I can help you with?")
+        return self._step(replace(s, phase="review", unclear=0), f"{lead} {self._read_back(s.values)}")
+
+    def _read_back(self, values: Mapping[str, str]) -> str:
+        parts = [f"{item.key}, {readback(item.type, values[item.key])}" for item in self.form.fields
+                 if values.get(item.key)]
+        return f"Let me check I have that right: {'; '.join(parts)}. Is that all correct?"
+
+    def _on_review(self, s: _State, text: str) -> FormStep:
+        yes = parse_yes_no(text)
+        if yes is True:
+            return self._step(replace(s, phase="done"), self.form.done_text, done=True)
+        named = self._named_field(text)
+        if named is not None:
+            return self._change(s, named, text)
+        if yes is False:
+            return self._step(replace(s, phase="which", unclear=0), "Which part should I change?")
+        return self._step(replace(s, unclear=s.unclear + 1), "Sorry, is all of that correct?")
+
+    def _on_which(self, s: _State, text: str) -> FormStep:
+        named = self._named_field(text)
+        if named is not None:
+            return self._change(s, named, text)
+        if parse_yes_no(text) is True or re.search(r"\b(?:nothing|none|no change)\b", text, re.IGNORECASE):
+            return self._step(replace(s, phase="review", unclear=0), "All right. So is everything correct?")
+        parts = _join([item.key for item in self.form.fields], "or")
+        return self._step(s, f"Sorry, which part should I change: {parts}?")
+
+    def _change(self, s: _State, index: int, text: str) -> FormStep:
+        item = self.form.fields[index]
+        s = replace(s, index=index, editing=True, misses=0, partial="", unclear=0)
+        old = s.values.get(item.key, "")
+        if item.type == "phone":
+            number = fields.correct_number(old, text) if old else None
+            if number is not None:
+                return self._step(replace(s, phase="confirm", number=number),
+                                  f"So that's {read_back_digits(number)}. Is that right?")
+        elif item.type != "text" and (rest := _remainder(text, item)):
+            parsed = parse(item.type, rest, self._clock())
+            if parsed is not None:
+                values = {**s.values, **self._with_extra(item, parsed.value, parsed.extra)}
+                return self._stored(replace(s, values=values), item, parsed.value)
+        return self._step(replace(s, phase="ask"), f"Of course. {item.prompt}", number=item.type == "phone")
+
+    def _named_field(self, text: str) -> int | None:
+        """The field the caller names ("the address", "the time", "the number"); a number alone names the one phone
+        field. None when no field, or more than one equally, is named."""
+        words = {w.removesuffix("'s") for w in re.findall(r"[a-z']+", text.lower())}
+        scores = []
+        for item in self.form.fields:
+            key_words = {w for w in re.findall(r"[a-z]+", item.key.lower()) if fields.content_words([w])}
+            scores.append(2 * len(key_words & words) + len(_TYPE_WORDS[item.type] & words))
+        best = max(scores, default=0)
+        if best > 0 and scores.count(best) == 1:
+            return scores.index(best)
+        phones = [i for i, item in enumerate(self.form.fields) if item.type == "phone"]
+        if best == 0 and len(phones) == 1 and spoken_digits(text):
+            return phones[0]
+        return None
+
+    def _with_extra(self, item: FormField, value: str, extra: Mapping[str, str]) -> dict[str, str]:
+        return {item.key: value, **{f"{item.key} {name}": v for name, v in extra.items()}}
+
+    def _step(self, s: _State, say: str, number: bool = False, done: bool = False) -> FormStep:
+        self._state = replace(s, last=say)
+        return FormStep(say=say, expects_number=number, done=done, cancelled=s.phase == "cancelled",
+                        values=dict(s.values))
+
+
+def _lookup(source: Mapping[str, str], key: str) -> str:
+    """The value for a field: under its key, else under a shorter key made of its words ("for" for "for whom")."""
+    if key in source:
+        return source[key]
+    words = set(key.lower().split())
+    return next((v for k, v in source.items() if k.strip() and set(k.lower().split()) <= words), "")
+
+
+def _join(items: list[str], last: str = "and") -> str:
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + f" {last} {items[-1]}"
+
+
+def _remainder(text: str, item: FormField) -> str:
+    """What follows the words naming the part: "no, the address is 14 The Green" -> "14 The Green"."""
+    named = {w for w in re.findall(r"[a-z]+", item.key.lower())} | _TYPE_WORDS[item.type]
+    tokens = text.split()
+    while tokens and (tokens[0].lower().strip(".,!?;:").removesuffix("'s") in _NOISE | named):
+        tokens = tokens[1:]
+    return " ".join(tokens)
+
+
+def _request_field(form: FormSettings) -> FormField | None:
+    return next((item for item in form.fields if item.type == "text" and item.key.lower() in REQUEST_KEYS), None)
+
+
+_RECIPIENT = re.compile(r"\b(?:message|note)\s+(?:for|to)\s+(.+?)(?=[,.?!]|\s+(?:please|that|saying|about|to say|"
+                        r"when|if|and|because|from)\b|$)", re.IGNORECASE)
+
+
+def recipient_from_request(request: str) -> str:
+    """Whom "a message for ..." is for, as a name ('' when the request does not say)."""
+    match = _RECIPIENT.search(request)
+    parsed = parse("name", match.group(1)) if match is not None else None
+    return parsed.value if parsed is not None else ""
+
+
+def _stems(text: str) -> set[str]:
+    return {w[:4] for w in re.findall(r"[a-z]+", text.lower())}
+
+
+def problem_from_request(request: str, form: FormSettings) -> str:
+    """The statements of the request that say what it is about ('' when it only asks): see the module's rules."""
+    own = _stems(" ".join((form.name, form.description, *form.examples)))
+    kept = []
+    for clause in re.split(r"[.?!;]+|,\s*|\s+(?:and|but|so)\s+(?=(?:can|could|would|will|please|i'd|i need)\b)",
+                           request):
+        clause = clause.strip()
+        intro = _INTRODUCTION.match(clause)
+        if intro is not None and fields.looks_like_name(intro.group(1).split()):
+            clause = clause[intro.end():].strip(" ,")
+        words = re.findall(r"[\w'\-]+", clause)
+        meaning = fields.content_words(words)
+        if (not clause or _ASKING.match(clause) or len(re.sub(r"\D", "", clause)) >= fields.MIN_PHONE
+                or len(meaning) < 2 or not [w for w in meaning if w.lower()[:4] not in own]):
+            continue
+        kept.append(clause)
+    said = ", ".join(kept)
+    return said[:1].upper() + said[1:]

@@ -1,0 +1,48 @@
+"""`employai tasks [--all] [--json]`: what callers left for the staff (completed forms, messages, callbacks and
+promised tasks) with their fields, call, caller and time; `--done ID` marks one done. Works on the database whether
+or not the bot runs."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from pathlib import Path
+
+from memory.forms import Task
+from memory.transcripts import TranscriptStore
+from sip_config import Config
+
+
+def run_tasks(args, config: Config) -> int:
+    # The path of employai.runtime.app.data_dir, without loading the whole call runtime for a listing.
+    store = TranscriptStore(Path(config.data.dir).expanduser() / "employai.sqlite3")
+    try:
+        done = getattr(args, "done", None)  # `employai tasks --done ID`, when the parser offers it
+        if done is not None:
+            if not store.forms.mark(done, "done"):
+                print(f"employai: no task {done}")
+                return 1
+            print(f"Task {done} marked done.")
+            return 0
+        tasks = store.forms.tasks(include_done=args.all)
+    finally:
+        store.close()
+    if args.json:
+        print(json.dumps([task.as_json() for task in tasks], indent=1))
+        return 0
+    if not tasks:
+        print("No tasks." if args.all else "No tasks waiting.")
+    for task in tasks:
+        print(_line(task))
+        for key, value in task.values.items():
+            print(f"        {key}: {value}")
+    return 0
+
+
+def _line(task: Task) -> str:
+    when = datetime.fromtimestamp(task.created_at)
+    caller = task.caller_user or (f"caller ID {task.caller_id} (not verified)" if task.caller_id else "anonymous")
+    call = f"call {task.call_id}" if task.call_id is not None else "no call"
+    due = f"  (due {datetime.fromtimestamp(task.due_at):%Y-%m-%d %H:%M})" if task.due_at else ""
+    return (f"{task.id:>4}  {task.kind:<8}  {task.status:<9}  {when:%Y-%m-%d %H:%M}  {call}  {caller}  "
+            f"{task.title}{due}")

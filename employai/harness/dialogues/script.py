@@ -1,0 +1,145 @@
+"""Scripted callers for `employai eval conversation`: what a caller says or keys, and what must follow.
+
+A dialogue is a list of caller turns, each with what the bot's next reply must contain or do, and an outcome the
+whole call must reach. Expectations are written about substance, not wording (the bot's sentences may change):
+a reply "mentions eighty dollars", "reads the number back digit by digit", "asks something", "names Sales and
+puts the caller through"; an outcome is a form stored with the right fields, a transfer to the right entry, the
+call closed by the bot (BYE). Patterns are case-insensitive regular expressions.
+
+Pure data and helpers: no I/O. Caller texts write numbers as words (the synthetic voices read "5550107788" as
+one large number).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+_DIGIT_WORDS = ("zero|oh|o", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
+
+# Substance that many turns check, as patterns on the reply.
+ASKS = r"\?"
+NAME = r"\bname\b"
+ADDRESS = r"address|where (do|are) you|where is|which street|where should"
+WHEN = r"\bwhen\b|\btime\b|\bday\b|what day|suit"
+PHONE = r"number|phone|reach you|call you"
+CONFIRMS = r"is that (right|correct|ok)|right\?|correct\?|did you (say|mean)|do you mean|shall i|would you like"
+TRANSFERRING = r"put you through|putting you through|transfer|connect"
+DONT_KNOW = (r"(don't|do not|not) (know|sure|have)|no information|can('t| ?not) (say|tell|answer|help with)"
+             r"|not able to|take a message|leave a message")
+CLOSING = r"bye|thank"
+ROBOT = r"automated|assistant|virtual|\bai\b|artificial|robot|computer|machine|not a (real )?(person|human)"
+DONE = r"booked|noted|taken|pass (it|that|this) on|thank|recorded|saved|confirm"
+ANYTHING_ELSE = r"anything else|help (you )?with|else i can"
+MOVES_ON = r"anything else|help|else|okay|all right|sure|no problem"
+
+
+def number(digits: str) -> str:
+    """A pattern for a number read back digit by digit, in figures or words: '5 5 5, 0 1 0' or 'five five five'."""
+    return r"[\s,.\-]*".join(f"(?:{d}|{_DIGIT_WORDS[int(d)]})" for d in digits)
+
+
+@dataclass(frozen=True)
+class Expect:
+    """What the bot's reply to one caller turn must contain or do."""
+
+    what: str  # in words, for the list of failures ("reads the number back")
+    says: tuple[str, ...] = ()  # each pattern must match the reply
+    avoid: tuple[str, ...] = ()  # no pattern may match the reply (an invention, a wrong answer)
+    repeats: bool = False  # the reply repeats the bot's previous reply
+    hangs_up: bool = False  # the bot ends the call after this reply (BYE)
+    transfers_to: str = ""  # a transfer is attempted to this directory entry (its name)
+
+
+@dataclass(frozen=True)
+class Turn:
+    """One caller turn: words said by a synthetic voice, a human recording (its words in `text`), or keys."""
+
+    text: str
+    expect: Expect
+    keys: str = ""  # DTMF keys pressed instead of speaking, e.g. "5550107788#"
+    recording: str = ""  # a file of the shared speech recordings (manifest.tsv) that says `text`
+
+
+@dataclass(frozen=True)
+class FormCheck:
+    """A stored form: its name matches `form`; each (key pattern, value pattern) matches one of its fields.
+    A value pattern `digits:NNN` compares the digits of the stored value (a phone number)."""
+
+    form: str
+    fields: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What the call as a whole must have done (all of it)."""
+
+    form: FormCheck | None = None
+    no_form: bool = False  # nothing stored (a form given up, questions only)
+    transfer: str = ""  # a transfer was attempted to this directory entry
+    no_transfer: bool = False
+    message_for: str = ""  # a message was taken for whom this pattern matches (a form or a message task)
+    closed: bool = False  # the bot closed the call: it said goodbye and sent BYE
+    answered: bool = False  # every turn's reply was right (question-and-answer dialogues)
+
+    def describe(self) -> str:
+        parts = []
+        if self.form is not None:
+            parts.append(f"form '{self.form.form}' with {', '.join(self.form.fields)}")
+        if self.no_form:
+            parts.append("no form stored")
+        if self.transfer:
+            parts.append(f"transfer to {self.transfer}")
+        if self.no_transfer:
+            parts.append("no transfer")
+        if self.message_for:
+            parts.append(f"message for /{self.message_for}/")
+        if self.closed:
+            parts.append("closed by the bot")
+        if self.answered:
+            parts.append("every answer right")
+        return "; ".join(parts)
+
+
+@dataclass(frozen=True)
+class Dialogue:
+    name: str
+    about: str
+    turns: tuple[Turn, ...]
+    outcome: Outcome
+    voice: str = "slt"  # flite voice: slt or rms
+    codec: str = "PCMU"  # the only codec the caller offers: PCMU or PCMA (8 kHz G.711 either way)
+
+
+# --- shorthands for writing dialogues ------------------------------------------------------------------------
+
+def say(text: str, what: str, *says: str, avoid: tuple[str, ...] = (), repeats: bool = False,
+        hangs_up: bool = False, transfers_to: str = "") -> Turn:
+    return Turn(text, Expect(what, tuple(says), avoid, repeats, hangs_up, transfers_to))
+
+
+def keys(digits: str, what: str, *says: str) -> Turn:
+    return Turn(f"(keys {digits})", Expect(what, tuple(says)), keys=digits)
+
+
+def recording(filename: str, words: str, what: str, *says: str, avoid: tuple[str, ...] = (),
+              transfers_to: str = "") -> Turn:
+    return Turn(words, Expect(what, tuple(says), avoid, transfers_to=transfers_to), recording=filename)
+
+
+def goodbye(text: str) -> Turn:
+    return say(text, "closes politely and hangs up", CLOSING, hangs_up=True)
+
+
+def repeat(text: str) -> Turn:
+    return say(text, "repeats its last reply", repeats=True)
+
+
+def dont_know(text: str, avoid: tuple[str, ...] = ()) -> Turn:
+    return say(text, "says honestly it does not know (and offers a message)", DONT_KNOW, avoid=avoid)
+
+
+def decline(text: str) -> Turn:
+    """The caller turns down an offer (a message): the bot moves on and starts no form."""
+    return say(text, "accepts the no and moves on (no form started)", MOVES_ON,
+               avoid=(r"who .*message for|your name|what.*message",))

@@ -1,0 +1,379 @@
+"""Who answers this turn: the one place that decides it, for calls and `employai chat` alike.
+
+Each caller turn goes through explicit steps, in this order, and the first that answers wins:
+
+    repeat        "sorry, say that again": the last reply, again
+    erasure       "forget me": ask, then erase once the answer is heard
+    verification  the PIN, when the caller ID is only a claim (calls only)
+    close         thanks and goodbye: a polite close, then the bot hangs up
+    robot         "are you a robot?": an honest answer
+    intake        a form being filled goes on (one field at a time, in code)
+    confirmation  a question the bot asked: a transfer it was unsure of, a number it read back, a message offered
+    transfer      "put me through to ...": the directory only; an unsure match is confirmed first
+    intake        a request that a form handles starts it (by meaning); a callback request is booked
+    fact          the business's facts and knowledge, by meaning
+    memory        what the caller told us before, by meaning
+    model         the front-desk model, checked sentence by sentence: nothing it invents is spoken
+    fallback      "I don't know that, I can take a message", which offers the message form
+
+The dialogue state is code: the model only phrases the open-ended replies. What an answer does to the world
+(a form stored, an erasure, a transfer, a hang-up) happens in `heard`, once the caller has heard it; a reply
+prepared during a pause and dropped unheard is undone with `checkpoint`/`rollback`. Event loop only.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import logging
+from collections.abc import AsyncGenerator, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from autogen_core import CancellationToken
+
+from brain.fields import parse_yes_no, read_back_digits
+from brain.forget_me import ForgetMe
+from brain.front_desk import FrontDesk
+from brain.guard import Grounds, grounded
+from brain.intake import FormRunner, FormStep
+from brain.switchboard import Directory
+from memory.caller_memory import CallerMemory
+from memory.extractor import Fact, extract_facts, holds_number
+from sip_config import Config
+from sip_config.schema import DirectoryEntry, FormSettings
+
+from .identity import IdentityCheck
+from .understanding import Understanding
+
+log = logging.getLogger(__name__)
+
+ROBOT = ("Yes, I'm an automated assistant for {company}, not a person. I can answer questions, take a booking or a "
+         "message, or put you through to someone.")
+CLOSE = "Thank you for calling {company}. Goodbye!"
+NOTHING_TO_REPEAT = "I haven't said anything yet. How can I help?"
+DONT_KNOW = "I'm sorry, I don't know that. I can take a message for someone who does: would you like that?"
+NO_MESSAGE = "All right. Is there anything else I can help with?"
+NUMBER_NOTED = "Thank you, I've noted that."
+NUMBER_AGAIN = "Sorry about that. Could you tell me the number again?"
+OFFER_FORM = "Would you like me to {what} for you?"
+WHO_THEN = "Sorry, who would you like to speak to? I can put you through to {names}."
+
+
+@dataclass
+class Answer:
+    """One reply, and what it does once heard."""
+    step: str
+    text: str = ""
+    stream: AsyncGenerator[str, None] | None = None
+    transfer_to: DirectoryEntry | None = None
+    hang_up: bool = False
+    verified_now: bool = False
+    expects_number: bool = False
+    save: tuple[str, dict[str, str]] | None = None  # a completed form: (name, values)
+    erase: bool = False  # "forget me", confirmed: erase once heard
+
+    async def pieces(self) -> AsyncGenerator[str, None]:
+        if self.stream is not None:
+            async for piece in self.stream:
+                yield piece
+        elif self.text:
+            yield self.text
+
+
+@dataclass
+class _State:
+    """Everything a turn may change, so a reply dropped unheard can be undone."""
+    form: FormRunner | None = None
+    form_name: str = ""
+    confirm_entry: DirectoryEntry | None = None
+    offer: tuple[FormSettings, str, dict[str, str]] | None = None  # a form offered: (form, request, prefill)
+    numbers: tuple[list[Fact], str] | None = None  # facts read back for a yes, and what the caller had asked
+    last_reply: str = ""
+    forget_pending: bool = False
+
+
+@dataclass
+class TurnPolicy:
+    config: Config
+    understanding: Understanding
+    desk: FrontDesk
+    memory: CallerMemory
+    directory: Directory
+    commit: Callable[..., Any]  # runs a memory write where writes go (the call's writer thread, or directly)
+    identity: IdentityCheck | None = None
+    call_id: int | None = None
+    _state: _State = field(default_factory=_State)
+    _said_this_call: list[str] = field(default_factory=list)
+    refused: list[str] = field(default_factory=list)  # model sentences not spoken (for the log and the tests)
+    _facts_found: dict[str, str | None] = field(default_factory=dict)
+
+    # --- the steps ------------------------------------------------------------------------------------------
+
+    async def answer(self, said: str) -> Answer:
+        """The answer to what the caller said (already redacted of a PIN by the caller of this method)."""
+        self._said_this_call.append(said)
+        steps: list[Callable[[str], Any]] = [
+            self._repeat, self._erasure, self._verification, self._close, self._robot, self._form_goes_on,
+            self._confirmation, self._transfer, self._form_starts, self._fact, self._memory]
+        for step in steps:
+            found = await step(said)
+            if found is not None:
+                if found.step not in ("verification", "erasure"):
+                    await self.desk.note_caller(said)
+                return found
+        return await self._model(said)
+
+    async def _repeat(self, said: str) -> Answer | None:
+        if self.understanding.intent(said) != "repeat":
+            return None
+        return Answer("repeat", self._state.last_reply or NOTHING_TO_REPEAT)
+
+    async def _erasure(self, said: str) -> Answer | None:
+        if not self.memory.remembers:
+            return None
+        forget = ForgetMe(self._state.forget_pending)
+        text, erase = forget.answer(said)
+        self._state.forget_pending = forget.pending
+        if text is None:
+            return None
+        await self.desk.note_caller(said)
+        return Answer("erasure", text, erase=erase)
+
+    async def _verification(self, said: str) -> Answer | None:
+        if self.identity is None:
+            return None
+        reply = await self.identity.answer(said)
+        if reply is None:
+            return None
+        return Answer("verification", reply.say, verified_now=reply.verified_now,
+                      expects_number=self.identity.expecting_pin)
+
+    async def _close(self, said: str) -> Answer | None:
+        if self.understanding.intent(said) != "goodbye":
+            return None
+        self._state.form = None
+        return Answer("close", CLOSE.format(company=self.config.profile.company), hang_up=True)
+
+    async def _robot(self, said: str) -> Answer | None:
+        if self.understanding.intent(said) != "robot":
+            return None
+        text = ROBOT.format(company=self.config.profile.company)
+        if self._state.form is not None:  # then back to the question the caller was answering
+            text += " " + self._state.form.question()
+        return Answer("robot", text)
+
+    async def _form_goes_on(self, said: str) -> Answer | None:
+        form = self._state.form
+        if form is None:
+            return None
+        decision = self.directory.decide(said)
+        if decision is not None and decision.entry is not None and not decision.confirm:
+            self._state.form = None  # the caller would rather talk to someone
+            return Answer("transfer", decision.say, transfer_to=decision.entry)
+        if self.understanding.is_question(said) and (fact := await self._business_fact(said)) is not None:
+            return Answer("fact", f"{fact} {form.question()}")  # an aside, then back to the form
+        return self._form_step(form.answer(said))
+
+    def _form_step(self, step: FormStep) -> Answer:
+        name = self._state.form_name
+        if step.done or step.cancelled:
+            self._state.form = None
+        answer = Answer("intake", step.say, expects_number=step.expects_number)
+        if step.done:
+            answer.save = (name, dict(step.values))
+        return answer
+
+    async def _confirmation(self, said: str) -> Answer | None:
+        state = self._state
+        entry, state.confirm_entry = state.confirm_entry, None
+        if entry is not None:
+            yes = parse_yes_no(said)
+            if yes:
+                return Answer("transfer", self.config.transfer.announce_text.format(name=entry.name),
+                              transfer_to=entry)
+            if yes is False and self.directory.decide(said) is None:
+                return Answer("transfer", WHO_THEN.format(names=self.directory.names()))
+        if state.numbers is not None:
+            return await self._numbers_heard(said)
+        offer, state.offer = state.offer, None
+        if offer is not None:
+            yes = parse_yes_no(said)
+            if yes:
+                form, request, prefill = offer
+                return self._start_form(form, request, prefill)
+            if yes is False:
+                return Answer("intake", NO_MESSAGE)
+        return None
+
+    async def _numbers_heard(self, said: str) -> Answer | None:
+        facts, asked = self._state.numbers or ([], "")
+        self._state.numbers = None
+        yes = parse_yes_no(said)
+        corrected = [f for f in extract_facts(said) if holds_number(f)]
+        digits = "".join(ch for ch in said if ch.isdigit())
+        if yes is False and not corrected and len(digits) >= 3:  # "no, eight three five two": the tail changes
+            corrected = [Fact(facts[0].key, facts[0].value[: -len(digits)] + digits)] if facts else []
+        if corrected:
+            return self._read_back(corrected, asked)
+        if yes:
+            self.commit(self.memory.add_facts, facts)
+            follow = await self._after_numbers(asked)
+            text = NUMBER_NOTED + (" " + follow.text if follow is not None and follow.text else "")
+            return follow if follow is not None and follow.stream is not None else Answer("memory", text)
+        if yes is False:
+            self._state.numbers = (facts[:1], asked) if facts else None
+            return Answer("memory", NUMBER_AGAIN)
+        return None
+
+    def _read_back(self, facts: list[Fact], asked: str) -> Answer:
+        self._state.numbers = (facts, asked)
+        parts = [f"your {f.key} as {read_back_digits(f.value)}" for f in facts]
+        return Answer("memory", "I have " + " and ".join(parts) + ". Is that right?")
+
+    async def _after_numbers(self, asked: str) -> Answer | None:
+        """Once the numbers are confirmed, whatever else the caller asked in the same breath."""
+        for step in (self._transfer, self._form_starts_after_numbers, self._fact):
+            found = await step(asked)
+            if found is not None:
+                return found
+        return None
+
+    async def _transfer(self, said: str) -> Answer | None:
+        decision = self.directory.decide(said)
+        if decision is None:
+            return None
+        if decision.confirm and decision.entry is not None:
+            self._state.confirm_entry = decision.entry
+            return Answer("transfer", decision.say)
+        return Answer("transfer", decision.say, transfer_to=decision.entry)
+
+    async def _form_starts(self, said: str) -> Answer | None:
+        if self.memory.remembers and (booked := self.memory.book_callback(said, self.call_id)) is not None:
+            return Answer("intake", booked)
+        if self.memory.remembers and (numbers := [f for f in extract_facts(said) if holds_number(f)]):
+            return self._read_back(numbers, said)  # stored once the caller confirms them
+        return await self._form_starts_after_numbers(said)
+
+    async def _form_starts_after_numbers(self, said: str) -> Answer | None:
+        match = await asyncio.to_thread(self.understanding.form_for, said)
+        if match is None:
+            return None
+        if not match.sure:  # a receptionist who is unsure asks (unless the facts answer what was said)
+            if await self._business_fact(said) is not None:
+                return None
+            self._state.offer = (match.form, said, {})
+            return Answer("intake", OFFER_FORM.format(what=match.form.name))
+        return self._start_form(match.form, said)
+
+    def _start_form(self, form: FormSettings, said: str, prefill: dict[str, str] | None = None) -> Answer:
+        known = {key: self.memory.known(key) for key in ("name", "callback number", "address")
+                 if self.memory.remembers and self.memory.known(key)}
+        runner = FormRunner(form, known=known, request=said, prefill=prefill or {})
+        self._state.form, self._state.form_name = runner, form.name
+        return self._form_step(runner.start())
+
+    async def _business_fact(self, said: str) -> str | None:
+        if said not in self._facts_found:  # asked once a turn, whichever step asks first
+            self._facts_found = {said: await asyncio.to_thread(self.understanding.business_fact, said, self.memory)}
+        return self._facts_found[said]
+
+    async def _fact(self, said: str) -> Answer | None:
+        fact = await self._business_fact(said)
+        if fact is None:
+            return None
+        if not self.config.llm.continue_after_fact:
+            return Answer("fact", fact)
+        return Answer("fact", stream=self._fact_then_model(fact, said))
+
+    async def _fact_then_model(self, fact: str, said: str) -> AsyncGenerator[str, None]:
+        yield fact + " "
+        async for piece in self._guarded(self.desk.reply(f"{said}\n(You have just told the caller: {fact})",
+                                                         CancellationToken()), quiet=True):
+            yield piece
+
+    async def _memory(self, said: str) -> Answer | None:
+        if not self.memory.remembers:
+            return None
+        known = self.memory.fact_sentences()
+        if not known:
+            return None
+        fact = await asyncio.to_thread(self.understanding.caller_fact, said, known)
+        return Answer("memory", fact) if fact is not None else None
+
+    async def _model(self, said: str) -> Answer:
+        content = said
+        if self.memory.remembers:
+            earlier = self.memory.conversation_search(said, limit=2, exclude_call=self.call_id, caller_only=True)
+            if earlier:  # what the caller said before, short: every token here costs time before the first word
+                content += "\n(The caller said in an earlier call: " + " | ".join(e[:160] for e in earlier) + ")"
+        return Answer("model", stream=self._guarded(self.desk.reply(content, CancellationToken())))
+
+    async def _guarded(self, pieces: AsyncGenerator[str, None], quiet: bool = False) -> AsyncGenerator[str, None]:
+        """The model's words, up to the first sentence that states something found nowhere: then the honest
+        fallback, which offers to take a message."""
+        def refused(sentence: str) -> None:
+            self.refused.append(sentence)
+            self._state.offer = (self.understanding.message_form, "", {})
+            log.info("a model reply stated something ungrounded; not spoken", extra={"step": "model"})
+        async for piece in grounded(pieces, self._grounds, "" if quiet else DONT_KNOW, refused):
+            yield piece
+
+    def _grounds(self) -> Grounds:
+        profile = self.config.profile
+        texts = [profile.name, profile.company, profile.role, profile.greeting, *profile.facts,
+                 *(f"{e.name} {e.department}" for e in self.directory.entries), *self._said_this_call]
+        if self.memory.remembers:
+            texts += [self.memory.human().value]
+        return Grounds().add(texts)
+
+    # --- after the reply ------------------------------------------------------------------------------------
+
+    async def heard(self, answer: Answer, spoken: str) -> None:
+        """The caller heard `spoken` (all of the answer, or up to a barge-in): the history holds it, and what the
+        answer does happens now."""
+        self._state.last_reply = spoken or self._state.last_reply
+        await self.desk.note_spoken(spoken)
+        if answer.erase:  # the caller of `heard` then rebinds an anonymous memory: nothing more is remembered
+            await asyncio.to_thread(self.memory.forget)
+            return
+        if answer.save is not None:
+            name, values = answer.save
+            self.commit(self.memory.save_form, name, values, self.call_id)
+            self.understanding.notify(name, values, self.call_id, self.memory)
+
+    def offer_message(self, for_whom: str) -> None:
+        """A colleague did not answer: a "yes" now takes a message for them."""
+        form = self.understanding.message_form
+        whom = next((f.key for f in form.fields if f.type == "name"), "")
+        self._state.offer = (form, "", {whom: for_whom} if whom else {})
+
+    def rebind(self, memory: CallerMemory, desk: FrontDesk) -> None:
+        """The caller proved who they are: their memory and a front desk that knows them."""
+        self.memory, self.desk = memory, desk
+
+    @property
+    def forgotten(self) -> bool:
+        return not self.memory.remembers
+
+    async def checkpoint(self) -> tuple:
+        return (copy.deepcopy(self._state), await self.desk.checkpoint(), len(self._said_this_call),
+                self.identity.snapshot() if self.identity is not None else None)
+
+    async def rollback(self, checkpoint: tuple) -> None:
+        state, desk, said, identity = checkpoint
+        self._state = state
+        await self.desk.rollback(desk)
+        del self._said_this_call[said:]
+        if identity is not None and self.identity is not None:
+            self.identity.restore(identity)
+
+
+def fixed_lines(config: Config) -> list[str]:
+    """The lines this policy says word for word: synthesised at start, so they start at once on a call."""
+    company = config.profile.company
+    lines = [ROBOT.format(company=company), CLOSE.format(company=company), DONT_KNOW, NO_MESSAGE, NUMBER_NOTED,
+             NUMBER_AGAIN, *(config.transfer.announce_text.format(name=e.name) for e in config.transfer.directory)]
+    for form in config.forms:
+        lines += [f.prompt for f in form.fields]
+    return lines

@@ -1,0 +1,115 @@
+"""What the bot understands of the business, built once per process and shared by every call: the profile's facts
+and the forms' requests embedded by meaning, the conversational intents, and the operator's notifications.
+
+Matching embeds one query with MiniLM (a few ms of CPU): the turn policy calls these methods in a worker thread.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from brain.intents import TurnIntents
+from brain.knowledge import FactFinder
+from brain.meaning import MeaningIndex, keywords
+from memory.caller_memory import CallerMemory
+from memory.embeddings import Embedder
+from sip_config import Config
+from sip_config.schema import FormSettings
+
+from .notify import Notifier, form_payload
+
+log = logging.getLogger(__name__)
+
+FORM_SURE = 0.55  # this close in meaning to a form's examples, a request starts the form
+FORM_REQUEST = 0.40  # ... and this close, when it is worded as a request ("can someone come and fix it?")
+FORM_UNSURE = 0.30  # ... this close, a statement gets the question "would you like me to book a visit?"
+# Asking for information ("do you fix boilers?") rather than for something to be done.
+_QUESTION = re.compile(r"^\W*(?:so\s+|and\s+|um\s+|uh\s+|hi\W+|hello\W+)*(?:do|does|did|are|is|was|were|what|what's|"
+                       r"how|when|where|which|who|why|have you|has)\b", re.IGNORECASE)
+_REQUEST = re.compile(r"\b(?:can|could|would|will)\s+(?:you|someone|somebody|anyone|one of you|i)\b|\bi(?:'d| would)"
+                      r" like\b|\bi (?:want|need|wanna)\b|\bplease\b|\bi'm (?:calling|ringing) (?:to|about)\b"
+                      r"|\bsend (?:someone|somebody|a)\b", re.IGNORECASE)
+
+# Verbs too light to say which form a request is for ("take a look" is not "take a message").
+_LIGHT_VERBS = frozenset("take make get have do give put go come see send leave let look".split())
+
+
+@dataclass(frozen=True)
+class FormMatch:
+    form: FormSettings
+    sure: bool  # start it; else ask first
+
+
+class Understanding:
+    def __init__(self, config: Config, embedder: Embedder | None):
+        self._config = config
+        self._facts = FactFinder(embedder, list(config.profile.facts))
+        self._intents = TurnIntents(embedder)
+        self._embedder = embedder
+        self.forms: tuple[FormSettings, ...] = tuple(config.forms)
+        texts, self._form_of = [], []
+        for form in self.forms:
+            for text in (form.description, *form.examples):
+                texts.append(text)
+                self._form_of.append(form)
+        self._form_index = MeaningIndex(embedder, texts)
+        self._notifier = Notifier(config.notify)
+
+    @property
+    def message_form(self) -> FormSettings:
+        """The form that takes a message ("take a message" by default): the one whose fields include a message."""
+        for form in self.forms:
+            if any(f.key == "message" for f in form.fields):
+                return form
+        return self.forms[-1]
+
+    def intent(self, said: str) -> str | None:
+        return self._intents.detect(said)
+
+    def form_for(self, said: str) -> FormMatch | None:
+        """The form a request asks for, by meaning: sure enough to start it, or only to ask. A question asking for
+        information is left to the facts."""
+        if _REQUEST.search(said):  # "I'd like to book a check-up": a request naming what a form does
+            asked = keywords(said) - _LIGHT_VERBS
+            named = [f for f in self.forms if keywords(f.name) & asked]
+            if named:
+                return FormMatch(max(named, key=lambda f: len(keywords(f.name) & asked)), True)
+        match = self._form_index.best(said, FORM_UNSURE)
+        if match is None:
+            return None
+        form = self._form_of[match.index]
+        if match.score >= FORM_SURE and not _QUESTION.search(said):
+            return FormMatch(form, True)
+        if _REQUEST.search(said) and match.score >= FORM_REQUEST:
+            return FormMatch(form, True)
+        if _QUESTION.search(said):
+            return FormMatch(form, False) if match.score >= FORM_SURE else None
+        return FormMatch(form, False)
+
+    def business_fact(self, question: str, memory: CallerMemory) -> str | None:
+        """A profile fact, else a knowledge-base passage, that answers the question by meaning; None when unsure."""
+        fact = self._facts.answer(question)
+        if fact is None and memory.has_knowledge:
+            fact = memory.knowledge_lead(question)
+            if fact is not None and fact in self._config.profile.facts and self._facts.answer(question) is None:
+                fact = None  # the profile's facts are judged by the fact finder alone
+        return fact
+
+    def caller_fact(self, question: str, sentences: Sequence[str]) -> str | None:
+        return FactFinder(self._embedder, list(sentences)).answer(question)
+
+    def is_question(self, said: str) -> bool:
+        """Asking for information ("do you fix boilers?", "how much is it?"), not giving it or asking for action."""
+        return bool(_QUESTION.search(said)) or said.rstrip().endswith("?") and not _REQUEST.search(said)
+
+    def notify(self, form: str, values: dict[str, str], call_id: int | None, memory: CallerMemory) -> None:
+        """Tell the operator of a completed form (command or webhook, retried), without holding up the call."""
+        caller = memory.caller_user if memory.remembers else ""
+        self._notifier.submit(form_payload(form, call_id, caller, values))
+
+    async def close(self) -> None:
+        """At shutdown: give notifications in flight a moment to go out."""
+        await self._notifier.close()

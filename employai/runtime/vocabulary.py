@@ -1,0 +1,144 @@
+"""The business's own words, as a prompt that biases speech-to-text towards them.
+
+Whisper heard "Acme Plumbing" as "Acne Plumbing" and "booking reference" as "walking reference" over an 8 kHz
+line. Given as the text said before a turn (speech/stt.py `WhisperOptions.prompt`), the names and words a caller to
+this business is likely to say are expected, and a near miss lands on them. The prompt is built once, at start, in
+this order until MAX_WORDS: the company and the bot's name, the directory's names and departments,
+`stt.extra_words`, the words callers use with any front desk (booking reference, callback number), the intake
+forms' names, the distinctive words of the profile facts, of the forms' descriptions and example requests, and
+of the knowledge base when given. It is written like a transcript (short capitalised phrases, commas and full
+stops), since Whisper takes it for what was said before, and kept short: every prompt token is decoder work on
+every turn (about +10 ms a turn for 80 tokens with tiny.en on 2 cores). Pure: no I/O, no threads.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Iterable, Sequence
+
+from sip_config import Config
+
+MAX_WORDS = 36  # about 70 Whisper tokens with the punctuation (measured in tests/test_hearing.py)
+# What callers say to any front desk, in the terms the bot's memory keeps them under (memory/extractor.py).
+FRONT_DESK_WORDS = ("booking reference", "callback number")
+
+# Words that carry no business meaning: a text is cut into phrases at them ("We fix leaks, blocked drains and
+# water heaters." gives "leaks", "blocked drains", "water heaters"). Contractions ("I'd", "what's") are common too.
+_COMMON = frozenset("""
+a about after again all also am an and any anybody anyone anything are as ask at available back be because been
+before being both but by call called calling can come comes could day days do does done during each else every
+everybody fix for from get gets give go going good got had has have help hello here hi how i if in into is it its
+just keep know leave let like look make many may me more most much my need next no not now of off ok okay on once
+one only open or other our out over own pass per please put really right ring round same say see send should so
+some somebody someone something soon speak still sure take talk tell thank thanks than that the their them then
+there these they thing things this those through to too up us very via want was way we well were what when where
+which who whom why will with would yes you your her him his she he cannot can't best
+cost costs price prices free standard usual usually normal normally new first last most until
+monday tuesday wednesday thursday friday saturday sunday weekday weekdays weekend weekends morning afternoon
+evening night today tomorrow week weeks month months year years hour hours minute minutes time times age
+zero two three four five six seven eight nine ten eleven twelve twenty thirty forty fifty sixty seventy eighty
+ninety hundred thousand dollars dollar pounds euros cents
+caller customer customers problem problems person people name number numbers home phone place
+""".split())
+_NUMBERS = frozenset("zero one two three four five six seven eight nine ten eleven twelve twenty thirty forty fifty "
+                     "sixty seventy eighty ninety hundred".split())
+
+
+def _is_common(word: str) -> bool:
+    w = word.lower()
+    if "-" in w:  # "call-out", "check-up" are the trade's words; "sixty-five" is a number
+        return all(part in _NUMBERS for part in w.split("-") if part)
+    return "'" in w or len(w) < 3 or w in _COMMON
+
+
+def distinctive_phrases(text: str) -> list[str]:
+    """The runs of uncommon words in `text`, in order: "We fix leaks, blocked drains" -> ["leaks", ...]."""
+    out: list[str] = []
+    for clause in re.split(r"[.,;:!?()\"]+", text):
+        run: list[str] = []
+        for word in re.findall(r"[A-Za-z][A-Za-z'-]*[A-Za-z]|[A-Za-z]", clause):
+            if _is_common(word):
+                if run:
+                    out.append(" ".join(run))
+                run = []
+            else:
+                run.append(word)
+        if run:
+            out.append(" ".join(run))
+    return out
+
+
+def _forms(config: Config) -> tuple[list[str], list[str]]:
+    """(the forms' names, the distinctive words of their descriptions and example requests). The fields' questions
+    are the bot's words, not the caller's: the answers to them (names, numbers, times) are no business's words."""
+    names: list[str] = []
+    words: list[str] = []
+    for form in getattr(config, "forms", ()) or ():
+        names.append(str(getattr(form, "name", "")))
+        texts = [str(getattr(form, "description", "")), *(str(e) for e in getattr(form, "examples", ()) or ())]
+        words += [p for text in texts for p in distinctive_phrases(text)]
+    return [n for n in names if distinctive_phrases(n)], words  # a name is kept whole if it has a word of its own
+
+
+def _stem(word: str) -> str:
+    w = word.lower().strip(".")
+    return w[:-1] if len(w) > 3 and w.endswith("s") and not w.endswith("ss") else w
+
+
+class _Budget:
+    """Phrases kept in order, each only if it brings a word not already kept ("boiler" after "boilers" does
+    not), up to MAX_WORDS words in all."""
+
+    def __init__(self) -> None:
+        self.groups: list[list[str]] = []
+        self._seen: set[str] = set()
+        self._words = 0
+
+    def add(self, phrases: Iterable[str]) -> None:
+        group: list[str] = []
+        for phrase in phrases:
+            words = phrase.split()
+            stems = {_stem(w) for w in words}
+            if not words or stems <= self._seen or self._words + len(words) > MAX_WORDS:
+                continue
+            self._seen |= stems
+            self._words += len(words)
+            group.append(" ".join(words))
+        if group:
+            self.groups.append(group)
+
+
+def _sentence(group: Sequence[str]) -> str:
+    first = group[0][:1].upper() + group[0][1:]
+    return ", ".join([first, *group[1:]]) + "."
+
+
+def _most_frequent(passages: Sequence[str]) -> list[str]:
+    """The distinctive words of many passages, the most frequent first (in the form first seen)."""
+    words = [w for text in passages for phrase in distinctive_phrases(text) for w in phrase.split()]
+    form: dict[str, str] = {}
+    for w in words:
+        form.setdefault(_stem(w), w)
+    return [form[stem] for stem, _ in Counter(_stem(w) for w in words).most_common()]
+
+
+def business_vocabulary(config: Config, knowledge: Sequence[str] = ()) -> str:
+    """The STT prompt for this business ("" when `stt.bias` is off), e.g. "Acme Plumbing, Joe. Sales, Billing,
+    Bob Smith. Booking reference, callback number. Book a visit, take a message. Leaks, blocked drains, ...".
+    `knowledge`: the knowledge base's passages, whose most frequent distinctive phrases come last, if room is left.
+    """
+    if not config.stt.bias:
+        return ""
+    profile = config.profile
+    budget = _Budget()
+    budget.add([profile.company, profile.name])
+    budget.add([part for e in config.transfer.directory for part in (e.name, e.department)])
+    budget.add(config.stt.extra_words)
+    budget.add(FRONT_DESK_WORDS)
+    form_names, form_words = _forms(config)
+    budget.add(form_names)
+    budget.add(p for fact in profile.facts for p in distinctive_phrases(fact))
+    budget.add(form_words)
+    budget.add(_most_frequent(knowledge))
+    return " ".join(_sentence(g) for g in budget.groups)

@@ -1,0 +1,243 @@
+"""Hearing the business's words: the vocabulary prompt, its tokens, the guards against a prompted Whisper's
+failures (reciting the prompt, looping, babbling on noise), the telephone path of `employai eval hearing`, and
+the real Whisper hearing flite voices over G.711 with and without the prompt."""
+
+from __future__ import annotations
+
+import dataclasses
+import warnings
+
+import numpy as np
+import pytest
+
+from employai.harness.eval_hearing import (
+    Clip,
+    default_profile,
+    domain_hits,
+    flite,
+    g711_decode,
+    g711_encode,
+    marked,
+    telephone,
+    transcriber,
+)
+from employai.harness.wer import normalise
+from employai.runtime.vocabulary import MAX_WORDS, business_vocabulary, distinctive_phrases
+from sip_config import load_config, resolve_models
+from sip_config.schema import DirectoryEntry, FormSettings
+from speech.pcm import RATE
+from speech.stt import MAX_PROMPT_TOKENS, copies_prompt, prompt_tokens, stutters, without_repeats
+
+from .peers import REPO
+
+DENTAL = REPO / "tests" / "data" / "dental.toml"
+
+
+@pytest.fixture(scope="module")
+def tokenizer():
+    from faster_whisper.tokenizer import Tokenizer
+    from tokenizers import Tokenizer as HfTokenizer
+
+    hf = HfTokenizer.from_file(str(resolve_models(load_config()).whisper_dir / "tokenizer.json"))
+    return Tokenizer(hf, False, task="transcribe", language="en")
+
+
+def _with(config, **stt):
+    return dataclasses.replace(config, stt=dataclasses.replace(config.stt, **stt))
+
+
+# ---- the vocabulary ----
+
+@pytest.mark.unit
+def test_the_default_vocabulary_names_the_business_and_its_trade():
+    prompt = business_vocabulary(default_profile(load_config()))
+    for words in ("Acme Plumbing", "Joe", "Sales", "Bob Smith", "Maria Lopez", "Booking reference", "Call-out",
+                  "blocked drains", "water heaters", "Book a visit", "take a message"):
+        assert words in prompt, (words, prompt)
+    said = [w.lower().strip(".,") for w in prompt.split()]
+    assert len(said) <= MAX_WORDS
+    assert not {"the", "we", "and", "i'd", "what's", "eighty", "monday", "someone"} & set(said), prompt
+    assert prompt.endswith(".") and prompt[0].isupper()
+
+
+@pytest.mark.unit
+def test_each_word_comes_once_and_a_plural_covers_its_singular():
+    config = dataclasses.replace(load_config(), forms=(), transfer=dataclasses.replace(
+        load_config().transfer, directory=(DirectoryEntry("Sales", "sales", "sip:a@b"),
+                                           DirectoryEntry("Bob Smith", "Sales", "sip:c@d"))))
+    config = _with(config, extra_words=("boiler", "Worcester Bosch", "sales"))
+    prompt = business_vocabulary(config)
+    lowered = prompt.lower()
+    assert lowered.count("sales") == 1 and "worcester bosch" in lowered
+    assert "boilers" not in lowered  # the extra word came first; the fact's plural brings nothing new
+
+
+@pytest.mark.unit
+def test_no_bias_no_prompt_and_an_empty_config_still_gives_one():
+    assert business_vocabulary(_with(load_config(), bias=False)) == ""
+    bare = dataclasses.replace(load_config(), forms=())
+    bare = dataclasses.replace(bare, profile=dataclasses.replace(bare.profile, facts=()))
+    assert business_vocabulary(bare).startswith("Acme Plumbing, Joe.")
+
+
+@pytest.mark.unit
+def test_forms_give_their_names_and_the_words_of_their_requests_not_their_questions():
+    form = FormSettings(name="order a skip", description="Order a skip hire for rubble and garden waste.",
+                        examples=("Can I get a skip delivered?",))
+    config = dataclasses.replace(load_config(), forms=(form,))
+    prompt = business_vocabulary(config)
+    assert "Order a skip" in prompt and "rubble" in prompt and "garden waste" in prompt
+    assert "delivered" in prompt
+    assert distinctive_phrases("What's the address for the visit?") == ["address", "visit"]
+
+
+@pytest.mark.unit
+def test_the_knowledge_base_fills_what_room_is_left_most_frequent_first():
+    config = dataclasses.replace(load_config(), forms=())
+    passages = ["We also fit Worcester boilers.", "Every Vaillant boiler has a warranty.",
+                "Vaillant parts are kept in the van.", "Ask about Vaillant servicing."]
+    prompt = business_vocabulary(config, knowledge=passages)
+    assert prompt.startswith(business_vocabulary(config)[:-1])
+    tail = prompt[len(business_vocabulary(config)):]
+    assert tail.index("Vaillant") < tail.index("Worcester") and "warranty" in tail, tail
+    many = [f"Product{i} is sold here." for i in range(200)]
+    assert len(business_vocabulary(config, knowledge=many).split()) <= MAX_WORDS
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize("profile", ["default", "dental"])
+def test_the_prompt_is_well_under_100_tokens(tokenizer, profile):
+    if profile == "dental" and not DENTAL.exists():
+        pytest.skip("no dental profile")
+    config = default_profile(load_config()) if profile == "default" else load_config(str(DENTAL))
+    prompt = business_vocabulary(config)
+    tokens = prompt_tokens(tokenizer, prompt)
+    assert 20 < len(tokens) < 90, (len(tokens), prompt)
+
+
+# ---- the prompt tokens ----
+
+@pytest.mark.unit
+def test_the_prompt_is_whispers_previous_text_as_faster_whisper_gives_an_initial_prompt(tokenizer):
+    tokens = prompt_tokens(tokenizer, "  Acme Plumbing, Joe.  ")
+    assert tokens[0] == tokenizer.sot_prev
+    assert tokens[1:] == tokenizer.encode(" Acme Plumbing, Joe.")
+    assert tokenizer.decode(tokens[1:]) == " Acme Plumbing, Joe."
+    assert prompt_tokens(tokenizer, "   ") == []
+    long = prompt_tokens(tokenizer, " ".join(f"word{i}" for i in range(400)))
+    assert len(long) == 1 + MAX_PROMPT_TOKENS and tokenizer.decode(long[-3:]).endswith("word399")
+
+
+# ---- the guards ----
+
+@pytest.mark.unit
+def test_a_loop_is_cut_after_its_first_time():
+    assert without_repeats("Can you fix my boiler? Can you fix my boiler? Can you fix") == "Can you fix my boiler?"
+    assert without_repeats("Hi. Is it you, Joe? Is it you, Joe? Is it, is it you Joe? Is it") == "Hi. Is it you, Joe?"
+    for kept in ("My number is 5 5 5 5 5 5", "one two three four, one two three four", "Hello? Hello?",
+                 "I want to book a visit, I want to book a visit on Tuesday", "The number is, the number is 41"):
+        assert without_repeats(kept) == kept
+
+
+@pytest.mark.unit
+def test_a_recital_of_the_prompt_or_babble_is_not_a_turn():
+    prompt = "Acme Plumbing, Joe. Sales, Billing. Booking reference, callback number. Leaks, blocked drains."
+    assert copies_prompt("Sales, billing. Booking reference, callback number.", prompt, 0.01)
+    assert copies_prompt("Acme Plumbing.", prompt, 0.4)
+    assert not copies_prompt("Acme Plumbing.", prompt, 0.02)  # a caller who names the business
+    assert not copies_prompt("Put me through to sales.", prompt, 0.4)
+    assert stutters("I'm, I'm, I'm,") and stutters("Go, go, go, go.")
+    assert not stutters("No.") and not stutters("5 5 5 5") and not stutters("Can you fix it?")
+
+
+# ---- the telephone path ----
+
+@pytest.mark.unit
+def test_g711_matches_the_reference_coder():
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        import audioop
+    samples = np.arange(-32768, 32768, dtype=np.int16)
+    codes = np.arange(256, dtype=np.uint8)
+    for law, encode, decode in (("ulaw", audioop.lin2ulaw, audioop.ulaw2lin),
+                                ("alaw", audioop.lin2alaw, audioop.alaw2lin)):
+        assert g711_encode(samples, law).tobytes() == encode(samples.tobytes(), 2)
+        assert g711_decode(codes, law).tobytes() == decode(codes.tobytes(), 2)
+
+
+@pytest.mark.unit
+def test_the_telephone_path_keeps_the_length_and_loses_the_highs():
+    t = np.arange(RATE) / RATE
+    low, high = ((np.sin(2 * np.pi * f * t) * 8000).astype(np.int16) for f in (440, 6000))
+    assert telephone(low, "ulaw").size == RATE
+    assert np.abs(telephone(low, "alaw")).max() > 6000
+    assert np.abs(telephone(high, "ulaw")[800:-800]).max() < 200  # above 4 kHz: gone on a G.711 line
+
+
+@pytest.mark.unit
+def test_domain_words_are_the_marked_ones_compounds_however_written():
+    text, words = marked("Is [Bob Smith] there? My [call-out] was [blocked drains].")
+    assert text == "Is Bob Smith there? My call-out was blocked drains." and words == (
+        "bob", "smith", "callout", "blocked", "drains")
+    clip = Clip("t", text, words, "slt", "ulaw")
+    assert domain_hits(clip, "Is Bob Smith there? My call out was blocked brains.") == 4
+    assert domain_hits(clip, "is bob smith there my callout was blocked drains") == 5
+    assert normalise("Call-out") == ["call", "out"]
+
+
+# ---- the real Whisper ----
+
+@pytest.fixture(scope="module")
+def ears():
+    config = default_profile(load_config())
+    return {False: transcriber(config, ""), True: transcriber(config, business_vocabulary(config))}
+
+
+@pytest.mark.engine
+def test_silence_and_noise_stay_empty_with_a_prompt(ears):
+    rng = np.random.default_rng(7)
+    n = int(2.5 * RATE)
+    t = np.arange(n) / RATE
+    babble = sum(np.sin(2 * np.pi * f * t + rng.uniform(0, 6)) * (1 + np.sin(2 * np.pi * rng.uniform(2, 6) * t))
+                 for f in rng.uniform(100, 800, 12))
+    clicks = np.zeros(n)
+    clicks[rng.integers(0, n, 20)] = 1
+    noises = {"silence": np.zeros(n), "white": rng.normal(0, 1, n), "hum": np.sin(2 * np.pi * 50 * t),
+              "babble": babble, "clicks": clicks, "long silence": np.zeros(14 * RATE)}
+    heard = {}
+    for name, noise in noises.items():
+        for level in (0.05, 0.4):
+            pcm = (noise / (np.abs(noise).max() or 1) * level * 32767).astype(np.int16)
+            heard[name, level] = ears[True].transcribe(telephone(pcm, "ulaw").tobytes()).text
+    assert all(text == "" for text in heard.values()), heard
+
+
+def _hits(ear, clips, folder):
+    hits = words = 0
+    for clip in clips:
+        text = ear.transcribe(telephone(flite(clip.text, clip.voice, folder), clip.law).tobytes()).text
+        hits += domain_hits(clip, text)
+        words += len(clip.domain)
+    return hits / words
+
+
+@pytest.mark.engine
+def test_the_business_is_heard_over_g711_at_least_as_well_with_the_prompt(ears, tmp_path_factory):
+    sentences = ("Good afternoon, is that [Acme Plumbing]?", "Can I have a word with [Bob Smith] in [sales]?",
+                 "The [water heater] in my flat is leaking.", "I'll read you my [booking reference].")
+    clips = [Clip("t", *marked(s), voice, law) for s in sentences for voice, law in (("awb", "ulaw"), ("slt", "alaw"))]
+    folder = tmp_path_factory.mktemp("flite")
+    unbiased, biased = _hits(ears[False], clips, folder), _hits(ears[True], clips, folder)
+    assert biased >= unbiased and biased >= 0.75, (unbiased, biased)
+
+
+@pytest.mark.engine
+def test_a_long_turn_is_prompted_too(ears, tmp_path_factory):
+    """Over the short window (12 s) faster-whisper's own path runs, with the prompt as its initial prompt."""
+    folder = tmp_path_factory.mktemp("flite")
+    first = flite("Hello, is that Acme Plumbing? I think my water heater is leaking.", "awb", folder)
+    then = flite("And the kitchen drain is blocked as well, so please send a plumber.", "slt", folder)
+    pcm = np.concatenate([first, np.zeros(13 * RATE - first.size, dtype=np.int16), then])
+    heard = normalise(ears[True].transcribe(telephone(pcm, "alaw").tobytes()).text)
+    assert {"acme", "heater", "drain", "blocked", "plumber"} <= set(heard), heard
+    assert heard.count("acme") == 1, heard  # the prompt is not recited

@@ -1,0 +1,142 @@
+"""The turn policy: who answers each turn, in its order of steps, with real MiniLM understanding and a scripted
+model (the model's words only matter where the model answers)."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from memory.embeddings import MiniLMEmbedder
+from memory.transcripts import TranscriptStore
+from sip_config import load_config, resolve_models
+from sip_config.loader import config_from_dict
+
+from .fakes import policy_for, spoken
+from .peers import REPO
+
+pytestmark = pytest.mark.engine
+
+
+@pytest.fixture(scope="module")
+def embedder():
+    return MiniLMEmbedder(resolve_models(load_config()).embedding_zip).load()
+
+
+@pytest.fixture
+def store(tmp_path):
+    store = TranscriptStore(tmp_path / "t.sqlite3")
+    yield store
+    store.close()
+
+
+def _talk(policy, *lines: str) -> list[str]:
+    async def run():
+        return [await spoken(policy, line) for line in lines]
+    return asyncio.run(run())
+
+
+def test_front_desk_questions_are_answered_from_the_facts_by_meaning(store, embedder):
+    policy = policy_for(store.caller_memory(""), ["We charge 150 dollars an hour."] * 5, embedder=embedder)
+    kinds, price, saturday, heater = _talk(policy, "What kind of work do you do?",
+                                           "How much do you charge to come out?", "Are you open on Saturdays?",
+                                           "do you guys handle hot water tanks")
+    assert "leaks" in kinds and "eighty dollars" in price
+    assert "Monday to Friday" in saturday and "water heaters" in heater
+    assert "150" not in " ".join([kinds, price, saturday, heater])
+
+
+def test_an_invented_price_is_never_spoken_and_a_message_is_offered(store, embedder):
+    policy = policy_for(store.caller_memory(""), ["A new boiler costs 2500 dollars.", "unused"], embedder=embedder)
+    reply, = _talk(policy, "How much would a brand new boiler installation set me back?")
+    assert "2500" not in reply and "2,500" not in reply
+    assert "don't know" in reply and "message" in reply
+    assert policy.refused == ["A new boiler costs 2500 dollars."]
+    ask, = _talk(policy, "yes please")  # the offer taken: the message form starts
+    assert "message" in ask.lower() or "who" in ask.lower()
+
+
+def test_goodbye_closes_the_call_and_robot_gets_an_honest_answer(store, embedder):
+    policy = policy_for(store.caller_memory(""), ["unused"] * 3, embedder=embedder)
+
+    async def run():
+        robot = await policy.answer("wait am I talking to a real person or a machine")
+        bye = await policy.answer("ok that's everything, thanks a lot, bye")
+        return robot, bye
+    robot, bye = asyncio.run(run())
+    assert "automated" in robot.text and not robot.hang_up
+    assert bye.hang_up and "Goodbye" in bye.text
+
+
+def test_say_that_again_repeats_the_last_reply(store, embedder):
+    policy = policy_for(store.caller_memory(""), ["unused"] * 3, embedder=embedder)
+    first, again = _talk(policy, "how much is a call out", "sorry, could you say that again?")
+    assert again == first and "eighty" in first
+
+
+def test_a_booking_is_taken_field_by_field_read_back_and_stored(store, embedder):
+    call = store.start_call("inbound", "sip:+15550101@pbx", "+15550101")
+    memory = store.caller_memory("+15550101")
+    policy = policy_for(memory, ["unused"] * 9, embedder=embedder, call_id=call)
+    replies = _talk(policy, "my water heater is leaking, can someone come and fix it?", "It's Dana Whitfield.",
+                    "twelve Oak Lane, Springfield", "tomorrow morning please",
+                    "five five five, zero one zero, seven seven eight eight", "yes", "yes that's all correct")
+    assert "name" in replies[0].lower()
+    assert "5 5 5" in replies[4] or "five five five" in replies[4].lower()
+    assert "Dana Whitfield" in replies[5] or "Dana Whitfield" in replies[6]
+    saved = memory.forms()
+    assert len(saved) == 1 and saved[0].values["name"] == "Dana Whitfield"
+    assert "5550107788" in saved[0].values["callback number"].replace(" ", "")
+    assert "water heater" in saved[0].values["problem"]
+
+
+def test_a_misheard_number_is_corrected_before_it_is_stored(store, embedder):
+    memory = store.caller_memory("+15550101")
+    policy = policy_for(memory, ["unused"] * 5, embedder=embedder)
+    readback, corrected, done = _talk(policy, "my booking reference is 4471", "no, it's 4472", "yes")
+    assert "4, 4, 7, 1" in readback or "4 4 7 1" in readback
+    assert "4 4 7 2" in corrected or "4, 4, 7, 2" in corrected
+    assert "4471" not in memory.human().value and "4472" in memory.human().value
+    again, = _talk(policy, "remind me of my working reference")
+    assert "4472" in again
+
+
+def test_an_unsure_directory_match_is_confirmed_and_a_yes_transfers(store, embedder, tmp_path):
+    config = config_from_dict({"transfer": {"directory": [
+        {"name": "Sales", "department": "sales", "uri": "sip:sales@127.0.0.1"},
+        {"name": "Billing", "department": "billing", "uri": "sip:billing@127.0.0.1"}]}})
+    policy = policy_for(store.caller_memory(""), ["unused"] * 3, config=config, embedder=embedder)
+
+    async def run():
+        ask = await policy.answer("can you put me through to mail please")
+        await policy.heard(ask, ask.text)
+        go = await policy.answer("yes")
+        return ask, go
+    ask, go = asyncio.run(run())
+    assert ask.transfer_to is None and "Sales" in ask.text and "?" in ask.text
+    assert go.transfer_to is not None and go.transfer_to.name == "Sales"
+
+
+def test_a_reply_dropped_unheard_leaves_a_form_where_it_was(store, embedder):
+    policy = policy_for(store.caller_memory(""), ["unused"] * 5, embedder=embedder)
+
+    async def run():
+        first = await policy.answer("I'd like to leave a message for someone")
+        await policy.heard(first, first.text)
+        checkpoint = await policy.checkpoint()
+        await policy.answer("it's for Bob")
+        await policy.rollback(checkpoint)
+        return first, await policy.answer("it's for Alice")
+    first, second = asyncio.run(run())
+    assert first.step == "intake" and second.step == "intake" and "Alice" not in first.text
+
+
+def test_the_dental_profile_uses_its_own_facts_and_forms(tmp_path, embedder):
+    from sip_config import load_config as load
+
+    config = load(REPO / "tests" / "data" / "dental.toml")
+    store = TranscriptStore(tmp_path / "d.sqlite3")
+    policy = policy_for(store.caller_memory(""), ["unused"] * 5, config=config, embedder=embedder)
+    reply, = _talk(policy, "I'd like to book a check-up")
+    assert "?" in reply and "plumb" not in reply.lower()
+    store.close()
