@@ -65,32 +65,42 @@ TOPICS: dict[str, tuple[str, ...]] = {
                      "It's an emergency, can you help?", "We can see urgent cases the same day."),
     "contact": ("What's your email?", "What's your phone number?", "Do you have a website?",
                 "How can I get in touch?", "You can email us at info."),
-    "records": ("What's my reference?", "What name do you have for me?", "What number do you have on file for me?",
+    "records": ("What's my reference?", "What name have you got on file?", "What number do you have on file for me?",
                 "Remind me of my details.", "What did I give you last time?", "Your reference number is 1234."),
 }
 
 # Cues strong enough to decide alone, and the near misses that are not the intent.
 _GOODBYE_CUE = re.compile(r"\b(?:good ?bye|bye(?: bye)?|see you(?: later| soon)?|take care|ta ?ta|have a (?:good|nice"
                           r"|great|lovely) (?:day|one|evening|weekend))\b")
-_GOODBYE_VETO = re.compile(r"\b(?:don'?t|do not|not yet|wait|before|hang on|hold on|by the way|bye the way|also"
-                           r"|another|one more|actually|but|(?:can|could|would|will) (?:you|i|someone|somebody)"
-                           r"|need (?:a|an|to|the|someone|somebody|you)|how|what|when|where|why|which)\b")
-_ROBOT_CUE = re.compile(r"\b(?:are you|is this|is that|am i (?:talking|speaking) (?:to|with))(?: just)?(?: an?| the)?"
-                        r" (?:real (?:person|human)|human|person|robot|bot|machine|computer|ai|a i|recording|"
-                        r"automated|artificial|real)\b")
+_THANKS = re.compile(r"\b(?:thanks|thank you|cheers|much appreciated)\b")
+_DONE = re.compile(r"\b(?:that'?s|that is|thats) (?:all|it|everything)\b|\bnothing else\b|\ball (?:sorted|good|done)\b"
+                   r"|\bi'?m (?:all )?(?:done|sorted|good)\b")
+# What makes a turn more than a goodbye: a question, a request, one more thing ("bye the way, ...").
+_GOODBYE_VETO = re.compile(r"\b(?:don'?t (?:hang up|go)|do not (?:hang up|go)|not yet|wait|before you go|hang on"
+                           r"|hold on|by the way|bye the way|also|another|one more|(?:can|could|would|will) (?:you|i"
+                           r"|someone|somebody)|need (?:a|an|to|the|someone|somebody|you)"
+                           r"|(?:say|said|says|saying) (?:good ?)?bye|(?:good ?)?bye to)\b")
+# ... and, for a turn without a goodbye in so many words, any question word.
+_QUESTION_WORD = re.compile(r"\b(?:how|what|when|where|why|which|who|don'?t|actually|but|before)\b")
+_ROBOT_CUE = re.compile(r"\b(?:are you|is this|am i (?:talking|speaking) (?:to|with)|you'?re)(?: just)?"
+                        r"(?: an?| the)?(?: real| actual| live)? (?:real|human|person|robot|bot|chatbot|machine"
+                        r"|computer|ai|a i|automated|artificial|answering machine|program|voice assistant)\b"
+                        r"|\b(?:is this|are you)(?: just)? (?:an? recording|a recorded (?:message|voice))\b")
 _ROBOT_VETO = re.compile(r"\b(?:i'?m|i am|im) (?:not )?(?:a |an )?(?:real |actual )?(?:robot|bot|human|person|"
                          r"customer|machine)\b|\brobot (?:vacuum|hoover|mower|cleaner|lawnmower)\b"
                          r"|\bmy (?:robot|computer|machine)\b")
 _REPEAT_CUE = re.compile(r"^(?:(?:sorry|pardon|pardon me|what|huh|eh|excuse me|come again)\s?)+$"
-                         r"|\b(?:say|repeat) (?:that|it|this|the last)\b|\bcome again\b"
+                         r"|\b(?:say|repeat) (?:that|it|this|the last)\b|\bcome again\b|^what was that\b"
                          r"|\bdidn'?t (?:catch|hear|get) (?:that|you|it|what)\b|\bwhat did you (?:just )?say\b"
-                         r"|\bcould(?:n'?t| not) hear\b|\bone more time\b")
+                         r"|\bcould(?:n'?t| not) hear\b|\bone more time\b|\bsay again\b"
+                         r"|^(?:sorry )?(?:repeat|once more)(?: that| it| please)*$")
 _REPEAT_VETO = re.compile(r"\brepeat (?:prescription|order|booking|visit|customer|job|appointment)\b")
 _WORDS = re.compile(r"[a-z']+")
 
 MIN_SCORE = 0.6  # calibrated on MiniLM: what means an intent scores this or more with one of its examples ...
 MARGIN = 0.05  # ... and this much more than with any other intent
 _GOODBYE_MAX_WORDS = 12  # a long turn is never only a goodbye
+_AFTER_GOODBYE = 4  # nor one that goes on after its goodbye ("I said goodbye to my old plumber")
 
 
 def _normal(text: str) -> str:
@@ -101,7 +111,7 @@ class TurnIntents:
     """The conversational intent of a caller's turn: "goodbye", "robot", "repeat", or None."""
 
     def __init__(self, embedder: Embedder | None):
-        self._intents = Intents(embedder, CONVERSATION, MIN_SCORE, MARGIN)
+        self._intents = Intents(embedder, CONVERSATION, MIN_SCORE, MARGIN) if embedder is not None else None
 
     def detect(self, text: str) -> str | None:
         """The intent, or None for anything else (a question, a request, a near miss)."""
@@ -114,9 +124,17 @@ class TurnIntents:
         if _REPEAT_CUE.search(plain) and not _REPEAT_VETO.search(plain):
             return REPEAT
         goodbye_vetoed = "?" in text or bool(_GOODBYE_VETO.search(plain)) or len(plain.split()) > _GOODBYE_MAX_WORDS
-        if _GOODBYE_CUE.search(plain) and not goodbye_vetoed:
+        if not goodbye_vetoed and (_goodbye_at_end(plain) or _DONE.search(plain) and _THANKS.search(plain)):
             return GOODBYE
-        found = self._intents.classify(plain)
-        if found is None or found[0] == GOODBYE and goodbye_vetoed or found[0] == ROBOT and robot_vetoed:
+        found = self._intents.classify(text) if self._intents is not None else None  # no model: the cues only
+        if found is None or found[0] == ROBOT and robot_vetoed:
+            return None
+        if found[0] == GOODBYE and (goodbye_vetoed or _QUESTION_WORD.search(plain)):
             return None
         return found[0]
+
+
+def _goodbye_at_end(plain: str) -> bool:
+    """A goodbye cue with little or nothing after it ("bye now then", not "bye, my boiler is leaking")."""
+    ends = [cue.end() for cue in _GOODBYE_CUE.finditer(plain)]
+    return bool(ends) and len(plain[ends[-1]:].split()) <= _AFTER_GOODBYE

@@ -21,9 +21,10 @@ CPU work to run off the event loop (asyncio.to_thread).
 
 from __future__ import annotations
 
+import re
 import threading
 import weakref
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -31,14 +32,25 @@ import numpy as np
 from memory.embeddings import Embedder
 
 from .intents import TOPICS
-from .meaning import KEYWORD_WEIGHT, Intents, Match, MeaningIndex, content_words, keywords, spelled_alike, stem, words
+from .meaning import (
+    KEYWORD_WEIGHT,
+    Intents,
+    Match,
+    MeaningIndex,
+    cached,
+    content_words,
+    spelled_alike,
+    stem,
+    words,
+)
 from .phonetic import heard_alike
 
 # Calibrated on MiniLM (all-MiniLM-L6-v2) with questions and off-topic questions for two businesses and a caller's
 # remembered facts (tests/test_meaning.py): answer at or above this score.
 MIN_SCORE = 0.5
 WORD_MIN_SIMILARITY = 0.45  # a question's word is "in" a fact when one of the fact's words is this close
-SOUND_MIN_SIMILARITY = 0.8  # ... or sounds this alike (see `phonetic.heard_alike`)
+PHRASE_MIN_SIMILARITY = 0.6  # ... or the words the question names together are this close to a phrase of the fact
+SOUND_MIN_SIMILARITY = 0.85  # ... or sounds this alike (see `phonetic.heard_alike`)
 FACT_TOPIC_MIN = 0.35  # a fact is of a topic when that close to its examples ...
 FACT_TOPIC_SPREAD = 0.1  # ... and within this of its closest topic
 TOPIC_MIN = 0.5  # a question is of a topic when that close to one of its examples ...
@@ -58,7 +70,10 @@ GENERIC = frozenset((
     "be have do make take give get got need want like know tell help look see seen come go went gone call ask say "
     "said think find found let put bring send happen use mean keep kept start finish pay book remind remember "
     "forget forgot lost wonder hope try wait sort able manage arrange check handle deal provide offer cover "
-    "accept locate stop stopped turn happen "
+    "accept locate stop stopped turn happen set reach contact ring phone email text treat serve cater base based "
+    "run open close leave stay live move bring carry show hear speak talk say sound seem feel become begin end "
+    "keep hold give pass pick drop fill sign book cancel change move follow include consider expect wonder "
+    "guess suppose believe understand mind bother charge quote estimate suit suits "
     # common adjectives and adverbs
     "possible long soon often far usual usually normally generally currently right now still expensive cheap "
     "much many more most less least late early quick quickly fast slow urgent urgently really very quite bad "
@@ -75,34 +90,42 @@ class _Fact:
     text: str
     topics: frozenset[str]
     vocabulary: tuple[str, ...]  # its words and stems, and joined pairs ("check-up" -> "checkup")
+    stems: frozenset[str]  # the stems of all these
     about_caller: bool  # "Your name is ...": what we know of the caller, never an answer about the business
     subject: tuple[str, ...]  # about the caller: the words naming what is known ("booking reference")
+    phrases: tuple[str, ...]  # its runs of meaningful words: "fix leaks", "blocked drains", "water heaters"
+
+
+@dataclass(frozen=True)
+class _Question:
+    asked: list[str]  # its content words
+    named: list[str]  # those naming specific things
+    pointed: list[str]  # general words that some fact has ("reference")
+    runs: dict[str, str]  # each named word's run of named words ("tanks" -> "hot water tanks")
+    pairs: list[str]  # two words written as one ("callback")
+    vectors: dict[str, np.ndarray]  # of the named words and runs
+    vector: np.ndarray | None  # of the question
+    topics: dict[str, float]  # its similarity to each topic
+    personal: bool  # it says "I", "me" or "my"
+    to_us: bool  # it says "your"
 
 
 class _Shared:
-    """What every FactFinder of one embedder shares: the topic examples' embeddings and a cache of word vectors."""
+    """What every FactFinder of one embedder shares: the topic examples' embeddings, and the embedder's cache of
+    vectors (of questions, facts, and their words and phrases)."""
 
     def __init__(self, embedder: Embedder | None):
-        self.topics = Intents(embedder, TOPICS)
-        self._embedder = embedder
-        self._lock = threading.Lock()
-        self._words: dict[str, np.ndarray] = {}
+        self.embedder = cached(embedder)
+        self.topics = Intents(self.embedder, TOPICS)
 
-    def word_vectors(self, words: Sequence[str], also: str = "") -> tuple[dict[str, np.ndarray], np.ndarray | None]:
-        """Vectors of single words (cached), and of `also` (a whole question), made in one model call."""
-        with self._lock:
-            known = {w: self._words[w] for w in words if w in self._words}
-        missing = [w for w in dict.fromkeys(words) if w not in known]
-        batch = ([also] if also else []) + missing
-        if self._embedder is None or not batch:
-            return known, None
-        vectors = self._embedder.embed(batch)
-        known.update(zip(missing, vectors[1 if also else 0:], strict=True))
-        with self._lock:
-            self._words.update((w, known[w]) for w in missing)
-            while len(self._words) > 20000:
-                self._words.pop(next(iter(self._words)))
-        return known, vectors[0] if also else None
+    def word_vectors(self, texts: Sequence[str], also: str = "") -> tuple[dict[str, np.ndarray], np.ndarray | None]:
+        """Vectors of words or phrases, and of `also` (a whole question), made in one model call (what the cache
+        does not have yet)."""
+        batch = list(dict.fromkeys(([also] if also else []) + list(texts)))
+        if self.embedder is None or not batch:
+            return {}, None
+        vectors = dict(zip(batch, self.embedder.embed(batch), strict=True))
+        return vectors, vectors[also] if also else None
 
 
 _SHARED: weakref.WeakKeyDictionary[object, _Shared] = weakref.WeakKeyDictionary()
@@ -129,8 +152,29 @@ def _generic(word: str) -> bool:
 
 def _vocabulary(text: str) -> tuple[str, ...]:
     ws = [w for w in content_words(text) if not w.isdigit()]
-    pairs = ["".join(p) for p in zip(ws, ws[1:], strict=False)]
-    return tuple(dict.fromkeys(ws + [stem(w) for w in ws] + pairs))
+    return tuple(dict.fromkeys(ws + [stem(w) for w in ws] + _pairs(text)))
+
+
+def _pairs(text: str) -> list[str]:
+    """Two words written as one, where one of them means something: "check up" -> "checkup"."""
+    ws = [w for w in words(text) if not w.isdigit()]
+    meaningful = set(content_words(text))
+    return ["".join(p) for p in zip(ws, ws[1:], strict=False) if meaningful & set(p)]
+
+
+_TOKENS = re.compile(r"[a-z0-9]+|[,.;:!?]")
+
+
+def _runs(text: str, keep: Callable[[str], bool]) -> list[str]:
+    """The runs of words kept, between punctuation and the words not kept: "hot water tanks"."""
+    runs, run = [], []
+    for token in [*_TOKENS.findall(text.lower()), "."]:
+        if keep(token):
+            run.append(token)
+        elif run:
+            runs.append(" ".join(run))
+            run = []
+    return list(dict.fromkeys(runs))
 
 
 def _subject(text: str) -> tuple[str, ...]:
@@ -154,15 +198,18 @@ class FactFinder:
 
     def __init__(self, embedder: Embedder | None, facts: Sequence[str], min_score: float = MIN_SCORE):
         self._shared = _shared(embedder)
-        self.index = MeaningIndex(embedder, facts)
+        self.index = MeaningIndex(self._shared.embedder, facts)
         self._min_score = min_score
         vocabularies = [_vocabulary(f) for f in self.index.texts]
-        self._all_words = tuple(dict.fromkeys(w for v in vocabularies for w in v))
+        meaningful = {w for f in self.index.texts for w in content_words(f) if not w.isdigit()}
+        phrases = [p for f in self.index.texts for p in _runs(f, lambda w: w in meaningful)]
+        self._all_words = tuple(dict.fromkeys([*(w for v in vocabularies for w in v), *phrases]))
         self._all_stems = frozenset(stem(w) for w in self._all_words)
         self._vectors, _ = self._shared.word_vectors(self._all_words)
         self._facts = tuple(
             _Fact(text, self._topics_of(self._shared.topics.similarities(vector)), vocabulary,
-                  text.lower().startswith("your "), _subject(text))
+                  frozenset(stem(w) for w in vocabulary), text.lower().startswith("your "), _subject(text),
+                  tuple(_runs(text, lambda w: w in meaningful)))
             for text, vector, vocabulary in zip(self.index.texts, self.index.vectors, vocabularies, strict=True))
 
     @staticmethod
@@ -183,71 +230,62 @@ class FactFinder:
     def ranked(self, question: str, limit: int = 3) -> list[Match]:
         """The facts best first, scored: meaning (direct, through a topic, or by the things named), plus keywords
         as the tie-break; a fact missing what the question names gets no credit beyond the direct meaning."""
-        asked = content_words(question)
-        if not self._facts or not asked:
+        if not self._facts or not question.strip():
             return []
+        q = self._question(question)
+        cosine = np.clip(self.index.similarities(q.vector), 0.0, 1.0)
+        scored = [(score, float(cosine[i]), i) for i, fact in enumerate(self._facts)
+                  if (score := self._score(fact, q, float(cosine[i]))) is not None]
+        scored.sort(key=lambda m: (-m[0], -m[1]))  # a tie goes to the fact closer in meaning
+        return [Match(i, self._facts[i].text, score) for score, _, i in scored[:limit]]
+
+    def _question(self, question: str) -> _Question:
+        asked = content_words(question)  # may be empty: "where are you?" is all small words, and a topic
         named = [w for w in asked if not w.isdigit() and not _generic(w)]  # "cars" in "do you fix cars?"
-        pointed = [w for w in asked if _generic(w) and stem(w) in self._all_stems]  # "reference", that a fact has
-        word_vectors, vector = self._shared.word_vectors(named, also=question)
-        cosine = np.clip(self.index.similarities(vector), 0.0, 1.0)
-        topics = self._shared.topics.similarities(vector)
+        runs = {w: run for run in _runs(question, lambda w: w in named) for w in run.split()}
+        vectors, vector = self._shared.word_vectors([*named, *runs.values()], also=question)
         said = set(words(question))
-        personal, to_us = bool(_FIRST_PERSON & said), bool(_SECOND_PERSON & said)
-        pairs = ["".join(p) for p in zip(asked, asked[1:], strict=False)]
-        matches = []
-        for i, fact in enumerate(self._facts):
-            if fact.about_caller and (to_us and not personal or not self._asks_for(fact, asked, pairs, word_vectors)):
-                continue  # "what's your name?" asks about us; "what's my address?" is not "Your name is ..."
-            missing = [w for w in named if not self._covers(fact, w, word_vectors.get(w), pairs)]
-            covered = 1.0 - len(missing) / len(named) if named else 1.0
-            on_point = not pointed or any(_spelled_in(fact.vocabulary, w) for w in pointed)
-            via_topic = max((topics.get(t, 0.0) for t in fact.topics), default=0.0)
-            meaning = float(cosine[i]) if not fact.about_caller or covered >= 0.5 else 0.0
-            if covered >= 0.5 and on_point:
-                meaning = max(meaning, max(via_topic, TOPIC_CREDIT) if via_topic >= TOPIC_MIN else 0.0,
-                              NAMED_THINGS_SCORE if named and not missing and any(_spelled_in(fact.vocabulary, w)
-                                                                                 for w in named) else 0.0)
-            overlap = sum(_spelled_in(fact.vocabulary, w) for w in asked) / len(asked)
-            if vector is None:
-                meaning = overlap
-            matches.append(Match(i, fact.text, round((1 - KEYWORD_WEIGHT) * meaning + KEYWORD_WEIGHT * overlap, 4)))
-        matches.sort(key=lambda m: -m.score)
-        return matches[:limit]
+        return _Question(asked, named, [w for w in asked if _generic(w) and stem(w) in self._all_stems], runs,
+                         _pairs(question), vectors, vector, self._shared.topics.similarities(vector),
+                         bool(_FIRST_PERSON & said), bool(_SECOND_PERSON & said))
 
-    def _asks_for(self, fact: _Fact, asked: list[str], pairs: list[str], vectors: dict[str, np.ndarray]) -> bool:
+    def _score(self, fact: _Fact, q: _Question, cosine: float) -> float | None:
+        """The fact's score for the question (see `Match`), or None when it cannot be the answer."""
+        if fact.about_caller and (q.to_us and not q.personal or not self._asks_for(fact, q)):
+            return None  # "what's your name?" asks about us; "what's my address?" is not "Your name is ..."
+        missing = [w for w in q.named if not self._covers(fact, w, q)]
+        covered = 1.0 - len(missing) / len(q.named) if q.named else 1.0
+        if covered >= 0.5:
+            meaning = cosine
+        else:  # "how much is a root canal?" is not answered by the price of a check-up
+            meaning = 0.0 if fact.about_caller or not covered else cosine / 2
+        if covered >= 0.5 and (not q.pointed or any(_spelled_in(fact.vocabulary, w) for w in q.pointed)):
+            via_topic = max((q.topics.get(t, 0.0) for t in fact.topics), default=0.0)
+            literal = any(stem(w) in fact.stems for w in q.named)
+            meaning = max(meaning, max(via_topic, TOPIC_CREDIT) if via_topic >= TOPIC_MIN else 0.0,
+                          NAMED_THINGS_SCORE if literal and not missing else 0.0)
+        overlap = sum(_spelled_in(fact.vocabulary, w) for w in q.asked) / len(q.asked) if q.asked else 0.0
+        if q.vector is None:
+            meaning = overlap
+        return round((1 - KEYWORD_WEIGHT) * meaning + KEYWORD_WEIGHT * overlap, 4)
+
+    def _asks_for(self, fact: _Fact, q: _Question) -> bool:
         """Whether the question names what a fact about the caller is about ("my *reference*", "my *name*")."""
-        return any(_spelled_in(fact.subject, w) or self._close(fact.subject, vectors.get(w))
-                   for w in asked + pairs)
+        return any(_spelled_in(fact.subject, w) or self._close(fact.subject, q.vectors.get(w))
+                   for w in q.asked + q.pairs)
 
-    def _covers(self, fact: _Fact, word: str, vector: np.ndarray | None, pairs: list[str]) -> bool:
-        """Whether the fact has the word, or one spelled, sounding or meaning alike, or the word is half of a pair
-        the fact has ("call back" / "callback")."""
-        if _spelled_in(fact.vocabulary, word):
+    def _covers(self, fact: _Fact, word: str, q: _Question) -> bool:
+        """Whether the fact has the word, or one spelled, sounding or meaning alike; or the word is half of a pair
+        the fact has ("call back" / "callback"); or the words named with it are close to a phrase of the fact
+        ("hot water tanks" / "water heaters")."""
+        if _spelled_in(fact.vocabulary, word) or self._close(fact.vocabulary, q.vectors.get(word)):
             return True
-        if any(word in pair and _spelled_in(fact.vocabulary, pair) for pair in pairs):
+        if any(word in pair and _spelled_in(fact.vocabulary, pair) for pair in q.pairs):
             return True
-        return self._close(fact.vocabulary, vector)
+        return self._close(fact.phrases, q.vectors.get(q.runs.get(word, "")), PHRASE_MIN_SIMILARITY)
 
-    def _close(self, vocabulary: Sequence[str], vector: np.ndarray | None) -> bool:
+    def _close(self, vocabulary: Sequence[str], vector: np.ndarray | None,
+               min_similarity: float = WORD_MIN_SIMILARITY) -> bool:
         if vector is None:
             return False
-        return any(float(self._vectors[v] @ vector) >= WORD_MIN_SIMILARITY for v in vocabulary if v in self._vectors)
-
-
-# The keyword matcher this module had before FactFinder, kept for callers not yet moved to FactFinder.
-_LEGACY_SYNONYMS = {"hour": "open", "close": "open", "price": "cost", "charge": "cost", "fee": "cost",
-                    "pay": "cost", "expensive": "cost", "repair": "fix", "mend": "fix"}
-
-
-def best_fact(question: str, facts: Sequence[str], min_overlap: int = 1) -> str | None:
-    """Deprecated (keywords only; use FactFinder): the fact sharing the most keywords with the question."""
-    def keys(text: str) -> set[str]:
-        return {_LEGACY_SYNONYMS.get(k, k) for k in keywords(text)}
-
-    asked = keys(question)
-    best, best_score = None, 0
-    for fact in facts:
-        score = len(asked & keys(fact))
-        if score > best_score:
-            best, best_score = fact, score
-    return best if best_score >= min_overlap else None
+        return any(float(self._vectors[v] @ vector) >= min_similarity for v in vocabulary if v in self._vectors)

@@ -1,9 +1,11 @@
 """Matching what a caller said to fixed texts by meaning: MiniLM sentence embeddings, with keywords as tie-break.
 
 `MeaningIndex` embeds its texts once; a query costs one embedding (a few ms on a CPU) and one matrix product.
-`Intents` is one index over the example phrasings of named intents. Both are pure and immutable after
-construction, so any number of threads may query them at once; embedding is CPU work, so callers on the event
-loop run queries in a worker thread (`asyncio.to_thread`). Without an embedder (None) they match by keywords.
+`Intents` is one index over the example phrasings of named intents. Both are immutable after construction, so
+any number of threads may query them at once; embedding is CPU work, so callers on the event loop run queries in a
+worker thread (`asyncio.to_thread`). Without an embedder (None) they match by keywords. Every index on one
+embedder shares its `CachedEmbedder` (thread-safe): a turn matched against intents, forms and facts is embedded
+once.
 
 The small word tools (stems, content words, edit distance) live here too: knowledge and the switchboard use them.
 """
@@ -11,6 +13,9 @@ The small word tools (stems, content words, edit distance) live here too: knowle
 from __future__ import annotations
 
 import re
+import threading
+import weakref
+from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -89,6 +94,49 @@ def spelled_alike(a: str, b: str) -> bool:
     return allowed > 0 and edit_distance(a, b, allowed) <= allowed
 
 
+class CachedEmbedder:
+    """An Embedder that keeps the vectors of the last texts it embedded: in one turn the caller's words are matched
+    against intents, forms and facts, and embedded once. Thread-safe; `cached(embedder)` gives the one per
+    embedder."""
+
+    def __init__(self, embedder: Embedder, size: int = 4096):
+        self._embedder = embedder
+        self._size = size
+        self._lock = threading.Lock()
+        self._vectors: OrderedDict[str, np.ndarray] = OrderedDict()
+
+    def embed(self, texts: list[str]) -> np.ndarray:
+        with self._lock:
+            known = {t: self._vectors[t] for t in texts if t in self._vectors}
+            for t in known:
+                self._vectors.move_to_end(t)
+        missing = [t for t in dict.fromkeys(texts) if t not in known]
+        if missing:  # embedded outside the lock: other threads go on matching meanwhile
+            known.update(zip(missing, self._embedder.embed(missing), strict=True))
+            with self._lock:
+                self._vectors.update((t, known[t]) for t in missing)
+                while len(self._vectors) > self._size:
+                    self._vectors.popitem(last=False)
+        if not texts:
+            return self._embedder.embed([])
+        return np.stack([known[t] for t in texts])
+
+
+_CACHES: weakref.WeakKeyDictionary[object, CachedEmbedder] = weakref.WeakKeyDictionary()
+_CACHES_LOCK = threading.Lock()
+
+
+def cached(embedder: Embedder | None) -> CachedEmbedder | None:
+    """The one cache of `embedder`'s vectors (None stays None, a cache is its own)."""
+    if embedder is None or isinstance(embedder, CachedEmbedder):
+        return embedder
+    with _CACHES_LOCK:
+        cache = _CACHES.get(embedder)
+        if cache is None:
+            cache = _CACHES[embedder] = CachedEmbedder(embedder)
+        return cache
+
+
 @dataclass(frozen=True)
 class Match:
     """A text of the index that matches a query. `score` is in [0, 1]: (1 - KEYWORD_WEIGHT) times the cosine
@@ -107,7 +155,7 @@ class MeaningIndex:
 
     def __init__(self, embedder: Embedder | None, texts: Sequence[str]):
         self.texts = tuple(texts)
-        self._embedder = embedder
+        self._embedder = cached(embedder)  # shared with every index on the same embedder
         self._keys = [keywords(t) for t in self.texts]
         self._vectors = embedder.embed(list(self.texts)) if embedder is not None and self.texts else None
 

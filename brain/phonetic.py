@@ -18,7 +18,8 @@ from .meaning import edit_distance
 # Spelling to sound, in order (on the lower-case word): silent letters, digraphs, soft c and g, endings.
 _RULES = (
     (re.compile(r"^kn|^gn|^pn"), "n"), (re.compile(r"^wr"), "r"), (re.compile(r"^ps"), "s"), (re.compile(r"^x"), "z"),
-    (re.compile(r"(?<=[aeiou])h"), ""), (re.compile(r"mb$"), "m"), (re.compile(r"tch"), "ch"), (re.compile(r"[cst]h"), "h"), (re.compile(r"ck"), "k"),
+    (re.compile(r"(?<=[aeiou])h"), ""), (re.compile(r"mb$"), "m"), (re.compile(r"t?ch"), "tj"),
+    (re.compile(r"[st]h"), "h"), (re.compile(r"ck"), "k"),
     (re.compile(r"ph"), "f"), (re.compile(r"gh"), ""), (re.compile(r"qu"), "kw"), (re.compile(r"wh"), "w"),
     (re.compile(r"dg"), "j"), (re.compile(r"ti(?=o|a)"), "sh"), (re.compile(r"c(?=[eiy])"), "s"),
     (re.compile(r"g(?=[eiy])"), "j"), (re.compile(r"x"), "ks"), (re.compile(r"ng"), "n"),
@@ -47,8 +48,14 @@ def sound_key(word: str) -> str:
     return "".join(key)
 
 
-def _insert_cost(sound: str) -> float:
-    return 0.5 if sound in _VOWEL else 0.25 if sound == "F" else 1.0
+def _lost_cost(meant: str) -> float:
+    """A sound said but not heard: a fricative is easily lost on the line."""
+    return 0.5 if meant in _VOWEL else 0.25 if meant == "F" else 1.0
+
+
+def _extra_cost(heard: str) -> float:
+    """A sound heard but not said: a recogniser adds a vowel or an "s" more easily than a consonant."""
+    return 0.5 if heard in _VOWEL or heard == "F" else 1.0
 
 
 def _substitute_cost(heard: str, meant: str) -> float:
@@ -70,11 +77,11 @@ def _key_distance(a: str, b: str) -> float:
     """The cost of hearing key `a` when key `b` was said."""
     previous = [0.0]
     for sound in b:
-        previous.append(previous[-1] + _insert_cost(sound))
+        previous.append(previous[-1] + _lost_cost(sound))
     for sa in a:
-        current = [previous[0] + _insert_cost(sa)]
+        current = [previous[0] + _extra_cost(sa)]
         for j, sb in enumerate(b, 1):
-            current.append(min(previous[j] + _insert_cost(sa), current[j - 1] + _insert_cost(sb),
+            current.append(min(previous[j] + _extra_cost(sa), current[j - 1] + _lost_cost(sb),
                                previous[j - 1] + _substitute_cost(sa, sb)))
         previous = current
     return previous[-1]

@@ -5,6 +5,7 @@ from pathlib import Path
 
 import pytest
 
+import employai  # noqa: F401  (first: it limits NumPy's BLAS threads before anything loads NumPy)
 from sip_config import load_config
 
 from .peers import start_bot

@@ -87,7 +87,8 @@ def test_a_booking_is_completed_by_voice(plumbing_calls):
 @pytest.mark.sip
 def test_a_misheard_number_is_corrected(plumbing_calls):
     dialogue, call, score = plumbing_calls["booking-corrected-number"]
-    assert _turn(score, "reads the number back").passed, score.report()
+    # The first number may be read back right or misheard over the line; either way the caller's "no, it's ..."
+    # replaces it, is read back in turn, and is the one stored.
     assert _turn(score, "reads the corrected number back").passed, score.report()
     stored = [v for f in call.forms for k, v in f.values.items() if "number" in k and "iso" not in k]
     assert [re.sub(r"\D", "", v) for v in stored] == ["5550103458"], score.report()  # the correction, not the first

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from brain.knowledge import best_fact
+from brain.knowledge import FactFinder
 from employai.harness.wer import normalise, wer
 from speech.echo_gate import EchoGate
 from speech.pcm import FRAME_BYTES
@@ -123,12 +123,13 @@ def test_echo_gate_needs_louder_than_echo_while_the_bot_talks():
     assert gate.passes(loud, far_end_peak=16000)
 
 
-def test_best_fact_matches_caller_words_to_profile_facts():
+def test_facts_match_caller_words_by_keywords_without_an_embedder():
     facts = ["We are open Monday to Friday.", "A visit costs eighty dollars.", "We fix boilers."]
-    assert best_fact("What are your opening hours?", facts) == facts[0]
-    assert best_fact("how much is it, the price?", facts) == facts[1]
-    assert best_fact("my boiler broke", facts) == facts[2]
-    assert best_fact("what's the weather like", facts) is None
+    finder = FactFinder(None, facts)
+    assert finder.answer("What are your opening hours?") == facts[0]
+    assert finder.answer("how much does a visit cost?") == facts[1]
+    assert finder.answer("do you fix boilers") == facts[2]
+    assert finder.answer("what's the weather like") is None
 
 
 def test_wer_normalises_case_punctuation_and_numbers():

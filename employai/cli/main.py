@@ -35,7 +35,7 @@ def _parser() -> argparse.ArgumentParser:
     dial.add_argument("--codec", default="PCMU", help="codec to offer (G722, PCMU, PCMA)")
     dial.add_argument("--timeout", type=float, default=60.0)
     dial.add_argument("--json", action="store_true", help="print per-turn latency as JSON")
-    dial.add_argument("--keys", dest="play", action="append", type=lambda keys: "keys:" + keys,
+    dial.add_argument("--keys", dest="play", action="append", type=lambda keys: "keys:" + keys, metavar="KEYS",
                       help="a turn of DTMF keys instead of a WAV, e.g. 5550107788# (info:123# for SIP INFO)")
     dial.add_argument("--user", default="tester", help="SIP user of the test caller (its caller ID)")
     dial.add_argument("--linger", type=float, default=0.0, help="after the last turn, wait this long for a BYE")

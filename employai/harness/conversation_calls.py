@@ -97,19 +97,21 @@ def play(bot: BotProcess, dialogue: Dialogue, user: str, voices: CallerVoices, w
         return DialogueCall(user, "", (), summary.get("ended_by", ""), "", "", (), (),
                             error="the bot recorded no call")
     with closing(bot.db()) as db:
-        turns = db.execute("SELECT role, text, created_at FROM turns WHERE call_id = ? ORDER BY id",
-                           (row["id"],)).fetchall()
+        # A reply belongs to the turn during which it began to play (a long one may be recorded only after the
+        # caller's next turn has begun); lines without timing (the greeting, canned lines) by when they were said.
+        turns = db.execute("SELECT role, text, COALESCE(first_frame, created_at) AS at FROM turns WHERE call_id = ?"
+                           " ORDER BY id", (row["id"],)).fetchall()
         forms, messages = stored_forms(db, row["id"])
     starts = [r["started_at"] for r in results]
     played = []
     for i, result in enumerate(results):
         low, high = starts[i], starts[i + 1] if i + 1 < len(starts) else float("inf")
-        said = [t for t in turns if low <= t["created_at"] < high]
+        said = [t for t in turns if low <= t["at"] < high]
         played.append(PlayedTurn(" ".join(t["text"] for t in said if t["role"] == "caller"),
                                  " ".join(t["text"] for t in said if t["role"] == "bot"),
                                  result["latency_s"], result.get("kind", "speech")))
     first = starts[0] if starts else float("inf")
-    greeting = " ".join(t["text"] for t in turns if t["role"] == "bot" and t["created_at"] < first)
+    greeting = " ".join(t["text"] for t in turns if t["role"] == "bot" and t["at"] < first)
     return DialogueCall(user, greeting, tuple(played), summary.get("ended_by", ""), row["end_reason"] or "",
                         row["transferred_to"] or "", forms, messages)
 

@@ -192,8 +192,14 @@ class TurnPolicy:
             if yes:
                 return Answer("transfer", self.config.transfer.announce_text.format(name=entry.name),
                               transfer_to=entry)
-            if yes is False and self.directory.decide(said) is None:
-                return Answer("transfer", WHO_THEN.format(names=self.directory.names()))
+            if yes is False:  # "no, billing": a bare name now is the request
+                decision = self.directory.decide(said, asked=True)
+                if decision is None or decision.entry is None:
+                    return Answer("transfer", WHO_THEN.format(names=self.directory.names()))
+                if decision.confirm:
+                    state.confirm_entry = decision.entry
+                    return Answer("transfer", decision.say)
+                return Answer("transfer", decision.say, transfer_to=decision.entry)
         if state.numbers is not None:
             return await self._numbers_heard(said)
         offer, state.offer = state.offer, None
