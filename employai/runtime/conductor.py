@@ -154,7 +154,7 @@ class CallConductor:
     def _new_policy(self, memory: CallerMemory) -> TurnPolicy:
         return new_turn_policy(self._config, self._engines.model_client, self._engines.understanding, memory,
                                self.call_id, self._directory, self._record.write, self._identity,
-                               self.context.block(), self._transfer_request)
+                               self.context.block(), self._transfer_request, self._record.verified_name)
 
     def _bind_memory(self, memory: CallerMemory) -> None:
         """Memory for whoever the call is known to be now (unknown: remembers nothing); the dialogue goes on."""

@@ -40,10 +40,11 @@ def new_front_desk(config: Config, model_client: ChatCompletionClient, memory: C
 def new_turn_policy(config: Config, model_client: ChatCompletionClient, understanding: Understanding,
                     memory: CallerMemory, call_id: int | None,
                     directory: Directory, commit: Callable[..., Any], identity: IdentityCheck | None = None,
-                    call_block: Block | None = None, transfer: TransferRequest | None = None) -> TurnPolicy:
+                    call_block: Block | None = None, transfer: TransferRequest | None = None,
+                    verified_name: Callable[[], str] = lambda: "") -> TurnPolicy:
     """Who answers each turn of this conversation (a call, or `employai chat`), for this caller."""
     desk = new_front_desk(config, model_client, memory, call_id, call_block, transfer)
-    return TurnPolicy(config, understanding, desk, memory, directory, commit, identity, call_id)
+    return TurnPolicy(config, understanding, desk, memory, directory, commit, identity, call_id, verified_name)
 
 
 def sync_profile_facts(config: Config, store) -> None:

@@ -2,9 +2,9 @@
 
 Each caller turn goes through explicit steps, in this order, and the first that answers wins:
 
+    verification  the PIN, when the caller ID is only a claim (calls only); no later step sees the PIN
     repeat        "sorry, say that again": the last reply, again
     erasure       "forget me": ask, then erase once the answer is heard
-    verification  the PIN, when the caller ID is only a claim (calls only)
     close         thanks and goodbye: a polite close, then the bot hangs up
     robot         "are you a robot?": an honest answer
     intake        a form being filled goes on (one field at a time, in code)
@@ -103,6 +103,7 @@ class TurnPolicy:
     commit: Callable[..., Any]  # runs a memory write where writes go (the call's writer thread, or directly)
     identity: IdentityCheck | None = None
     call_id: int | None = None
+    verified_name: Callable[[], str] = lambda: ""  # the name we know for the caller a PIN has just verified
     _state: _State = field(default_factory=_State)
     _said_this_call: list[str] = field(default_factory=list)
     refused: list[str] = field(default_factory=list)  # model sentences not spoken (for the log and the tests)
@@ -111,15 +112,19 @@ class TurnPolicy:
     # --- the steps ------------------------------------------------------------------------------------------
 
     async def answer(self, said: str) -> Answer:
-        """The answer to what the caller said (already redacted of a PIN by the caller of this method)."""
+        """The answer to what the caller said. Only the verification step sees a PIN the caller gave; every other
+        step, the history and the model see it masked."""
+        if (found := await self._verification(said)) is not None:
+            return found
+        said = self.identity.redact(said) if self.identity is not None else said
         self._said_this_call.append(said)
         steps: list[Callable[[str], Any]] = [
-            self._repeat, self._erasure, self._verification, self._close, self._robot, self._form_goes_on,
+            self._repeat, self._erasure, self._close, self._robot, self._form_goes_on,
             self._confirmation, self._transfer, self._form_starts, self._fact, self._memory]
         for step in steps:
             found = await step(said)
             if found is not None:
-                if found.step not in ("verification", "erasure"):
+                if found.step != "erasure":
                     await self.desk.note_caller(said)
                 return found
         return await self._model(said)
@@ -146,7 +151,12 @@ class TurnPolicy:
         reply = await self.identity.answer(said)
         if reply is None:
             return None
-        return Answer("verification", reply.say, verified_now=reply.verified_now,
+        await self.desk.note_caller(self.identity.redact(said))
+        say = reply.say
+        if reply.verified_now:  # by name, when the number whose PIN it is has one
+            name = self.verified_name()
+            say = say.format(name=f", {name}" if name else "")
+        return Answer("verification", say, verified_now=reply.verified_now,
                       expects_number=self.identity.expecting_pin)
 
     async def _close(self, said: str) -> Answer | None:
