@@ -51,7 +51,7 @@ async def run_chat(config: Config, caller: str = "") -> int:
             policy.memory.learn_from(said, numbers=False)  # numbers are remembered once read back and confirmed
             transfer.take()
             answer = await policy.answer(said)
-            reply = await _spoken(answer, config.llm.max_reply_sentences)
+            reply = await _spoken(answer, config.llm.max_reply_sentences if answer.stream is not None else 1_000)
             entry = answer.transfer_to or transfer.take()
             if entry is not None and not reply:  # on the phone this transfers; a chat can only say so
                 reply = config.transfer.announce_text.format(name=entry.name)

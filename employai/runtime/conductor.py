@@ -322,7 +322,7 @@ class CallConductor:
         """Say the answer; once it is heard, do what it does: transfer, bind a verified caller, hang up."""
         turn.answer = answer
         log.debug("turn answered", extra={"step": answer.step})
-        await self._speaker.speak(answer.pieces(), turn)
+        await self._speaker.speak(answer.pieces(), turn, whole=answer.stream is None)
         entry = answer.transfer_to or self._transfer_request.take()  # or the model's `transfer_call` tool
         if entry is None and not answer.hang_up and not answer.verified_now:
             return

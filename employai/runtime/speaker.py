@@ -52,8 +52,10 @@ class Speaker:
         self._playout = playout
         self._max_sentences = max_sentences
 
-    async def speak(self, pieces: AsyncIterator[str], turn: SpokenTurn) -> None:
-        """Queue the audio of `pieces` (up to the sentence limit) as it becomes ready."""
+    async def speak(self, pieces: AsyncIterator[str], turn: SpokenTurn, whole: bool = False) -> None:
+        """Queue the audio of `pieces` as it becomes ready: up to the sentence limit (a model's reply), or `whole`
+        (a line written in code, which may end in the question it asks)."""
+        limit = 1_000 if whole else self._max_sentences
         chunker = SentenceChunker()
         try:
             async for piece in pieces:
@@ -61,12 +63,12 @@ class Speaker:
                     turn.first_token = time.monotonic()
                 for sentence in chunker.push(piece):
                     await self._say(sentence, turn)
-                if len(turn.segments) >= self._max_sentences:
+                if len(turn.segments) >= limit:
                     break
         finally:
             if isinstance(pieces, AsyncGenerator):  # left early: its `finally` runs now, not when collected
                 await pieces.aclose()
-        if len(turn.segments) < self._max_sentences:
+        if len(turn.segments) < limit:
             for sentence in chunker.flush():
                 await self._say(sentence, turn)
         turn.complete = True
