@@ -48,3 +48,12 @@ class CallClock:
             if idle > s.silence_prompt_s and not self._prompted:
                 self._prompted = True
                 self._prompt()
+
+
+async def until_answered(answered: asyncio.Event, ended: asyncio.Event, ring_s: float) -> bool:
+    """Wait while the call rings: True once it is answered, False if it ends or rings for `ring_s` first."""
+    waits = [asyncio.ensure_future(answered.wait()), asyncio.ensure_future(ended.wait())]
+    await asyncio.wait(waits, timeout=ring_s, return_when=asyncio.FIRST_COMPLETED)
+    for wait in waits:
+        wait.cancel()
+    return answered.is_set() and not ended.is_set()

@@ -10,12 +10,13 @@ hand frames over with `call_soon_threadsafe` (in) or pop them from the playout d
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable
 
 from brain.switchboard import Directory, TransferRequest
-from employai.runtime.call_clock import CallClock
+from employai.runtime.call_clock import CallClock, until_answered
 from employai.runtime.call_context import CallContext, opening_line
 from employai.runtime.call_keys import CallKeys
 from employai.runtime.call_record import CallRecord
@@ -135,21 +136,14 @@ class CallConductor:
             await self._record.close(self.end_reason or "caller_hangup")
 
     async def _wait_answered(self) -> bool:
-        outbound = self.context.direction == "outbound"
-        ring_s = self._config.outbound.ring_timeout_s if outbound else 30
-        answered = asyncio.ensure_future(self._answered.wait())
-        ended = asyncio.ensure_future(self._ended.wait())
-        await asyncio.wait([answered, ended], timeout=ring_s, return_when=asyncio.FIRST_COMPLETED)
-        answered.cancel()
-        ended.cancel()
-        if not self._answered.is_set() or self._ended.is_set():
-            if not self._ended.is_set():
-                self.end_reason = "no_answer"
-                self._hang_up(408)  # CANCEL for a call we placed
-                await asyncio.wait([asyncio.ensure_future(self._ended.wait())], timeout=5)
-            return False
-        self.answered = True
-        return True
+        ring_s = self._config.outbound.ring_timeout_s if self.context.direction == "outbound" else 30
+        self.answered = await until_answered(self._answered, self._ended, ring_s)
+        if not self.answered and not self._ended.is_set():
+            self.end_reason = "no_answer"
+            self._hang_up(408)  # CANCEL for a call we placed
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._ended.wait(), 5)
+        return self.answered
 
     def _new_policy(self, memory: CallerMemory) -> TurnPolicy:
         return new_turn_policy(self._config, self._engines.model_client, self._engines.understanding, memory,
