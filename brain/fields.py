@@ -221,6 +221,8 @@ def _unspell(text: str) -> str:
 
 
 def _parse_name(text: str) -> Parsed | None:
+    if _ASKING.search(text):  # "how much is the call-out charge?" is a question, not a name
+        return None
     text = _strip_tails(_strip_leads(_clean(_unspell(text)), _NAME_LEADS)).replace(",", " ")
     words = text.split()
     candidates = [words] + [words[i + 1:] for i in range(len(words) - 1, -1, -1)
@@ -234,9 +236,15 @@ def _parse_name(text: str) -> Parsed | None:
     return None
 
 
+_ASKING = re.compile(r"\b(?:what|when|where|why|which|who|how)\b", re.IGNORECASE)
+_NOBODY = frozenset("someone somebody anyone anybody everyone nobody you him her them it me us this that there".split())
+
+
 def looks_like_name(words: list[str]) -> bool:
     """1-4 words of letters, at most one of them a function word ("Bob in accounts") and that one inside."""
     if not 1 <= len(words) <= 4 or not all(re.fullmatch(r"[A-Za-z][A-Za-z'\-]*", w) for w in words):
+        return False
+    if all(w.lower() in _NOBODY for w in words):  # "someone" names nobody
         return False
     content = content_words(words)
     others = len(words) - len(content)

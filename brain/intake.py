@@ -147,6 +147,14 @@ class FormRunner:
             raise TypeError("not a snapshot of a FormRunner")
         self._state = snap
 
+    def progressed(self, snap: object) -> bool:
+        """Whether the last answer moved the form on from `snap` (a value taken, a phase passed), rather than being
+        asked again for what did not fit the question."""
+        if not isinstance(snap, _State):
+            raise TypeError("not a snapshot of a FormRunner")
+        s = self._state
+        return (s.phase, s.index, dict(s.values), s.number) != (snap.phase, snap.index, dict(snap.values), snap.number)
+
     # --- the dialogue ------------------------------------------------------------------------------------------
 
     def start(self) -> FormStep:

@@ -100,6 +100,8 @@ def _require(ok: bool, key: str, problem: str) -> None:
 def _check_values(c: Config) -> None:
     _check_telephony(c)
     _check_forms(c)
+    _require(c.llm.open_replies in ("auto", "model", "fallback"), "llm.open_replies",
+             "must be \"auto\", \"model\" or \"fallback\"")
     _require(1 <= c.sip.port <= 65535, "sip.port", "must be between 1 and 65535")
     _require(1024 <= c.sip.rtp_port <= 65000, "sip.rtp_port", "must be between 1024 and 65000")
     _require(c.sip.rtp_port_range >= 2, "sip.rtp_port_range", "must be at least 2")

@@ -159,6 +159,10 @@ class LlmSettings:
     max_reply_sentences: int = 2
     lead_with_facts: bool = True
     continue_after_fact: bool = False
+    # What answers a turn that no fact, form, transfer or memory answers: "model" (the model, checked so it invents
+    # nothing), "fallback" (the honest "I don't know that, I can take a message"), or "auto": the fallback with the
+    # bundled 135M model (which cannot answer open questions competently), the model with any other.
+    open_replies: str = "auto"
     tools: bool = False  # the served model calls tools: offer it the memory functions and transfer_call
     extra_buffers: bool = False  # llama_cpp: llama.cpp's extra CPU buffer types (weight repacking; AMX if built)
 

@@ -59,6 +59,7 @@ class Line:
 
 async def _call(tmp_path, transcripts, replies, raw_config=None, model=None, **call_settings):
     config = config_from_dict(raw_config) if raw_config else load_config()
+    config = dataclasses.replace(config, llm=dataclasses.replace(config.llm, open_replies="model"))  # the model's path
     if call_settings:
         config = dataclasses.replace(config, call=dataclasses.replace(config.call, **call_settings))
     store = TranscriptStore(tmp_path / "t.sqlite3")

@@ -47,13 +47,31 @@ def test_front_desk_questions_are_answered_from_the_facts_by_meaning(store, embe
 
 
 def test_an_invented_price_is_never_spoken_and_a_message_is_offered(store, embedder):
-    policy = policy_for(store.caller_memory(""), ["A new boiler costs 2500 dollars.", "unused"], embedder=embedder)
+    config = config_from_dict({"llm": {"open_replies": "model"}})  # as with a model stronger than the bundled one
+    policy = policy_for(store.caller_memory(""), ["A new boiler costs 2500 dollars.", "unused"], config=config,
+                        embedder=embedder)
     reply, = _talk(policy, "How much would a brand new boiler installation set me back?")
     assert "2500" not in reply and "2,500" not in reply
     assert "don't know" in reply and "message" in reply
     assert policy.refused == ["A new boiler costs 2500 dollars."]
     ask, = _talk(policy, "yes please")  # the offer taken: the message form starts
     assert "message" in ask.lower() or "who" in ask.lower()
+
+
+def test_with_the_bundled_model_an_open_question_gets_the_honest_fallback(store, embedder):
+    policy = policy_for(store.caller_memory(""), ["We sell shower parts at 20 dollars each."], embedder=embedder)
+    reply, after_no = _talk(policy, "Do you sell spare parts for showers?", "no thanks")
+    assert "don't know" in reply and "message" in reply and "20" not in reply
+    assert "anything else" in after_no
+
+
+def test_a_question_in_the_middle_of_a_form_is_an_aside(store, embedder):
+    policy = policy_for(store.caller_memory(""), ["unused"] * 5, embedder=embedder)
+    ask_name, aside, _ = _talk(policy, "could you send someone to fix my boiler", "how much is the call out charge",
+                               "Sam Ortiz")
+    assert "name" in ask_name.lower()
+    assert "eighty" in aside and "name" in aside.lower()
+    assert policy._state.form is not None and policy._state.form.values.get("name") == "Sam Ortiz"
 
 
 def test_goodbye_closes_the_call_and_robot_gets_an_honest_answer(store, embedder):

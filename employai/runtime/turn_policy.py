@@ -26,6 +26,7 @@ from __future__ import annotations
 import asyncio
 import copy
 import logging
+import re
 from collections.abc import AsyncGenerator, Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -52,10 +53,14 @@ ROBOT = ("Yes, I'm an automated assistant for {company}, not a person. I can ans
          "message, or put you through to someone.")
 CLOSE = "Thank you for calling {company}. Goodbye!"
 NOTHING_TO_REPEAT = "I haven't said anything yet. How can I help?"
+DONT_KNOW_SHORT = "I'm sorry, I don't know that."
 DONT_KNOW = "I'm sorry, I don't know that. I can take a message for someone who does: would you like that?"
 NO_MESSAGE = "All right. Is there anything else I can help with?"
+ANYTHING_ELSE = "All right. Is there anything else I can help you with?"
 NUMBER_NOTED = "Thank you, I've noted that."
 NUMBER_AGAIN = "Sorry about that. Could you tell me the number again?"
+_THANKS = re.compile(r"^\W*(?:ok(?:ay)?\W+|great\W+|lovely\W+)?(?:thanks|thank you|cheers)(?: (?:very|so) much)?\W*$",
+                     re.IGNORECASE)
 OFFER_FORM = "Would you like me to {what} for you?"
 WHO_THEN = "Sorry, who would you like to speak to? I can put you through to {names}."
 
@@ -127,7 +132,7 @@ class TurnPolicy:
                 if found.step != "erasure":
                     await self.desk.note_caller(said)
                 return found
-        return await self._model(said)
+        return await self._open_reply(said)
 
     async def _repeat(self, said: str) -> Answer | None:
         if self.understanding.intent(said) != "repeat":
@@ -181,9 +186,13 @@ class TurnPolicy:
         if decision is not None and decision.entry is not None and not decision.confirm:
             self._state.form = None  # the caller would rather talk to someone
             return Answer("transfer", decision.say, transfer_to=decision.entry)
-        if self.understanding.is_question(said) and (fact := await self._business_fact(said)) is not None:
-            return Answer("fact", f"{fact} {form.question()}")  # an aside, then back to the form
-        return self._form_step(form.answer(said))
+        before = form.snapshot()
+        step = form.answer(said)
+        if step.done or step.cancelled or not self.understanding.is_question(said) or form.progressed(before):
+            return self._form_step(step)
+        form.restore(before)  # a question that is not an answer: an aside, then back to the form
+        fact = await self._business_fact(said)
+        return Answer("fact", f"{fact or DONT_KNOW_SHORT} {form.question()}")
 
     def _form_step(self, step: FormStep) -> Answer:
         name = self._state.form_name
@@ -316,6 +325,22 @@ class TurnPolicy:
             return None
         fact = await asyncio.to_thread(self.understanding.caller_fact, said, known)
         return Answer("memory", fact) if fact is not None else None
+
+    async def _open_reply(self, said: str) -> Answer:
+        """Nothing above answered: a short yes, no or thanks gets a line of its own; the rest, the model (checked,
+        so it invents nothing) or, with a model too small to answer open questions, the honest fallback."""
+        if len(said.split()) <= 6 and parse_yes_no(said) is not None or _THANKS.search(said):
+            return Answer("fallback", ANYTHING_ELSE)
+        if self._open_replies() == "fallback":
+            self._state.offer = (self.understanding.message_form, "", {})
+            return Answer("fallback", DONT_KNOW)
+        return await self._model(said)
+
+    def _open_replies(self) -> str:
+        llm = self.config.llm
+        if llm.open_replies != "auto":
+            return llm.open_replies
+        return "fallback" if llm.backend == "llama_cpp" and llm.model == "bundled" else "model"
 
     async def _model(self, said: str) -> Answer:
         content = said

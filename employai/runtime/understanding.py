@@ -29,12 +29,14 @@ FORM_UNSURE = 0.30  # ... this close, a statement gets the question "would you l
 # Asking for information ("do you fix boilers?") rather than for something to be done.
 _QUESTION = re.compile(r"^\W*(?:so\s+|and\s+|um\s+|uh\s+|hi\W+|hello\W+)*(?:do|does|did|are|is|was|were|what|what's|"
                        r"how|when|where|which|who|why|have you|has)\b", re.IGNORECASE)
-_REQUEST = re.compile(r"\b(?:can|could|would|will)\s+(?:you|someone|somebody|anyone|one of you|i)\b|\bi(?:'d| would)"
+_REQUEST = re.compile(r"\b(?:can|could|would|will)\s+(?:you|someone|somebody|anyone|one of you)\b|\bi(?:'d| would)"
                       r" like\b|\bi (?:want|need|wanna)\b|\bplease\b|\bi'm (?:calling|ringing) (?:to|about)\b"
                       r"|\bsend (?:someone|somebody|a)\b", re.IGNORECASE)
 
 # Verbs too light to say which form a request is for ("take a look" is not "take a message").
 _LIGHT_VERBS = frozenset("take make get have do give put go come see send leave let look".split())
+
+_WH_WORD = re.compile(r"\b(?:what|when|how|where|which|who|why|until what|is there|are there)\b", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -103,7 +105,9 @@ class Understanding:
 
     def is_question(self, said: str) -> bool:
         """Asking for information ("do you fix boilers?", "how much is it?"), not giving it or asking for action."""
-        return bool(_QUESTION.search(said)) or said.rstrip().endswith("?") and not _REQUEST.search(said)
+        if _REQUEST.search(said):
+            return False
+        return bool(_QUESTION.search(said) or _WH_WORD.search(said)) or said.rstrip().endswith("?")
 
     def notify(self, form: str, values: dict[str, str], call_id: int | None, memory: CallerMemory) -> None:
         """Tell the operator of a completed form (command or webhook, retried), without holding up the call."""

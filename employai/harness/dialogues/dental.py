@@ -142,8 +142,8 @@ DIALOGUES = (
         goodbye("Alright, thank you, goodbye."),
     ), Outcome(answered=True, closed=True, no_form=True), voice="rms"),
 
-    Dialogue("emergency-and-unknowns", "an emergency by meaning, then things the clinic's facts do not say", (
-        say("I've got terrible toothache, can I be seen today?", "mentions the emergency morning slots",
+    Dialogue("emergency-and-unknowns", "emergency slots by meaning, then things the clinic's facts do not say", (
+        say("Do you keep any time free for people in pain?", "mentions the emergency morning slots",
             r"emergenc|morning|pain"),
         dont_know("Which dentist is working this afternoon?",
                   avoid=(r"(okafor|moreno|stella|james) (is|will be) (working|in|on)",)),
