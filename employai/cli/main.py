@@ -82,7 +82,7 @@ def _parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--base-url", help="conversation: an OpenAI-compatible server for the bot's model")
     bench = sub.add_parser("bench", help="voice-to-voice latency and telephone-path WER against a running bot")
     bench.add_argument("--uri", help="a running bot to measure (default: start one on the bundled models)")
-    bench.add_argument("--eval-dir", default=str(Path(__file__).resolve().parents[2] / "shared" / "eval" / "speech"))
+    bench.add_argument("--eval-dir", default=str(Path(__file__).resolve().parents[3] / "shared" / "eval" / "speech"))
     bench.add_argument("--workdir", default="bench-out")
     bench.add_argument("--llm", action="store_true", help="the in-process model alone: first token, decode speed")
     bench.add_argument("--extra-buffers", choices=["on", "off"], help="--llm: override llm.extra_buffers")

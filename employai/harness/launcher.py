@@ -11,7 +11,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-START_TIMEOUT_S = 90
+START_TIMEOUT_S = 180  # a loaded 2-core machine has taken over 90 s
 
 
 def free_port() -> int:
