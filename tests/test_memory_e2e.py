@@ -6,6 +6,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
 from speech.pcm import read_wav
@@ -13,6 +14,15 @@ from speech.pcm import read_wav
 from .peers import REPO, baresip_call, start_bot, to_phone_wav
 
 ALICE, BOB = "+15550101", "+15550102"
+
+
+def _one_after_another(first, second, pause_s: float, out):
+    """Two utterances with a pause between them (for the bot's reply to the first), as one WAV."""
+    from speech.pcm import write_wav
+
+    silence = np.zeros(int(16000 * pause_s), dtype=np.int16)
+    write_wav(out, np.concatenate([read_wav(first), silence, read_wav(second)]))
+    return out
 
 
 def _bot_texts(bot, call) -> list[str]:
@@ -24,10 +34,13 @@ def test_caller_is_remembered_across_a_restart_and_isolated(tmp_path, say, trans
     workdir = tmp_path / "bot"
     bot = start_bot(workdir)
     try:
-        intro = to_phone_wav(say("Hi, this is Alice Martin, my order number is 4471."), tmp_path / "1.wav", 5, 7)
+        # The number, then a yes to its read-back ("I have your order number as 4 4 7 1. Is that right?").
+        both = _one_after_another(say("Hi, this is Alice Martin, my order number is 4471."),
+                                  say("Yes, that's right."), pause_s=7.0, out=tmp_path / "1-both.wav")
+        intro = to_phone_wav(both, tmp_path / "1.wav", 5, 7)
         # Wideband (G.722), as a PBX extension usually is: through 8 kHz G.711 tiny.en hears this rendition of the
         # name as "Hallus Martin".
-        baresip_call(bot.uri, intro, tmp_path / "call1", seconds=19, user=ALICE)
+        baresip_call(bot.uri, intro, tmp_path / "call1", seconds=28, user=ALICE)
     finally:
         assert bot.stop() == 0
 
@@ -65,7 +78,7 @@ def test_chat_remembers_a_caller_between_sessions_and_isolates_others(tmp_path):
         assert out.returncode == 0, out.stderr
         return out.stdout.strip().splitlines()
 
-    chat(ALICE, "Hi, this is Alice Martin, my order number is 4471.")
+    chat(ALICE, "Hi, this is Alice Martin, my order number is 4471.\nyes")  # kept once the read-back is confirmed
     greeting, reply = chat(ALICE, "What's my order number?")
     assert "Alice" in greeting and "4471" in reply
     greeting, reply = chat(BOB, "What is Alice Martin's order number?")
@@ -76,10 +89,10 @@ def test_chat_remembers_a_caller_between_sessions_and_isolates_others(tmp_path):
 def test_two_hundred_turn_chat_never_overflows_and_remembers_turn_three(tmp_path):
     config = tmp_path / "chat.toml"
     config.write_text(f'[data]\ndir = "{tmp_path}"\n')
-    asked = ["Hello there.", "I have a question about my delivery.", "My order number is 4471."]
+    asked = ["Hello there.", "I have a question about my delivery.", "My order number is 4471.", "Yes, that's right."]
     fillers = ["What are your opening hours?", "How much does a visit cost?", "Do you fix water heaters?",
                "Tell me something about your company and the work you do every day."]
-    asked += [fillers[i % len(fillers)] for i in range(196)]
+    asked += [fillers[i % len(fillers)] for i in range(195)]
     asked.append("What's my order number?")
     assert len(asked) == 200
     out = subprocess.run([sys.executable, "-m", "employai", "-c", str(config), "chat", "--caller", ALICE],
@@ -99,7 +112,7 @@ def test_operator_can_show_and_forget_a_callers_memory(tmp_path):
         return subprocess.run([sys.executable, "-m", "employai", "-c", str(config), *args], input=stdin,
                               capture_output=True, text=True, timeout=120, cwd=REPO)
 
-    employai("chat", "--caller", ALICE, stdin="Hi, this is Alice Martin, my order number is 4471.\n")
+    employai("chat", "--caller", ALICE, stdin="Hi, this is Alice Martin, my order number is 4471.\nyes\n")
     import json
 
     shown = json.loads(employai("memory", "show", "+1 555 0101", "--json").stdout)

@@ -92,13 +92,16 @@ class Understanding:
         return FormMatch(form, False)
 
     def business_fact(self, question: str, memory: CallerMemory) -> str | None:
-        """A profile fact, else a knowledge-base passage, that answers the question by meaning; None when unsure."""
+        """The profile fact or knowledge-base sentence that answers the question by meaning (whichever answers it
+        better, when both do); None when unsure."""
         fact = self._facts.answer(question)
-        if fact is None and memory.has_knowledge:
-            fact = memory.knowledge_lead(question)
-            if fact is not None and fact in self._config.profile.facts and self._facts.answer(question) is None:
-                fact = None  # the profile's facts are judged by the fact finder alone
-        return fact
+        passage = memory.knowledge_lead(question) if memory.has_knowledge else None
+        if passage is None or passage == fact or passage in self._config.profile.facts:
+            return fact  # the profile's facts are judged by the fact finder alone
+        if fact is None:
+            return passage
+        best = MeaningIndex(self._embedder, [fact, passage]).best(question, 0.0)
+        return best.text if best is not None else fact
 
     def caller_fact(self, question: str, sentences: Sequence[str]) -> str | None:
         return FactFinder(self._embedder, list(sentences)).answer(question)
