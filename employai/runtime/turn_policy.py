@@ -229,6 +229,11 @@ class TurnPolicy:
                 return self._start_form(form, request, prefill)
             if yes is False:
                 return Answer("intake", NO_MESSAGE)
+            form, request, prefill = offer
+            text_field = next((f.key for f in form.fields if f.type == "text" and f.key not in prefill), None)
+            if form is self.understanding.message_form and text_field and len(said.split()) >= 4:
+                # "Can I take a message?" answered with the message itself
+                return self._start_form(form, request, {**prefill, text_field: said})
         return None
 
     async def _numbers_heard(self, said: str) -> Answer | None:
@@ -294,6 +299,8 @@ class TurnPolicy:
     def _start_form(self, form: FormSettings, said: str, prefill: dict[str, str] | None = None) -> Answer:
         known = {key: self.memory.known(key) for key in ("name", "callback number", "address")
                  if self.memory.remembers and self.memory.known(key)}
+        if self.memory.remembers and "callback number" not in known and self.memory.caller_user.lstrip("+").isdigit():
+            known["callback number"] = self.memory.caller_user  # a verified caller's own number
         runner = FormRunner(form, known=known, request=said, prefill=prefill or {})
         self._state.form, self._state.form_name = runner, form.name
         return self._form_step(runner.start())
