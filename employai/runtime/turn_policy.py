@@ -231,8 +231,9 @@ class TurnPolicy:
                 return Answer("intake", NO_MESSAGE)
             form, request, prefill = offer
             text_field = next((f.key for f in form.fields if f.type == "text" and f.key not in prefill), None)
-            if form is self.understanding.message_form and text_field and len(said.split()) >= 4:
-                # "Can I take a message?" answered with the message itself
+            if (form is self.understanding.message_form and prefill and text_field and len(said.split()) >= 4
+                    and not self.understanding.is_question(said)):
+                # "Carol isn't answering. Can I take a message?" answered with the message itself
                 return self._start_form(form, request, {**prefill, text_field: said})
         return None
 

@@ -74,7 +74,8 @@ class Understanding:
     def form_for(self, said: str) -> FormMatch | None:
         """The form a request asks for, by meaning: sure enough to start it, or only to ask. A question asking for
         information is left to the facts."""
-        if _REQUEST.search(said):  # "I'd like to book a check-up": a request naming what a form does
+        if _REQUEST.search(said) and not _WH_WORD.search(said):  # "I'd like to book a check-up": a request naming
+            # what a form does (not "could you tell me how much a visit costs?")
             asked = keywords(said) - _LIGHT_VERBS
             named = [f for f in self.forms if keywords(f.name) & asked]
             if named:
@@ -85,7 +86,7 @@ class Understanding:
         form = self._form_of[match.index]
         if match.score >= FORM_SURE and not _QUESTION.search(said):
             return FormMatch(form, True)
-        if _REQUEST.search(said) and match.score >= FORM_REQUEST:
+        if _REQUEST.search(said) and match.score >= FORM_REQUEST and not _WH_WORD.search(said):
             return FormMatch(form, True)
         if _QUESTION.search(said):
             return FormMatch(form, False) if match.score >= FORM_SURE else None

@@ -111,7 +111,7 @@ DIALOGUES = (
         voice="rms"),
 
     Dialogue("booking-corrected-number", "a callback number read back wrong and corrected by the caller", (
-        say("Good morning. Can somebody come and look at my blocked sink?", "starts the booking: asks the name",
+        say("Hi, I need a plumber to come out, my kitchen sink is blocked.", "starts the booking: asks the name",
             NAME),
         say("Helen Carter.", "asks the address", ADDRESS),
         say("Nine Station Road, Oakley.", "asks what the problem is", ASKS),
