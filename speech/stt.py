@@ -98,9 +98,9 @@ def without_repeats(text: str) -> str:
     come again and nothing new follows, the rest is dropped. Numbers are left alone ("5 5 5 5 5 5")."""
     spans = list(re.finditer(r"[A-Za-z0-9']+", text))
     words = [m.group(0).lower() for m in spans]
-    for period in (1, 2, 3):  # a short turn said over and over ("Helen Carter. Helen Carter. Helen Carter.")
+    for period in (1, 2, 3):  # a short turn said three times over ("Helen Carter. Helen Carter. Helen Carter.")
         times, rest = divmod(len(words), period)
-        if times >= 2 and not rest and words == words[:period] * times \
+        if times >= 3 and not rest and words == words[:period] * times \
                 and not all(w.isdigit() or w in _NUMBER_WORDS for w in words[:period]):
             return text[: spans[period - 1].end()].strip()
     before: set[tuple[str, ...]] = set()

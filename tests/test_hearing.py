@@ -134,6 +134,7 @@ def test_the_prompt_is_whispers_previous_text_as_faster_whisper_gives_an_initial
 def test_a_loop_is_cut_after_its_first_time():
     assert without_repeats("Can you fix my boiler? Can you fix my boiler? Can you fix") == "Can you fix my boiler?"
     assert without_repeats("Hi. Is it you, Joe? Is it you, Joe? Is it, is it you Joe? Is it") == "Hi. Is it you, Joe?"
+    assert without_repeats("Helen Carter. Helen Carter. Helen Carter.") == "Helen Carter"  # a short turn, thrice
     for kept in ("My number is 5 5 5 5 5 5", "one two three four, one two three four", "Hello? Hello?",
                  "I want to book a visit, I want to book a visit on Tuesday", "The number is, the number is 41"):
         assert without_repeats(kept) == kept
