@@ -14,9 +14,9 @@ from typing import Any
 
 from brain.model_clients import build_model_client
 from brain.switchboard import Directory, TransferRequest
+from employai.runtime.answers import Answer
 from employai.runtime.app import data_dir, sip_domain
 from employai.runtime.conversation import greeting, new_turn_policy, review_call, sync_profile_facts
-from employai.runtime.turn_policy import Answer
 from employai.runtime.understanding import Understanding
 from memory.embeddings import MiniLMEmbedder
 from memory.transcripts import TranscriptStore

@@ -16,6 +16,7 @@ import time
 from collections.abc import Awaitable, Callable
 
 from brain.switchboard import Directory, TransferRequest
+from employai.runtime.answers import Answer
 from employai.runtime.call_clock import CallClock, until_answered
 from employai.runtime.call_context import CallContext, opening_line
 from employai.runtime.call_keys import CallKeys
@@ -28,7 +29,7 @@ from employai.runtime.timing import bot_turn_timing, caller_timing, log_turn
 from employai.runtime.transcription import CallTranscriber
 from employai.runtime.transfer_desk import TransferDesk
 from employai.runtime.transfers import Dial, Transfers
-from employai.runtime.turn_policy import Answer, TurnPolicy
+from employai.runtime.turn_policy import TurnPolicy
 from memory.caller_memory import CallerMemory
 from memory.transcripts import TranscriptStore
 from sip_config import Config

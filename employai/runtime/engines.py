@@ -15,7 +15,7 @@ from speech.stt import Transcriber, WhisperOptions, WhisperTranscriber
 from speech.tts import PiperSynthesizer, Synthesizer
 from speech.tts_cache import CachedSynthesizer
 
-from .turn_policy import fixed_lines
+from .answers import fixed_lines
 from .understanding import Understanding
 from .vocabulary import business_vocabulary
 

@@ -26,7 +26,6 @@ from __future__ import annotations
 import asyncio
 import copy
 import logging
-import re
 from collections.abc import AsyncGenerator, Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -44,47 +43,25 @@ from memory.extractor import Fact, extract_facts, holds_number
 from sip_config import Config
 from sip_config.schema import DirectoryEntry, FormSettings
 
+from .answers import (
+    ANYTHING_ELSE,
+    CLOSE,
+    DONT_KNOW,
+    DONT_KNOW_SHORT,
+    NO_MESSAGE,
+    NOTHING_TO_REPEAT,
+    NUMBER_AGAIN,
+    NUMBER_NOTED,
+    OFFER_FORM,
+    ROBOT,
+    THANKS_ONLY,
+    WHO_THEN,
+    Answer,
+)
 from .identity import IdentityCheck
 from .understanding import Understanding
 
 log = logging.getLogger(__name__)
-
-ROBOT = ("Yes, I'm an automated assistant for {company}, not a person. I can answer questions, take a booking or a "
-         "message, or put you through to someone.")
-CLOSE = "Thank you for calling {company}. Goodbye!"
-NOTHING_TO_REPEAT = "I haven't said anything yet. How can I help?"
-DONT_KNOW_SHORT = "I'm sorry, I don't know that."
-DONT_KNOW = "I'm sorry, I don't know that. I can take a message for someone who does: would you like that?"
-NO_MESSAGE = "All right. Is there anything else I can help with?"
-ANYTHING_ELSE = "All right. Is there anything else I can help you with?"
-NUMBER_NOTED = "Thank you, I've noted that."
-NUMBER_AGAIN = "Sorry about that. Could you tell me the number again?"
-_THANKS = re.compile(r"^\W*(?:ok(?:ay)?\W+|great\W+|lovely\W+)?(?:thanks|thank you|cheers)(?: (?:very|so) much)?\W*$",
-                     re.IGNORECASE)
-OFFER_FORM = "Would you like me to {what} for you?"
-WHO_THEN = "Sorry, who would you like to speak to? I can put you through to {names}."
-
-
-@dataclass
-class Answer:
-    """One reply, and what it does once heard."""
-    step: str
-    text: str = ""
-    stream: AsyncGenerator[str, None] | None = None
-    transfer_to: DirectoryEntry | None = None
-    hang_up: bool = False
-    verified_now: bool = False
-    expects_number: bool = False
-    save: tuple[str, dict[str, str]] | None = None  # a completed form: (name, values)
-    erase: bool = False  # "forget me", confirmed: erase once heard
-
-    async def pieces(self) -> AsyncGenerator[str, None]:
-        if self.stream is not None:
-            async for piece in self.stream:
-                yield piece
-        elif self.text:
-            yield self.text
-
 
 @dataclass
 class _State:
@@ -337,7 +314,7 @@ class TurnPolicy:
     async def _open_reply(self, said: str) -> Answer:
         """Nothing above answered: a short yes, no or thanks gets a line of its own; the rest, the model (checked,
         so it invents nothing) or, with a model too small to answer open questions, the honest fallback."""
-        if len(said.split()) <= 6 and parse_yes_no(said) is not None or _THANKS.search(said):
+        if len(said.split()) <= 6 and parse_yes_no(said) is not None or THANKS_ONLY.search(said):
             return Answer("fallback", ANYTHING_ELSE)
         if self._open_replies() == "fallback":
             self._state.offer = (self.understanding.message_form, "", {})
@@ -416,13 +393,3 @@ class TurnPolicy:
         del self._said_this_call[said:]
         if identity is not None and self.identity is not None:
             self.identity.restore(identity)
-
-
-def fixed_lines(config: Config) -> list[str]:
-    """The lines this policy says word for word: synthesised at start, so they start at once on a call."""
-    company = config.profile.company
-    lines = [ROBOT.format(company=company), CLOSE.format(company=company), DONT_KNOW, NO_MESSAGE, NUMBER_NOTED,
-             NUMBER_AGAIN, *(config.transfer.announce_text.format(name=e.name) for e in config.transfer.directory)]
-    for form in config.forms:
-        lines += [f.prompt for f in form.fields]
-    return lines
