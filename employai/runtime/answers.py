@@ -20,8 +20,8 @@ NO_MESSAGE = "All right. Is there anything else I can help with?"
 ANYTHING_ELSE = "All right. Is there anything else I can help you with?"
 NUMBER_NOTED = "Thank you, I've noted that."
 NUMBER_AGAIN = "Sorry about that. Could you tell me the number again?"
-THANKS_ONLY = re.compile(r"^\W*(?:ok(?:ay)?\W+|great\W+|lovely\W+)?(?:thanks|thank you|cheers)(?: (?:very|so) much)?\W*$",
-                     re.IGNORECASE)
+THANKS_ONLY = re.compile(r"^\W*(?:ok(?:ay)?\W+|great\W+|lovely\W+)?(?:thanks|thank you|cheers)"
+                         r"(?: (?:very|so) much)?\W*$", re.IGNORECASE)
 OFFER_FORM = "Would you like me to {what} for you?"
 WHO_THEN = "Sorry, who would you like to speak to? I can put you through to {names}."
 
