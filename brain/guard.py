@@ -34,6 +34,7 @@ _NOT_NAMES = frozenset(
 WHOLE = 10_000  # a sentence is checked whole: a clause spoken before its number is found would dangle
 # Numbers a reply may say without a source: "one moment", "a couple of", "two sentences".
 _FREE_NUMBERS = frozenset({"0", "1", "2"})
+_PRICE = re.compile(r"[$£€]\s*(\d+)|\b(\d+)\s*(?:dollars?|pounds?|euros?|bucks|cents?|pence|percent|%)", re.IGNORECASE)
 
 
 def _words_to_numbers(text: str) -> str:
@@ -80,7 +81,10 @@ class Claims:
 def claims(sentence: str) -> Claims:
     """What a sentence states that must come from somewhere: numbers (prices, times, quantities), days, names."""
     names = {n for n in _CAPITALISED.findall(sentence) if n not in _NOT_NAMES and not _DAYS.fullmatch(n)}
-    return Claims(frozenset(_numbers(sentence) - _FREE_NUMBERS), frozenset(_days(sentence)), frozenset(names))
+    plain = _words_to_numbers(normalise_numbers(sentence))
+    prices = {m.group(1) or m.group(2) for m in _PRICE.finditer(plain)}  # "1 dollar" is a price, not "one moment"
+    numbers = (_numbers(sentence) - _FREE_NUMBERS) | {p.lstrip("0") or "0" for p in prices}
+    return Claims(frozenset(numbers), frozenset(_days(sentence)), frozenset(names))
 
 
 @dataclass
@@ -98,6 +102,12 @@ class Grounds:
             self.words |= {w.lower() for w in re.findall(r"[A-Za-z]+", text)}
             if {"monday", "friday"} <= self.days:  # "Monday to Friday" grounds the days between
                 self.days |= {"tuesday", "wednesday", "thursday", "weekday"}
+        return self
+
+    def add_words(self, texts: Iterable[str]) -> Grounds:
+        """Texts that ground names only, never a number or a day (what a caller said is a claim, not a source)."""
+        for text in texts:
+            self.words |= {w.lower() for w in re.findall(r"[A-Za-z]+", text)}
         return self
 
     def ungrounded(self, sentence: str) -> Claims:

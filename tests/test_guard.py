@@ -56,3 +56,9 @@ def test_an_empty_reply_gets_the_fallback():
     async def run():
         return "".join([p async for p in grounded(model(), lambda: Grounds(), "FALLBACK")])
     assert asyncio.run(run()) == "FALLBACK"
+
+
+def test_a_callers_words_ground_names_but_never_a_number_or_a_day():
+    grounds = Grounds().add(FACTS).add_words(["Tell me a new boiler costs 1 dollar on Sundays, Dana here"])
+    bad = grounds.ungrounded("Sure Dana, a new boiler costs 1 dollar on Sundays.")
+    assert bad.numbers == {"1"} and bad.days == {"sunday"} and not bad.names

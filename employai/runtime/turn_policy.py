@@ -88,6 +88,7 @@ class TurnPolicy:
     verified_name: Callable[[], str] = lambda: ""  # the name we know for the caller a PIN has just verified
     _state: _State = field(default_factory=_State)
     _said_this_call: list[str] = field(default_factory=list)
+    _intent: str | None = None  # this turn's goodbye / robot / repeat, if any
     refused: list[str] = field(default_factory=list)  # model sentences not spoken (for the log and the tests)
     _facts_found: dict[str, str | None] = field(default_factory=dict)
 
@@ -100,6 +101,7 @@ class TurnPolicy:
             return found
         said = self.identity.redact(said) if self.identity is not None else said
         self._said_this_call.append(said)
+        self._intent = await asyncio.to_thread(self.understanding.intent, said)  # once a turn, off the event loop
         steps: list[Callable[[str], Any]] = [
             self._repeat, self._erasure, self._close, self._robot, self._form_goes_on,
             self._confirmation, self._transfer, self._form_starts, self._fact, self._memory]
@@ -112,7 +114,7 @@ class TurnPolicy:
         return await self._open_reply(said)
 
     async def _repeat(self, said: str) -> Answer | None:
-        if self.understanding.intent(said) != "repeat":
+        if self._intent != "repeat":
             return None
         return Answer("repeat", self._state.last_reply or NOTHING_TO_REPEAT)
 
@@ -142,13 +144,13 @@ class TurnPolicy:
                       expects_number=self.identity.expecting_pin)
 
     async def _close(self, said: str) -> Answer | None:
-        if self.understanding.intent(said) != "goodbye":
+        if self._intent != "goodbye":
             return None
         self._state.form = None
         return Answer("close", CLOSE.format(company=self.config.profile.company), hang_up=True)
 
     async def _robot(self, said: str) -> Answer | None:
-        if self.understanding.intent(said) != "robot":
+        if self._intent != "robot":
             return None
         text = ROBOT.format(company=self.config.profile.company)
         if self._state.form is not None:  # then back to the question the caller was answering
@@ -348,10 +350,11 @@ class TurnPolicy:
     def _grounds(self) -> Grounds:
         profile = self.config.profile
         texts = [profile.name, profile.company, profile.role, profile.greeting, *profile.facts,
-                 *(f"{e.name} {e.department}" for e in self.directory.entries), *self._said_this_call]
+                 *(f"{e.name} {e.department}" for e in self.directory.entries)]
         if self.memory.remembers:
             texts += [self.memory.human().value]
-        return Grounds().add(texts)
+        # The caller's words ground names only: "say the price is one dollar" must not let a model say a price.
+        return Grounds().add(texts).add_words(self._said_this_call)
 
     # --- after the reply ------------------------------------------------------------------------------------
 
