@@ -51,7 +51,8 @@ _NO = ("no|nope|nah|not really|not quite|not exactly|not right|not correct|wrong
 _YES_RE = re.compile(rf"^{_FILLER}(?:(?:that's|that is|it's|it is|yes|yeah|everything's|everything is)\s+)?"
                      rf"(?:all\s+)?(?:{_YES})\b")
 _NO_RE = re.compile(rf"^{_FILLER}(?:{_NO})\b")
-_BRITISH_YES = re.compile(rf"^{_FILLER}no[\s,]+(?:that's|that is|it's|it is) (?:right|correct|fine)\W*$")
+# "No, that's right" confirms; "no, it's fine" turns an offer down (and is no clearer about a read-back).
+_BRITISH_YES = re.compile(rf"^{_FILLER}no[\s,]+(?:that's|that is|it's|it is) (?:right|correct)\W*$")
 _DENIAL = re.compile(r"\b(?:not right|not correct|isn't right|isn't correct|is wrong|are wrong|that's wrong|"
                      r"incorrect|a mistake)\b")
 _BUT = re.compile(r"\b(?:but|except|apart from|although|though|change|changed|instead)\b")
@@ -77,6 +78,8 @@ def parse_yes_no(text: str) -> bool | None:
 # --- digits -------------------------------------------------------------------------------------------------------
 
 _MULTIPLIERS = {"double": 2, "triple": 3}
+# Words a transcriber writes for a digit said between two others ("three three one for four zero").
+_HOMOPHONES = {"for": "four", "to": "two", "too": "two", "ate": "eight", "won": "one"}
 _POSITION = re.compile(r"\b(?:the\s+)?(first|last|final)\s+(?:(one|two|three|four|five|six|seven|\d)\s+)?"
                        r"(?:digits?|numbers?|ones?|bits?|part)?\b")
 _HEAD = re.compile(r"\b(?:first|starts? with|starting with|begins? with|beginning)\b")
@@ -87,6 +90,11 @@ def spoken_digits(text: str) -> str:
 
     "one" and "oh" with no other digit next to them ("this one, oh sorry") are words, not digits."""
     tokens = re.findall(r"[a-z]+|\d+", normalise_numbers(_lower(text)))
+
+    def digit(token: str) -> bool:
+        return token.isdigit() or token in DIGIT_WORDS
+    tokens = [_HOMOPHONES[t] if t in _HOMOPHONES and 0 < i < len(tokens) - 1 and digit(tokens[i - 1])
+              and digit(tokens[i + 1]) else t for i, t in enumerate(tokens)]
     runs: list[list[tuple[str, str]]] = [[]]
     times = 1
     for token in tokens:

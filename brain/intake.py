@@ -114,6 +114,7 @@ class FormRunner:
                         self._announced.append((item, parsed.value))
         self._initial = _State(values=start)
         self._state = self._initial
+        self._for_whom = start.get(recipient.key, "") if recipient is not None else ""
 
     # --- what the policy reads ---------------------------------------------------------------------------------
 
@@ -161,7 +162,8 @@ class FormRunner:
         """The first question, after saying once what memory already knows."""
         self._state = self._initial
         known = [f"your {item.key} as {readback(item.type, value)}" for item, value in self._announced]
-        lead = "Certainly." + (f" I have {_join(known)}." if known else "")
+        lead = (f"Certainly, for {self._for_whom}." if self._for_whom else "Certainly.") + (
+            f" I have {_join(known)}." if known else "")
         return self._next(self._state, lead, after=-1)
 
     def answer(self, caller_text: str) -> FormStep:

@@ -72,6 +72,9 @@ TOPICS: dict[str, tuple[str, ...]] = {
 # Cues strong enough to decide alone, and the near misses that are not the intent.
 _GOODBYE_CUE = re.compile(r"\b(?:good ?bye|bye(?: bye)?|see you(?: later| soon)?|take care|ta ?ta|have a (?:good|nice"
                           r"|great|lovely) (?:day|one|evening|weekend))\b")
+# "bye" as a narrowband line and a small Whisper write it, ending a turn that thanks or is done ("that's everything,
+# chairs by"): not a goodbye alone ("I'll pay by card"), only in a closing turn.
+_BYE_HEARD_AS = re.compile(r"\b(?:by|buy|bi|bye)(?: now| then| bye| by)?$")
 _THANKS = re.compile(r"\b(?:thanks|thank you|cheers|much appreciated)\b")
 _DONE = re.compile(r"\b(?:that'?s|that is|thats) (?:all|it|everything)\b|\bnothing else\b|\ball (?:sorted|good|done)\b"
                    r"|\bi'?m (?:all )?(?:done|sorted|good)\b")
@@ -124,7 +127,9 @@ class TurnIntents:
         if _REPEAT_CUE.search(plain) and not _REPEAT_VETO.search(plain):
             return REPEAT
         goodbye_vetoed = "?" in text or bool(_GOODBYE_VETO.search(plain)) or len(plain.split()) > _GOODBYE_MAX_WORDS
-        if not goodbye_vetoed and (_goodbye_at_end(plain) or _DONE.search(plain) and _THANKS.search(plain)):
+        closing = bool(_DONE.search(plain) or _THANKS.search(plain))
+        if not goodbye_vetoed and (_goodbye_at_end(plain) or _DONE.search(plain) and _THANKS.search(plain)
+                                   or closing and _BYE_HEARD_AS.search(plain)):
             return GOODBYE
         found = self._intents.classify(text) if self._intents is not None else None  # no model: the cues only
         if found is None or found[0] == ROBOT and robot_vetoed:

@@ -82,6 +82,11 @@ GENERIC = frozenset((
     "back round over until till when where which who whom whose there here one two first second line"
 ).split())
 _FIRST_PERSON = frozenset("i me my mine myself".split())
+# A word or two before a comma that opens a longer question: a greeting or a name ("Hiya, ...", "Joe, ..."), often
+# misheard ("Trillo, what sort of job do you take on?"); it names nothing the question asks about, unless the
+# question points back at it.
+_BACK = re.compile(r"\b(?:it|them|they|those|these|ones?)\b", re.IGNORECASE)  # "Cars, do you fix them?": named
+_OPENING = re.compile(r"^\W*([A-Za-z']+(?: [A-Za-z']+)?)\s*,\s*(?=(?:\S+\s+){2,}\S)")
 _SECOND_PERSON = frozenset("your yours".split())
 
 
@@ -241,7 +246,10 @@ class FactFinder:
 
     def _question(self, question: str) -> _Question:
         asked = content_words(question)  # may be empty: "where are you?" is all small words, and a topic
-        named = [w for w in asked if not w.isdigit() and not _generic(w)]  # "cars" in "do you fix cars?"
+        m = _OPENING.match(question)
+        greeting = set(content_words(m.group(1))) if m and not _BACK.search(question[m.end():]) else set()
+        named = [w for w in asked if not w.isdigit() and not _generic(w)  # "cars" in "do you fix cars?"
+                 and w not in greeting]
         runs = {w: run for run in _runs(question, lambda w: w in named) for w in run.split()}
         vectors, vector = self._shared.word_vectors([*named, *runs.values()], also=question)
         said = set(words(question))

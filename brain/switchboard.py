@@ -35,7 +35,8 @@ _STRONG = re.compile(r"\b(?:put|patch|get|pass) (?:me )?(?:through|thru|over)\b|
 # Asking to talk to someone: a transfer only when a directory entry is named ...
 _TALK = re.compile(r"\b(?:speak|talk|chat) (?:to|with)\b", re.IGNORECASE)
 # ... and, for these looser words, only when it is named exactly ("I need the bill" is not "Billing").
-_WEAK = re.compile(r"\b(?:get|reach|want|need) (?:the |a |an )?\b", re.IGNORECASE)
+_WEAK = re.compile(r"\b(?:get|reach|want|need|(?:call|ring)(?! (?:me|us|you|back|him|her|them|it)\b))"
+                   r" (?:the |a |an )?\b", re.IGNORECASE)
 _NOT_A_NAME = re.compile(r"\d[\d\s\-]{2,}\d|\bextension\b|@|\bsip\b|\bhttps?\b|\btel\b", re.IGNORECASE)
 # Words around a name that are not part of it.
 _FILLER = frozenset(

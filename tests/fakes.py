@@ -36,10 +36,12 @@ class FakeTranscriber:
     def __init__(self, script: list[str | Exception]):
         self.script = deque(script)
         self.heard: list[bytes] = []
+        self.expected: list[str] = []  # what each turn was transcribed expecting ("" or "digits")
         self._last: tuple[bytes, str | Exception] | None = None
 
-    def transcribe(self, pcm: bytes) -> Transcript:
+    def transcribe(self, pcm: bytes, expect: str = "") -> Transcript:
         self.heard.append(pcm)
+        self.expected.append(expect)
         if self._last is not None and len(pcm) > len(self._last[0]) and pcm.startswith(self._last[0]):
             item = self._last[1]  # the same utterance, continued
         else:

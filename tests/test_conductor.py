@@ -208,9 +208,10 @@ def test_digits_keyed_after_the_bot_asks_for_a_number_are_that_number(tmp_path):
         line.say(speech_pcm("vctk_p226_001.wav"))  # "yes"
         await line.run_for(5.0)
         await _hang_up(conductor, task)
-        return store, conductor, read_back, remembered_before_yes
+        return store, conductor, read_back, remembered_before_yes, conductor._engines.transcriber.expected
 
-    store, conductor, read_back, before = asyncio.run(scenario())
+    store, conductor, read_back, before, expected = asyncio.run(scenario())
+    assert expected[0] == "" and expected[-1] == "digits", expected  # the "yes" to a read-back is heard as such
     turns = [(t.role, t.text) for t in store.turns(conductor.call_id)]
     assert ("caller", "My order number is 4471.") in turns, turns
     assert "4 4 7 1" in read_back and read_back.endswith("?"), turns  # read back digit by digit, for a yes

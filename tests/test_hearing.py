@@ -10,6 +10,7 @@ import warnings
 import numpy as np
 import pytest
 
+from brain.fields import spoken_digits
 from employai.harness.eval_hearing import (
     Clip,
     default_profile,
@@ -26,7 +27,16 @@ from employai.runtime.vocabulary import MAX_WORDS, business_vocabulary, distinct
 from sip_config import load_config, resolve_models
 from sip_config.schema import DirectoryEntry, FormSettings
 from speech.pcm import RATE
-from speech.stt import MAX_PROMPT_TOKENS, copies_prompt, prompt_tokens, stutters, without_repeats
+from speech.stt import (
+    DIGITS_PROMPT,
+    MAX_PROMPT_TOKENS,
+    copies_numbers,
+    copies_prompt,
+    digits_said,
+    prompt_tokens,
+    stutters,
+    without_repeats,
+)
 
 from .peers import REPO
 
@@ -151,6 +161,23 @@ def test_a_recital_of_the_prompt_or_babble_is_not_a_turn():
     assert not stutters("No.") and not stutters("5 5 5 5") and not stutters("Can you fix it?")
 
 
+@pytest.mark.unit
+def test_a_number_of_the_digits_prompt_is_a_recital_any_other_is_a_callers():
+    assert digits_said("Two one three, oh 4 0, nine") == "2130409"
+    assert copies_numbers("Two one three, oh four oh, nine nine six six.", DIGITS_PROMPT)
+    assert copies_numbers("447 112 0038", DIGITS_PROMPT)
+    assert not copies_numbers("Five five five, zero one zero, seven seven eight eight.", DIGITS_PROMPT)
+    assert not copies_numbers("Two one three.", DIGITS_PROMPT)  # a caller's area code may be anything
+
+
+@pytest.mark.unit
+def test_a_digit_written_as_a_word_that_sounds_like_it_counts_between_digits_only():
+    assert spoken_digits("Three three one for four zero nine nine two two.") == "3314409922"
+    assert spoken_digits("nine one two, three oh oh, four four too five") == "9123004425"
+    assert spoken_digits("It's for five five five, zero one two") == "555012"  # "for" starts no number
+    assert spoken_digits("I want to speak to 2 people") == "2"
+
+
 # ---- the telephone path ----
 
 @pytest.mark.unit
@@ -191,7 +218,8 @@ def test_domain_words_are_the_marked_ones_compounds_however_written():
 @pytest.fixture(scope="module")
 def ears():
     config = default_profile(load_config())
-    return {False: transcriber(config, ""), True: transcriber(config, business_vocabulary(config))}
+    return {False: transcriber(config, ""),
+            True: transcriber(config, business_vocabulary(config), DIGITS_PROMPT)}
 
 
 @pytest.mark.engine
@@ -209,7 +237,8 @@ def test_silence_and_noise_stay_empty_with_a_prompt(ears):
     for name, noise in noises.items():
         for level in (0.05, 0.4):
             pcm = (noise / (np.abs(noise).max() or 1) * level * 32767).astype(np.int16)
-            heard[name, level] = ears[True].transcribe(telephone(pcm, "ulaw").tobytes()).text
+            for expect in ("", "digits"):
+                heard[name, level, expect] = ears[True].transcribe(telephone(pcm, "ulaw").tobytes(), expect).text
     assert all(text == "" for text in heard.values()), heard
 
 
@@ -242,3 +271,26 @@ def test_a_long_turn_is_prompted_too(ears, tmp_path_factory):
     heard = normalise(ears[True].transcribe(telephone(pcm, "alaw").tobytes()).text)
     assert {"acme", "heater", "drain", "blocked", "plumber"} <= set(heard), heard
     assert heard.count("acme") == 1, heard  # the prompt is not recited
+
+
+@pytest.mark.engine
+def test_a_number_asked_for_is_heard_digit_by_digit(ears, tmp_path_factory):
+    """After "what number can we reach you on?", the digits prompt: repeated digits are kept, not merged into a
+    formatted figure ("seven seven eight eight" as "778"). Voices and numbers that are in no prompt."""
+    numbers = (("Five five five, zero one zero, seven seven eight eight.", "5550107788"),
+               ("It's three three one, four four zero, nine nine two two.", "3314409922"),
+               ("Eight zero zero, five five five, one two one two.", "8005551212"),
+               ("My number is six one seven, two two two, eight eight eight one.", "6172228881"))
+    folder = tmp_path_factory.mktemp("flite")
+    right = {"": 0, "digits": 0}
+    heard = []
+    for text, digits in numbers:
+        for voice, law in (("awb", "ulaw"), ("rms", "alaw"), ("kal16", "ulaw")):
+            pcm = telephone(flite(text, voice, folder), law).tobytes()
+            for expect in right:
+                said = ears[True].transcribe(pcm, expect).text
+                right[expect] += spoken_digits(said) == digits
+                heard.append((expect, said))
+    assert right["digits"] > right[""] and right["digits"] >= 8, (right, heard)  # of 12
+    with pytest.raises(ValueError):
+        ears[True].transcribe(bytes(RATE), "a date")

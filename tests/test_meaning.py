@@ -43,6 +43,7 @@ PLUMBING_QUESTIONS = [
     ("do you do boilers", "leaks"), ("do you deal with leaking pipes", "leaks"), ("what jobs do you take", "leaks"),
     ("can you unblock a drain", "leaks"), ("my boiler stopped working can you help", "leaks"),
     ("do you sort out blocked drains", "leaks"), ("can you help with a leak", "leaks"),
+    ("Trillo, what sort of job do you take on?", "leaks"), ("Hiya, are you open on a Saturday?", "Monday"),
 ]
 DENTAL_QUESTIONS = [
     ("when is the clinic open", "Monday"), ("are you open saturday", "Monday"),
@@ -64,6 +65,7 @@ OFF_TOPIC = [
     "can you walk my dog", "how old are you", "do you cut hair", "can I book a table for two", "okay",
     "do you do gardening", "can you paint my house", "do you fix computers", "who won the election",
     "what is your favourite colour", "my name is peter jones", "what's your email address",
+    "Cars, do you fix them?", "Joe, do you fix cars?", "Morning, do you do roofs?",
 ]
 DENTAL_OFF_TOPIC = [
     "do you do braces", "do you sell toothbrushes", "how much is a filling", "can you fix my boiler",
@@ -87,7 +89,8 @@ GOODBYES = ["bye", "bye bye", "goodbye", "cheers, bye now", "thanks, that's all"
             "okay thanks bye", "that's everything, thank you", "no that's it thanks", "lovely, thanks a lot, bye",
             "ok see you", "perfect thank you goodbye", "thanks bye bye", "okay thank you have a good day",
             "Thank you. Goodbye.", "Okay. Bye-bye.", "right, thanks, see you later", "no thank you that's all I needed",
-            "thanks, I'm all sorted", "All right. Thank you. Bye."]
+            "thanks, I'm all sorted", "All right. Thank you. Bye.",
+            "Lovely, that's everything, chairs by.", "That's all, by now.", "thanks very much, buy"]
 ROBOTS = ["are you some kind of robot", "am I talking to a real person right now", "is this a computer",
           "are you a human being",
           "is this an automated service", "are you real", "you're a bot aren't you", "is this AI",
@@ -108,6 +111,7 @@ NOT_INTENTS = [
     "goodbye to the leak would be nice", "please don't hang up on me", "can I speak to a human",
     "the robot lawnmower cut a pipe", "thanks, one more thing", "sorry to bother you, my sink is blocked",
     "see you tomorrow then, at ten, is that ok?", "I'm done with my old plumber, can you help", "that's all wrong",
+    "I'll pay by card", "can someone come by", "thanks, I'll pay by card", "stand by",
 ]
 
 
@@ -255,7 +259,8 @@ CLINIC = _directory([{"name": "Dr Stella Moreno", "department": "dentist", "uri"
     (CLINIC, "put me through to stella", "Dr Stella Moreno"),
     (CLINIC, "put me through to the doctor", "Dr Stella Moreno"),
     (CLINIC, "put me through to doctor moreno", "Dr Stella Moreno"), (CLINIC, "can I speak to reception", "Reception"),
-    (CLINIC, "put me through to the hygienist", "Hygienist"),
+    (CLINIC, "put me through to the hygienist", "Hygienist"), (CLINIC, "Please call Stella.", "Dr Stella Moreno"),
+    (OFFICE, "could you ring Bob Smith for me", "Bob Smith"),
 ])
 def test_a_name_said_in_its_own_words_is_put_through(directory, said, name):
     decision = directory.decide(said)
@@ -296,7 +301,9 @@ def test_a_name_nobody_in_the_directory_has_is_refused_with_the_list(directory, 
 @pytest.mark.unit
 @pytest.mark.parametrize("said", ["I need the bill", "I want to book a visit", "I want to talk to you about my boiler",
                                   "Can I talk to someone about a leak?", "I need a plumber", "can I get a quote",
-                                  "I need to speak to the person in charge", "what are your opening hours"])
+                                  "I need to speak to the person in charge", "what are your opening hours",
+                                  "can you call me back about my billing", "please ring us back, it's about sales",
+                                  "call back later for support"])
 def test_ordinary_requests_are_not_transfers(said):
     assert OFFICE.decide(said) is None
 
@@ -306,6 +313,8 @@ def test_a_bare_name_is_a_request_when_the_bot_asked_whom_and_two_alike_are_conf
     assert OFFICE.decide("billing please") is None
     decision = OFFICE.decide("no, billing", asked=True)
     assert decision is not None and decision.entry is not None and decision.entry.name == "Billing"
+    decision = CLINIC.decide("Oh, then the hygiene is to please.", asked=True)  # "the hygienist", misheard
+    assert decision is not None and decision.entry is not None and decision.entry.name == "Hygienist"
     twins = _directory([{"name": "Dr Stella Moreno", "department": "dentist", "uri": "301"},
                         {"name": "Dr James Okafor", "department": "dentist", "uri": "302"}])
     decision = twins.decide("put me through to the dentist")

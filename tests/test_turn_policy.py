@@ -108,6 +108,27 @@ def test_a_booking_is_taken_field_by_field_read_back_and_stored(store, embedder)
     assert "water heater" in saved[0].values["problem"]
 
 
+def _expects(policy, *lines: str) -> list[str]:
+    """What the transcriber is told to expect after each line's reply was heard."""
+    async def run():
+        out = []
+        for line in lines:
+            await spoken(policy, line)
+            out.append(policy.expects)
+        return out
+    return asyncio.run(run())
+
+
+def test_after_asking_for_a_number_the_next_turn_is_heard_as_digits(store, embedder):
+    policy = policy_for(store.caller_memory("dana"), ["unused"] * 9, embedder=embedder)
+    expects = _expects(policy, "hi, can someone come and fix my boiler?", "Dana Whitfield.", "twelve Oak Lane",
+                       "it won't fire up", "tomorrow morning", "five five five, zero one zero, seven seven eight eight",
+                       "yes")
+    assert expects == ["", "", "", "", "digits", "digits", ""], expects  # asked the number, then read it back
+    other = policy_for(store.caller_memory("+15550102"), ["unused"] * 5, embedder=embedder)
+    assert _expects(other, "my booking reference is 4471", "yes") == ["digits", ""]
+
+
 def test_a_misheard_number_is_corrected_before_it_is_stored(store, embedder):
     memory = store.caller_memory("+15550101")
     policy = policy_for(memory, ["unused"] * 5, embedder=embedder)
@@ -133,6 +154,46 @@ def test_an_unsure_directory_match_is_confirmed_and_a_yes_transfers(store, embed
     ask, go = asyncio.run(run())
     assert ask.transfer_to is None and "Sales" in ask.text and "?" in ask.text
     assert go.transfer_to is not None and go.transfer_to.name == "Sales"
+
+
+def test_a_no_to_an_offer_that_asks_for_more_is_answered_and_a_permission_question_gets_the_fact(store, embedder):
+    config = config_from_dict({"transfer": {"directory": [
+        {"name": "Sales", "department": "sales", "uri": "sip:sales@127.0.0.1"}]}})
+    policy = policy_for(store.caller_memory(""), ["unused"] * 5, config=config, embedder=embedder)
+
+    async def run():
+        out = []
+        for said in ("Do you take payment by credit card?", "No, that's okay. Just put me through to sales, please.",
+                     "Can I ring you on a Sunday?", "Do you give a discount to pensioners?", "No, it's fine."):
+            answer = await policy.answer(said)
+            text = "".join([piece async for piece in answer.pieces()])
+            await policy.heard(answer, text)
+            out.append((answer, text))
+        return out
+    (_, unknown), (transfer, _), (_, hours), (_, again), (_, declined) = asyncio.run(run())
+    assert "message" in unknown and "message" in again  # the message form offered, twice
+    assert transfer.transfer_to is not None and transfer.transfer_to.name == "Sales"
+    assert "Monday" in hours and "message" not in hours
+    assert "anything else" in declined.lower() and policy._state.form is None
+
+
+def test_after_a_refusal_names_the_directory_a_bare_name_is_the_request(store, embedder):
+    config = config_from_dict({"transfer": {"directory": [
+        {"name": "Reception", "department": "front desk", "uri": "sip:desk@127.0.0.1"},
+        {"name": "Hygienist", "department": "hygiene", "uri": "sip:hygiene@127.0.0.1"}]}})
+    policy = policy_for(store.caller_memory(""), ["unused"] * 3, config=config, embedder=embedder)
+
+    async def run():
+        refused = await policy.answer("Can you put me through to Doctor Hamilton?")
+        await policy.heard(refused, refused.text)
+        then = await policy.answer("Oh, then the hygiene is to please.")  # "the hygienist", misheard
+        await policy.heard(then, then.text)
+        later = await policy.answer("hygiene")  # no longer an answer to the list: not a request
+        return refused, then, later
+    refused, then, later = asyncio.run(run())
+    assert refused.transfer_to is None and "Hygienist" in refused.text
+    assert then.transfer_to is not None and then.transfer_to.name == "Hygienist"
+    assert later.transfer_to is None
 
 
 def test_a_reply_dropped_unheard_leaves_a_form_where_it_was(store, embedder):

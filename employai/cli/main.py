@@ -78,6 +78,7 @@ def _parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--profile", default="all", help="conversation: default, dental or all")
     evaluate.add_argument("--workdir", default="eval-out", help="hearing, conversation: audio and logs go here")
     evaluate.add_argument("--quick", action="store_true", help="hearing, conversation: a few items only")
+    evaluate.add_argument("--only", default="", help="conversation: these dialogues only (names, comma-separated)")
     evaluate.add_argument("--model", help="conversation: a .gguf for the bot (with --base-url: the served model)")
     evaluate.add_argument("--base-url", help="conversation: an OpenAI-compatible server for the bot's model")
     bench = sub.add_parser("bench", help="voice-to-voice latency and telephone-path WER against a running bot")

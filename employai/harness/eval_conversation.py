@@ -42,8 +42,10 @@ def start_profile_bot(profile: Profile, workdir: Path, extra_toml: str = "") -> 
     return start_bot(workdir, profile.bot_toml + "\n" + extra_toml)
 
 
-def run_profile(profile: Profile, workdir: Path, quick: bool, extra_toml: str = "") -> list[DialogueScore]:
+def run_profile(profile: Profile, workdir: Path, quick: bool, extra_toml: str = "",
+                only: frozenset[str] = frozenset()) -> list[DialogueScore]:
     dialogues = [profile.dialogue(n) for n in profile.quick] if quick else list(profile.dialogues)
+    dialogues = [d for d in dialogues if d.name in only] if only else dialogues
     voices = CallerVoices(workdir / "voices")
     calls_dir = workdir / profile.name / "calls"
     calls_dir.mkdir(parents=True, exist_ok=True)
@@ -109,8 +111,11 @@ def run_eval_conversation(config, args) -> int:
     workdir = Path(args.workdir).resolve()
     began = time.monotonic()
     results = {}
+    only = frozenset(n.strip() for n in (getattr(args, "only", "") or "").split(",") if n.strip())
     for name in available if chosen == "all" else [chosen]:
-        results[name] = run_profile(available[name], workdir, args.quick, extra)
+        if only and not only & {d.name for d in available[name].dialogues}:
+            continue
+        results[name] = run_profile(available[name], workdir, args.quick, extra, only)
     label = f"{model or 'default'} at {base_url}" if base_url else (model or "bundled (SmolLM2-135M)")
     print_report(results, (time.monotonic() - began) / 60, label)
     out = workdir / "conversation-results.json"

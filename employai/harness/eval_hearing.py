@@ -11,7 +11,9 @@ Businesses: the embedded defaults (Acme Plumbing, given a small directory: the d
 hand-written sentences, or the configured business with sentences made from its config; the dental clinic of
 tests/data/dental.toml when present; and, as a control, recordings of people saying other things
 (../shared/eval/speech) under the first business's prompt: what biasing costs on ordinary speech.
-Per-clip results go to <workdir>/hearing/hearing.tsv. A measurement, not a test: it prints figures, checks nothing.
+Then spoken phone numbers, heard with the business's prompt and with the digits prompt the bot uses after asking
+for a number (employai/harness/hearing_numbers.py). Per-clip results go to <workdir>/hearing/hearing.tsv.
+A measurement, not a test: it prints figures, checks nothing.
 Single-threaded; the transcription runs on the configured number of CPU threads.
 """
 
@@ -32,13 +34,14 @@ from typing import Any
 
 import numpy as np
 
+from employai.harness.hearing_numbers import hear_numbers
 from employai.harness.hearing_sentences import DEFAULT_SENTENCES, DENTAL_SENTENCES, EVAL_DIRECTORY
 from employai.harness.wer import normalise, wer
 from employai.runtime.vocabulary import business_vocabulary
 from sip_config import Config, load_config, resolve_models
 from sip_config.schema import ProfileSettings
 from speech.pcm import RATE, read_wav, resample
-from speech.stt import WhisperOptions, WhisperTranscriber
+from speech.stt import DIGITS_PROMPT, WhisperOptions, WhisperTranscriber
 
 REPO = Path(__file__).resolve().parents[2]
 DENTAL = REPO / "tests" / "data" / "dental.toml"
@@ -213,10 +216,10 @@ def summary(results: Sequence[Heard]) -> dict[str, float]:
             "p50": _percentile(times, 0.5), "p95": _percentile(times, 0.95)}
 
 
-def transcriber(config: Config, prompt: str) -> WhisperTranscriber:
+def transcriber(config: Config, prompt: str, digits_prompt: str = "") -> WhisperTranscriber:
     s = config.stt
     options = WhisperOptions(compute_type=s.compute_type, cpu_threads=s.cpu_threads, beam_size=s.beam_size,
-                             language=s.language, window_s=s.window_s, prompt=prompt)
+                             language=s.language, window_s=s.window_s, prompt=prompt, digits_prompt=digits_prompt)
     return WhisperTranscriber(resolve_models(config).whisper_dir, options).load()
 
 
@@ -331,5 +334,10 @@ def run_eval_hearing(config: Config, args: Any) -> int:
     _write_tsv(workdir / "hearing.tsv", results)
     print()
     _print_table(results, names)
+    first = _profiles(config, quick)[0][1]
+    business = business_vocabulary(first)
+    hear_numbers(first, {"business prompt": transcriber(first, business),
+                         "digits prompt": transcriber(first, business, DIGITS_PROMPT)},
+                 VOICES[:2] if quick else VOICES, LAWS[:1] if quick else LAWS, workdir / "audio")
     print(f"\nPer-clip transcripts: {workdir / 'hearing.tsv'}")
     return 0

@@ -226,7 +226,7 @@ class CallConductor:
         self.playout.held = False
 
     def _transcribe(self, pcm: bytes) -> asyncio.Future:
-        return self._stt.start(pcm)
+        return self._stt.start(pcm, self._policy.expects)  # a number, after the bot asked for one
 
     def _barge_in(self) -> None:
         self.playout.clear()

@@ -11,7 +11,7 @@ from autogen_core.models import ChatCompletionClient
 from brain.model_clients import build_model_client
 from memory.embeddings import Embedder, MiniLMEmbedder
 from sip_config import Config, resolve_models
-from speech.stt import Transcriber, WhisperOptions, WhisperTranscriber
+from speech.stt import DIGITS_PROMPT, Transcriber, WhisperOptions, WhisperTranscriber
 from speech.tts import PiperSynthesizer, Synthesizer
 from speech.tts_cache import CachedSynthesizer
 
@@ -43,7 +43,8 @@ def canned_lines(config: Config) -> dict[str, str]:
 def load_transcriber(config: Config) -> WhisperTranscriber:
     s = config.stt
     options = WhisperOptions(compute_type=s.compute_type, cpu_threads=s.cpu_threads, beam_size=s.beam_size,
-                             language=s.language, window_s=s.window_s, prompt=business_vocabulary(config))
+                             language=s.language, window_s=s.window_s, prompt=business_vocabulary(config),
+                             digits_prompt=DIGITS_PROMPT if s.bias and s.language in ("", "en") else "")
     return WhisperTranscriber(resolve_models(config).whisper_dir, options).load()
 
 

@@ -17,13 +17,14 @@ class CallTranscriber:
         self._transcriber, self._loop = transcriber, loop
         self._one_at_a_time = asyncio.Lock()
 
-    def start(self, pcm: bytes) -> asyncio.Future:
-        """The transcript of `pcm`, as a future (cancel it when it is no longer wanted)."""
-        return asyncio.ensure_future(self._transcribe(pcm))
+    def start(self, pcm: bytes, expect: str = "") -> asyncio.Future:
+        """The transcript of `pcm`, as a future (cancel it when it is no longer wanted). `expect`: what the bot
+        has just asked for (see `speech.stt.EXPECTATIONS`)."""
+        return asyncio.ensure_future(self._transcribe(pcm, expect))
 
-    async def _transcribe(self, pcm: bytes) -> Transcript:
+    async def _transcribe(self, pcm: bytes, expect: str) -> Transcript:
         async with self._one_at_a_time:
-            job = self._loop.run_in_executor(None, self._transcriber.transcribe, pcm)
+            job = self._loop.run_in_executor(None, self._transcriber.transcribe, pcm, expect)
             try:
                 return await asyncio.shield(job)
             except asyncio.CancelledError:

@@ -69,6 +69,7 @@ class _State:
     form: FormRunner | None = None
     form_name: str = ""
     confirm_entry: DirectoryEntry | None = None
+    who_asked: bool = False  # the bot has just said whom it can put callers through to: a bare name is a request
     offer: tuple[FormSettings, str, dict[str, str]] | None = None  # a form offered: (form, request, prefill)
     numbers: tuple[list[Fact], str] | None = None  # facts read back for a yes, and what the caller had asked
     last_reply: str = ""
@@ -91,6 +92,7 @@ class TurnPolicy:
     _intent: str | None = None  # this turn's goodbye / robot / repeat, if any
     refused: list[str] = field(default_factory=list)  # model sentences not spoken (for the log and the tests)
     _facts_found: dict[str, str | None] = field(default_factory=dict)
+    expects: str = ""  # what the caller is expected to say next, for the transcriber: "digits" or ""
 
     # --- the steps ------------------------------------------------------------------------------------------
 
@@ -193,6 +195,7 @@ class TurnPolicy:
             if yes is False:  # "no, billing": a bare name now is the request
                 decision = self.directory.decide(said, asked=True)
                 if decision is None or decision.entry is None:
+                    state.who_asked = True
                     return Answer("transfer", WHO_THEN.format(names=self.directory.names()))
                 if decision.confirm:
                     state.confirm_entry = decision.entry
@@ -206,8 +209,9 @@ class TurnPolicy:
             if yes:
                 form, request, prefill = offer
                 return self._start_form(form, request, prefill)
-            if yes is False:
-                return Answer("intake", NO_MESSAGE)
+            if yes is False:  # "no, just put me through to sales": the rest of the turn is answered as asked
+                more = self.directory.decide(said) is not None or self.understanding.is_question(said)
+                return None if more else Answer("intake", NO_MESSAGE)
             form, request, prefill = offer
             text_field = next((f.key for f in form.fields if f.type == "text" and f.key not in prefill), None)
             if (form is self.understanding.message_form and prefill and text_field and len(said.split()) >= 4
@@ -250,9 +254,11 @@ class TurnPolicy:
         return None
 
     async def _transfer(self, said: str) -> Answer | None:
-        decision = self.directory.decide(said)
+        asked, self._state.who_asked = self._state.who_asked, False
+        decision = self.directory.decide(said, asked=asked)
         if decision is None:
             return None
+        self._state.who_asked = decision.entry is None  # refused: the names were said, "then Billing" is a request
         if decision.confirm and decision.entry is not None:
             self._state.confirm_entry = decision.entry
             return Answer("transfer", decision.say)
@@ -269,9 +275,10 @@ class TurnPolicy:
         match = await asyncio.to_thread(self.understanding.form_for, said)
         if match is None:
             return None
-        if not match.sure:  # a receptionist who is unsure asks (unless the facts answer what was said)
+        if not match.sure or match.facts_first:  # a receptionist who is unsure asks (unless a fact answers it)
             if await self._business_fact(said) is not None:
                 return None
+        if not match.sure:
             self._state.offer = (match.form, said, {})
             return Answer("intake", OFFER_FORM.format(what=match.form.name))
         return self._start_form(match.form, said)
@@ -362,6 +369,9 @@ class TurnPolicy:
         """The caller heard `spoken` (all of the answer, or up to a barge-in): the history holds it, and what the
         answer does happens now."""
         self._state.last_reply = spoken or self._state.last_reply
+        form_field = self._state.form.field if self._state.form is not None else None
+        self.expects = "digits" if (self._state.numbers is not None or form_field is not None and form_field.type
+                                    == "phone" or self.identity is not None and self.identity.expecting_pin) else ""
         await self.desk.note_spoken(spoken)
         if answer.erase:  # the caller of `heard` then rebinds an anonymous memory: nothing more is remembered
             await asyncio.to_thread(self.memory.forget)

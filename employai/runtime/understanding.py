@@ -29,6 +29,10 @@ FORM_UNSURE = 0.30  # ... this close, a statement gets the question "would you l
 # Asking for information ("do you fix boilers?") rather than for something to be done.
 _QUESTION = re.compile(r"^\W*(?:so\s+|and\s+|um\s+|uh\s+|hi\W+|hello\W+)*(?:do|does|did|are|is|was|were|what|what's|"
                        r"how|when|where|which|who|why|have you|has)\b", re.IGNORECASE)
+# Asking leave to do something: a question the facts may answer ("can I ring you on a Sunday?") or a request ("can
+# I come in to have a tooth looked at?"); "can I book / get someone / leave a message" is a request.
+_PERMISSION = re.compile(r"^\W*(?:so\s+|and\s+|um\s+|uh\s+|hi\W+|hello\W+)*(?:can|could|may) i\b"
+                         r"(?! (?:get|have|book|leave|make|arrange|schedule|send|order|cancel)\b)", re.IGNORECASE)
 _REQUEST = re.compile(r"\b(?:can|could|would|will)\s+(?:you|someone|somebody|anyone|one of you)\b|\bi(?:'d| would)"
                       r" like\b|\bi (?:want|need|wanna)\b|\bplease\b|\bi'm (?:calling|ringing) (?:to|about)\b"
                       r"|\bsend (?:someone|somebody|a)\b", re.IGNORECASE)
@@ -43,6 +47,7 @@ _WH_WORD = re.compile(r"\b(?:what|when|how|where|which|who|why|until what|is the
 class FormMatch:
     form: FormSettings
     sure: bool  # start it; else ask first
+    facts_first: bool = False  # asked as leave to do something: a fact that answers it comes first
 
 
 class Understanding:
@@ -85,7 +90,7 @@ class Understanding:
             return None
         form = self._form_of[match.index]
         if match.score >= FORM_SURE and not _QUESTION.search(said):
-            return FormMatch(form, True)
+            return FormMatch(form, True, facts_first=bool(_PERMISSION.search(said)))
         if _REQUEST.search(said) and match.score >= FORM_REQUEST and not _WH_WORD.search(said):
             return FormMatch(form, True)
         if _QUESTION.search(said):

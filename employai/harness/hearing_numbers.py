@@ -1,0 +1,62 @@
+"""The numbers part of `employai eval hearing`: spoken phone numbers and references over G.711, transcribed as a
+turn after "what's the best number to reach you on?" is, with the business's prompt and with the digits prompt
+(speech/stt.py `DIGITS_PROMPT`). Scored by the bot's own parser (`brain.fields.spoken_digits`): a number is heard
+right only when every digit is there, in order. A measurement, not a test. Single-threaded.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+from brain.fields import spoken_digits
+from sip_config import Config
+from speech.pcm import RATE
+from speech.stt import DIGITS_PROMPT, WhisperTranscriber
+
+# What callers say when asked for a number; written for this eval (none is a number of the digits prompt).
+NUMBER_SENTENCES = (
+    ("five five five, zero one zero, seven seven eight eight", "5550107788"),
+    ("It's two four seven, zero one zero, three four five six.", "2470103456"),
+    ("My number is five five five, zero one four, six six two zero.", "5550146620"),
+    ("Five five five, oh one two, eight eight one zero.", "5550128810"),
+    ("Zero seven seven zero zero, nine eight three four one one.", "07700983411"),
+    ("Three three one, four four zero, nine nine two two.", "3314409922"),
+    ("No, it's five five five, zero one seven, two six nine nine.", "5550172699"),
+    ("Eight zero zero, five five five, one two one two.", "8005551212"),
+    ("Yes, it's four one five, three three three, zero zero four four.", "4153330044"),
+    ("You can reach me on six one seven, two two two, eight eight eight one.", "6172228881"),
+    ("Nine one two, three oh oh, four four five five.", "9123004455"),
+    ("The reference is four four seven one.", "4471"),
+    ("It's seven zero six, five five one, double three nine two.", "7065513392"),
+    ("Call me back on oh two oh, seven nine four six, one one five eight.", "02079461158"),
+)
+
+
+def hear_numbers(config: Config, ears: dict[str, WhisperTranscriber], voices: Sequence[str], laws: Sequence[str],
+                 audio_dir: Path) -> None:
+    """Print, per prompt, how many spoken numbers were heard with every digit right, and the transcription time."""
+    from employai.harness.eval_hearing import _percentile, flite, telephone
+
+    clips = [(text, digits, telephone(flite(text, voice, audio_dir), law).tobytes())
+             for voice in voices for law in laws for text, digits in NUMBER_SENTENCES]
+    for ear in ears.values():
+        ear.transcribe(bytes(RATE * 2))  # warm up
+    results: dict[str, list[tuple[bool, float]]] = {name: [] for name in ears}
+    for _text, digits, pcm in clips:
+        for name, ear in ears.items():  # alternately, so both meet the same machine load
+            expect = "digits" if name == "digits prompt" else ""
+            started = time.perf_counter()
+            heard = ear.transcribe(pcm, expect).text
+            results[name].append((spoken_digits(heard) == digits, time.perf_counter() - started))
+    print(f"\nSpoken numbers ({len(NUMBER_SENTENCES)} sentences x voices {', '.join(voices)} x "
+          f"{', '.join(laws)}): every digit right")
+    for name, rows in results.items():
+        right = sum(ok for ok, _ in rows)
+        times = [s * 1000 for _, s in rows]
+        print(f"  {name:<18} {right:>3}/{len(rows)} ({right / len(rows):.0%})   "
+              f"p50 {_percentile(times, 0.5):.0f} ms, p95 {_percentile(times, 0.95):.0f} ms")
+
+
+__all__ = ["DIGITS_PROMPT", "NUMBER_SENTENCES", "hear_numbers"]
