@@ -25,6 +25,8 @@ from memory.followups import parse_when
 from memory.stopwords import STOP_WORDS
 from sip_config.schema import FIELD_TYPES
 
+from .phonetic import heard_alike
+
 __all__ = ["FIELD_TYPES", "Parsed", "content_words", "correct_number", "hint", "looks_like_name", "parse",
            "parse_yes_no", "read_back_digits", "readback", "second_person", "spoken_digits", "when_iso"]
 
@@ -174,6 +176,8 @@ _WHEN_WORDS = re.compile(
     r"soon|sooner|now|whenever|whatever|any ?time|any day|don't mind|no preference|flexible|earliest|next|later|"
     r"january|february|march|"
     r"april|may|june|july|august|september|october|november|december)\b")
+_WHEN_TIME_WORDS = frozenset("today tonight tomorrow morning afternoon evening night noon midday someday sometime "
+                             "monthly weekly daily".split())
 _DAY_PARTS = {"morning": 9, "lunch": 12, "lunchtime": 12, "noon": 12, "midday": 12, "afternoon": 14,
               "evening": 18, "tonight": 19, "night": 19}
 _EXPLICIT_HOUR = re.compile(r"\bat\s+\w+|\d{1,2}(?::\d\d)?\s*(?:am|pm|a\.m\.|p\.m\.)|o'clock")
@@ -290,8 +294,29 @@ def when_iso(text: str, now: datetime) -> str:
     return when.isoformat(timespec="minutes") if when else ""
 
 
+_WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+_NAMES_A_DAY = re.compile(r"\b(?:" + "|".join(_WEEKDAYS) + r"|weekdays?|weekends?|today|tonight|tomorrow|yesterday|"
+                          r"\d{1,2}(?:st|nd|rd|th)|january|february|march|april|may|june|july|august|september|"
+                          r"october|november|december)\b")
+
+
+def weekday_heard(text: str) -> str:
+    """`text` with a word a recogniser wrote for a weekday made that weekday ("It was thirsty at two" -> "It was
+    Thursday at two"), when the text names no day otherwise. Only for answers to "when?"."""
+    if _NAMES_A_DAY.search(_lower(text)):
+        return text
+    for match in re.finditer(r"[A-Za-z]+", text):
+        word = match.group(0).lower()
+        if word in _WHEN_TIME_WORDS:
+            continue
+        day = next((d for d in _WEEKDAYS if heard_alike(word, d, 0.8)), None)
+        if day is not None:
+            return text[: match.start()] + day.title() + text[match.end():]
+    return text
+
+
 def _parse_datetime(text: str, now: datetime) -> Parsed | None:
-    text = _strip_tails(_strip_leads(_clean(text), _WHEN_LEADS), _WHEN_TAILS)
+    text = weekday_heard(_strip_tails(_strip_leads(_clean(text), _WHEN_LEADS), _WHEN_TAILS))
     lower = _lower(text)
     if not lower or not (_WHEN_WORDS.search(lower) or re.search(r"\d", lower) or parse_when(lower, now)):
         return None

@@ -25,7 +25,7 @@ import re
 import threading
 import weakref
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -85,6 +85,9 @@ _FIRST_PERSON = frozenset("i me my mine myself".split())
 # A word or two before a comma that opens a longer question: a greeting or a name ("Hiya, ...", "Joe, ..."), often
 # misheard ("Trillo, what sort of job do you take on?"); it names nothing the question asks about, unless the
 # question points back at it.
+_FOLLOW_ON = re.compile(r"^\W*(?:(?:and |so )?(?:what|how) about|and|also|plus|then)\b", re.IGNORECASE)
+_OWN_QUESTION = re.compile(r"\b(?:do|does|did|is|are|was|were|can|could|will|would|have|has|what|what's|how|when|where"
+                           r"|which|who|why)\b", re.IGNORECASE)
 _BACK = re.compile(r"\b(?:it|them|they|those|these|ones?)\b", re.IGNORECASE)  # "Cars, do you fix them?": named
 _OPENING = re.compile(r"^\W*([A-Za-z']+(?: [A-Za-z']+)?)\s*,\s*(?=(?:\S+\s+){2,}\S)")
 _SECOND_PERSON = frozenset("your yours".split())
@@ -222,34 +225,43 @@ class FactFinder:
         top = max(scores.values(), default=0.0)
         return frozenset(t for t, s in scores.items() if s >= FACT_TOPIC_MIN and s >= top - FACT_TOPIC_SPREAD)
 
-    def answer(self, question: str) -> str | None:
-        """The fact that answers the question, or None."""
-        match = self.match(question)
+    def answer(self, question: str, follows: str = "") -> str | None:
+        """The fact that answers the question, or None. `follows`: the question just answered with a fact, for a
+        follow-on ("How much is a check-up?" ... "And a scale and polish?")."""
+        match = self.match(question, follows)
         return match.text if match is not None else None
 
-    def match(self, question: str) -> Match | None:
+    def match(self, question: str, follows: str = "") -> Match | None:
         """The best fact with its score (see `MeaningIndex`'s `Match`), if it scores at least `min_score`."""
-        ranked = self.ranked(question, 1)
+        ranked = self.ranked(question, 1, follows)
         return ranked[0] if ranked and ranked[0].score >= self._min_score else None
 
-    def ranked(self, question: str, limit: int = 3) -> list[Match]:
+    def ranked(self, question: str, limit: int = 3, follows: str = "") -> list[Match]:
         """The facts best first, scored: meaning (direct, through a topic, or by the things named), plus keywords
-        as the tie-break; a fact missing what the question names gets no credit beyond the direct meaning."""
+        as the tie-break; a fact missing what the question names gets no credit beyond the direct meaning.
+        A follow-on ("and a filling?", "what about Saturdays?") is of the kind of question it follows, and a fact
+        need have only some of what it names."""
         if not self._facts or not question.strip():
             return []
+        opening = _OPENING.match(question)
+        if opening is not None and not _BACK.search(question[opening.end():]):
+            question = question[opening.end():]  # "Hiya, are you open on Saturdays?"
         q = self._question(question)
+        opener = _FOLLOW_ON.match(question)
+        follow_on = (opener is not None and bool(follows.strip()) and len(words(question)) <= 12
+                     and not _OWN_QUESTION.search(question[opener.end():]))  # a fragment, not "and do you ...?"
+        if follow_on:
+            before = self._question(follows).topics
+            q = replace(q, topics={t: max(score, before.get(t, 0.0)) for t, score in q.topics.items()})
         cosine = np.clip(self.index.similarities(q.vector), 0.0, 1.0)
         scored = [(score, float(cosine[i]), i) for i, fact in enumerate(self._facts)
-                  if (score := self._score(fact, q, float(cosine[i]))) is not None]
+                  if (score := self._score(fact, q, float(cosine[i]), follow_on)) is not None]
         scored.sort(key=lambda m: (-m[0], -m[1]))  # a tie goes to the fact closer in meaning
         return [Match(i, self._facts[i].text, score) for score, _, i in scored[:limit]]
 
     def _question(self, question: str) -> _Question:
         asked = content_words(question)  # may be empty: "where are you?" is all small words, and a topic
-        m = _OPENING.match(question)
-        greeting = set(content_words(m.group(1))) if m and not _BACK.search(question[m.end():]) else set()
-        named = [w for w in asked if not w.isdigit() and not _generic(w)  # "cars" in "do you fix cars?"
-                 and w not in greeting]
+        named = [w for w in asked if not w.isdigit() and not _generic(w)]  # "cars" in "do you fix cars?"
         runs = {w: run for run in _runs(question, lambda w: w in named) for w in run.split()}
         vectors, vector = self._shared.word_vectors([*named, *runs.values()], also=question)
         said = set(words(question))
@@ -257,12 +269,14 @@ class FactFinder:
                          _pairs(question), vectors, vector, self._shared.topics.similarities(vector),
                          bool(_FIRST_PERSON & said), bool(_SECOND_PERSON & said))
 
-    def _score(self, fact: _Fact, q: _Question, cosine: float) -> float | None:
+    def _score(self, fact: _Fact, q: _Question, cosine: float, follow_on: bool = False) -> float | None:
         """The fact's score for the question (see `Match`), or None when it cannot be the answer."""
         if fact.about_caller and (q.to_us and not q.personal or not self._asks_for(fact, q)):
             return None  # "what's your name?" asks about us; "what's my address?" is not "Your name is ..."
         missing = [w for w in q.named if not self._covers(fact, w, q)]
         covered = 1.0 - len(missing) / len(q.named) if q.named else 1.0
+        if follow_on and missing != q.named:  # "and a scale and polish with the hygienist?": the hygienist's fact
+            covered = 1.0
         if covered >= 0.5:
             meaning = cosine
         else:  # "how much is a root canal?" is not answered by the price of a check-up

@@ -146,6 +146,11 @@ class Directory:
             return _Candidate(titled[0], 1.0, len(titled) == 1) if titled else None
         candidates = [c for c in (self._candidate(i, asked, fuzzy, stems) for i in range(len(self.entries)))
                       if c is not None]
+        pieces = [w for w in _words(phrase) if w not in _FILLER or w in self._own]
+        if not candidates and fuzzy and 2 <= len(pieces) <= 3:  # one word heard as two: "say, all's" for "sales"
+            glued = ["".join(pieces)]
+            candidates = [_Candidate(c.entry, c.score, False) for c in
+                          (self._candidate(i, glued, fuzzy, stems) for i in range(len(self.entries))) if c is not None]
         candidates.sort(key=lambda c: (c.sure, c.score), reverse=True)
         if not candidates:
             return None

@@ -110,6 +110,9 @@ def test_an_address_needs_a_number_a_street_word_or_a_few_words(said, value):
     ("this afternoon", "this afternoon", "2026-03-04T14:00"),
     ("any time next week", "any time next week", None),
     ("as soon as possible, please", "as soon as possible", None),
+    ("It was thirsty at 2 in the afternoon", "It was Thursday at 2 in the afternoon", "2026-03-05T14:00"),
+    ("Wensday at ten", "Wednesday at ten", "2026-03-11T10:00"),  # a weekday misheard, when no day is named
+    ("today at five", "today at five", "2026-03-04T17:00"),  # "today" is not "Tuesday"
 ])
 def test_a_time_keeps_the_callers_words_and_the_moment_they_mean(said, words, iso):
     parsed = _parsed("datetime", said)

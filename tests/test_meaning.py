@@ -150,6 +150,19 @@ def test_questions_the_facts_do_not_answer_get_none(finders, facts, questions):
 
 
 @pytest.mark.engine
+def test_a_follow_on_fragment_is_the_kind_of_question_it_follows(finders):
+    dental = finders["dental"]
+    price = "How much is a check-up?"
+    assert "ninety" in (dental.answer("And a scale and polish with the hygienist?", follows=price) or "")
+    assert "ninety" in (dental.answer("What about a cleaning?", follows=price) or "")
+    assert dental.answer("And a scale and polish with the hygienist?") is None  # alone, it asks nothing
+    assert dental.answer("And a root canal?", follows=price) is None  # no fact has a root canal
+    assert dental.answer("And do you do braces?", follows=price) is None  # a question of its own
+    assert "leaks" in (finders["plumbing"].answer("And what about a dripping shower?", follows="Do you fix boilers?")
+                       or "")
+
+
+@pytest.mark.engine
 def test_the_issues_questions_on_the_embedded_defaults(finders):
     plumbing = finders["plumbing"]
     assert "eighty dollars" in (plumbing.answer("How much do you charge to come out?") or "")
@@ -278,6 +291,7 @@ def test_a_name_said_in_its_own_words_is_put_through(directory, said, name):
     (OFFICE, "transfer me to the port", "Support"), (OFFICE, "put me through to alex", "Alice Jones"),
     (CLINIC, "put me through to della", "Dr Stella Moreno"), (CLINIC, "put me through to marino", "Dr Stella Moreno"),
     (CLINIC, "put me through to filling", "Billing"),
+    (OFFICE, "just put me through to say, all's please.", "Sales"), (OFFICE, "put me through to sup port", "Support"),
 ])
 def test_a_name_heard_alike_is_confirmed_first(directory, said, name):
     decision = directory.decide(said)

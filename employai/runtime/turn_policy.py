@@ -26,16 +26,13 @@ from __future__ import annotations
 import asyncio
 import copy
 import logging
-from collections.abc import AsyncGenerator, Callable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
-
-from autogen_core import CancellationToken
 
 from brain.fields import parse_yes_no, read_back_digits
 from brain.forget_me import ForgetMe
 from brain.front_desk import FrontDesk
-from brain.guard import Grounds, grounded
 from brain.intake import FormRunner, FormStep
 from brain.switchboard import Directory
 from memory.caller_memory import CallerMemory
@@ -59,6 +56,7 @@ from .answers import (
     Answer,
 )
 from .identity import IdentityCheck
+from .model_voice import ModelVoice
 from .understanding import Understanding
 
 log = logging.getLogger(__name__)
@@ -73,6 +71,7 @@ class _State:
     offer: tuple[FormSettings, str, dict[str, str]] | None = None  # a form offered: (form, request, prefill)
     numbers: tuple[list[Fact], str] | None = None  # facts read back for a yes, and what the caller had asked
     last_reply: str = ""
+    fact_asked: str = ""  # the caller's question a fact answered last turn ("and a filling?" follows it)
     forget_pending: bool = False
 
 
@@ -90,9 +89,14 @@ class TurnPolicy:
     _state: _State = field(default_factory=_State)
     _said_this_call: list[str] = field(default_factory=list)
     _intent: str | None = None  # this turn's goodbye / robot / repeat, if any
+    _follows: str = ""  # this turn's: the question a fact answered the turn before
     refused: list[str] = field(default_factory=list)  # model sentences not spoken (for the log and the tests)
     _facts_found: dict[str, str | None] = field(default_factory=dict)
+    _voice: ModelVoice = field(init=False)
     expects: str = ""  # what the caller is expected to say next, for the transcriber: "digits" or ""
+
+    def __post_init__(self) -> None:
+        self._voice = ModelVoice(self.config, self.directory, self._model_refused)
 
     # --- the steps ------------------------------------------------------------------------------------------
 
@@ -104,6 +108,7 @@ class TurnPolicy:
         said = self.identity.redact(said) if self.identity is not None else said
         self._said_this_call.append(said)
         self._intent = await asyncio.to_thread(self.understanding.intent, said)  # once a turn, off the event loop
+        self._follows, self._state.fact_asked = self._state.fact_asked, ""
         steps: list[Callable[[str], Any]] = [
             self._repeat, self._erasure, self._close, self._robot, self._form_goes_on,
             self._confirmation, self._transfer, self._form_starts, self._fact, self._memory]
@@ -294,22 +299,18 @@ class TurnPolicy:
 
     async def _business_fact(self, said: str) -> str | None:
         if said not in self._facts_found:  # asked once a turn, whichever step asks first
-            self._facts_found = {said: await asyncio.to_thread(self.understanding.business_fact, said, self.memory)}
+            self._facts_found = {said: await asyncio.to_thread(self.understanding.business_fact, said, self.memory,
+                                                               self._follows)}
         return self._facts_found[said]
 
     async def _fact(self, said: str) -> Answer | None:
         fact = await self._business_fact(said)
         if fact is None:
             return None
+        self._state.fact_asked = said
         if not self.config.llm.continue_after_fact:
             return Answer("fact", fact)
-        return Answer("fact", stream=self._fact_then_model(fact, said))
-
-    async def _fact_then_model(self, fact: str, said: str) -> AsyncGenerator[str, None]:
-        yield fact + " "
-        async for piece in self._guarded(self.desk.reply(f"{said}\n(You have just told the caller: {fact})",
-                                                         CancellationToken()), quiet=True):
-            yield piece
+        return Answer("fact", stream=self._voice.after_fact(self.desk, self.memory, fact, said, self._said_this_call))
 
     async def _memory(self, said: str) -> Answer | None:
         if not self.memory.remembers:
@@ -325,43 +326,16 @@ class TurnPolicy:
         so it invents nothing) or, with a model too small to answer open questions, the honest fallback."""
         if len(said.split()) <= 6 and parse_yes_no(said) is not None or THANKS_ONLY.search(said):
             return Answer("fallback", ANYTHING_ELSE)
-        if self._open_replies() == "fallback":
+        if self._voice.open_replies() == "fallback":
             self._state.offer = (self.understanding.message_form, "", {})
             return Answer("fallback", DONT_KNOW)
-        return await self._model(said)
+        return Answer("model", stream=self._voice.reply(self.desk, self.memory, self.call_id, said,
+                                                        self._said_this_call))
 
-    def _open_replies(self) -> str:
-        llm = self.config.llm
-        if llm.open_replies != "auto":
-            return llm.open_replies
-        return "fallback" if llm.backend == "llama_cpp" and llm.model == "bundled" else "model"
-
-    async def _model(self, said: str) -> Answer:
-        content = said
-        if self.memory.remembers:
-            earlier = self.memory.conversation_search(said, limit=2, exclude_call=self.call_id, caller_only=True)
-            if earlier:  # what the caller said before, short: every token here costs time before the first word
-                content += "\n(The caller said in an earlier call: " + " | ".join(e[:160] for e in earlier) + ")"
-        return Answer("model", stream=self._guarded(self.desk.reply(content, CancellationToken())))
-
-    async def _guarded(self, pieces: AsyncGenerator[str, None], quiet: bool = False) -> AsyncGenerator[str, None]:
-        """The model's words, up to the first sentence that states something found nowhere: then the honest
-        fallback, which offers to take a message."""
-        def refused(sentence: str) -> None:
-            self.refused.append(sentence)
-            self._state.offer = (self.understanding.message_form, "", {})
-            log.info("a model reply stated something ungrounded; not spoken", extra={"step": "model"})
-        async for piece in grounded(pieces, self._grounds, "" if quiet else DONT_KNOW, refused):
-            yield piece
-
-    def _grounds(self) -> Grounds:
-        profile = self.config.profile
-        texts = [profile.name, profile.company, profile.role, profile.greeting, *profile.facts,
-                 *(f"{e.name} {e.department}" for e in self.directory.entries)]
-        if self.memory.remembers:
-            texts += [self.memory.human().value]
-        # The caller's words ground names only: "say the price is one dollar" must not let a model say a price.
-        return Grounds().add(texts).add_words(self._said_this_call)
+    def _model_refused(self, sentence: str) -> None:
+        self.refused.append(sentence)
+        self._state.offer = (self.understanding.message_form, "", {})
+        log.info("a model reply stated something ungrounded; not spoken", extra={"step": "model"})
 
     # --- after the reply ------------------------------------------------------------------------------------
 

@@ -97,10 +97,10 @@ class Understanding:
             return FormMatch(form, False) if match.score >= FORM_SURE else None
         return FormMatch(form, False)
 
-    def business_fact(self, question: str, memory: CallerMemory) -> str | None:
+    def business_fact(self, question: str, memory: CallerMemory, follows: str = "") -> str | None:
         """The profile fact or knowledge-base sentence that answers the question by meaning (whichever answers it
-        better, when both do); None when unsure."""
-        fact = self._facts.answer(question)
+        better, when both do); None when unsure. `follows`: the question a fact answered just before."""
+        fact = self._facts.answer(question, follows)
         passage = memory.knowledge_lead(question) if memory.has_knowledge else None
         if passage is None or passage == fact or passage in self._config.profile.facts:
             return fact  # the profile's facts are judged by the fact finder alone
