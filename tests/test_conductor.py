@@ -190,6 +190,8 @@ def test_a_key_shortcut_transfers_and_a_failed_transfer_is_told_to_the_caller(tm
         assert handle.hangups == [200] and record["end_reason"] == "transferred"
     else:
         assert handle.hangups == [] and any("couldn't put you through" in t for t in texts), texts
+        offer = conductor._policy._state.offer  # "Can I take a message?": a yes now takes one for the Operator
+        assert offer is not None and "Operator" in offer[2].values(), offer
 
 
 def test_digits_keyed_after_the_bot_asks_for_a_number_are_that_number(tmp_path):

@@ -368,8 +368,7 @@ class CallConductor:
             self.end_reason = "transferred"
             self._hang_up()
             return
-        if done.outcome == "no_answer":
-            self._policy.offer_message(entry.name)
+        self._policy.offer_message(entry.name)  # both lines offer one: "Can I take a message?"
         text = done.say(self._config.transfer, entry.name)
         self._start_turn(lambda turn: self._deliver(Answer("transfer", text), turn))
 
