@@ -147,10 +147,11 @@ class Directory:
         candidates = [c for c in (self._candidate(i, asked, fuzzy, stems) for i in range(len(self.entries)))
                       if c is not None]
         pieces = [w for w in _words(phrase) if w not in _FILLER or w in self._own]
-        if not candidates and fuzzy and 2 <= len(pieces) <= 3:  # one word heard as two: "say, all's" for "sales"
-            glued = ["".join(pieces)]
-            candidates = [_Candidate(c.entry, c.score, False) for c in
-                          (self._candidate(i, glued, fuzzy, stems) for i in range(len(self.entries))) if c is not None]
+        if fuzzy and 2 <= len(pieces) <= 3 and not any(c.sure for c in candidates):
+            glued = ["".join(pieces)]  # one word heard as two: "say, all's" for "sales" (asked about, never sure)
+            candidates += [_Candidate(c.entry, c.score, False) for c in
+                           (self._candidate(i, glued, fuzzy, stems) for i in range(len(self.entries)))
+                           if c is not None]
         candidates.sort(key=lambda c: (c.sure, c.score), reverse=True)
         if not candidates:
             return None

@@ -339,8 +339,10 @@ def test_a_bare_name_is_a_request_when_the_bot_asked_whom_and_two_alike_are_conf
 @pytest.mark.unit
 def test_words_the_directory_itself_uses_are_names_there():
     office = _directory([{"name": "Priya Shah", "department": "office manager", "uri": "301"},
-                         {"name": "Dave Kowalski", "department": "service engineers", "uri": "302"}])
+                         {"name": "Dave Kowalski", "department": "service engineers", "uri": "302"},
+                         {"name": "Sales", "department": "sales", "uri": "303"}])
     for said, name, confirm in [("put me through to the office manager", "Priya Shah", False),
+                                ("just put me through to say, all's please", "Sales", True),  # not "Shah"
                                 ("can I speak to an engineer", "Dave Kowalski", False),
                                 ("I need to talk to Mister Kovalsky", "Dave Kowalski", True),
                                 ("could you connect me to Maria Shaw", "Priya Shah", True)]:
