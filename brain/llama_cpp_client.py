@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import threading
-from collections.abc import AsyncGenerator, Generator, Iterator, Mapping, Sequence
+from collections.abc import AsyncGenerator, Callable, Generator, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -56,8 +57,11 @@ def to_chat_messages(messages: Sequence[LLMMessage]) -> list[ChatCompletionReque
 
 class LlamaCppChatClient(ChatCompletionClient):
     def __init__(self, gguf: Path, context_tokens: int, threads: int, max_tokens: int, temperature: float,
-                 extra_buffers: bool = False):
+                 extra_buffers: bool = False, step: Callable[[Callable[[], Any]], Any] | None = None):
         self._extra_buffers = extra_buffers
+        # Runs each piece of the model's work (one token; the prompt with the first): the bot's CPU scheduler
+        # puts it in turn with the other calls' work. By default, at once.
+        self.step: Callable[[Callable[[], Any]], Any] = step or (lambda fn: fn())
         self._gguf = gguf
         self._context_tokens = context_tokens
         self._threads = threads
@@ -104,7 +108,8 @@ class LlamaCppChatClient(ChatCompletionClient):
         stop = threading.Event()
         chat = to_chat_messages(messages)
         max_tokens = int(extra_create_args.get("max_tokens", self._max_tokens))
-        worker = loop.run_in_executor(None, self._generate, llama, chat, max_tokens, stop, loop, tokens)
+        context = contextvars.copy_context()  # whose turn this is, for `step` in the worker thread
+        worker = loop.run_in_executor(None, context.run, self._generate, llama, chat, max_tokens, stop, loop, tokens)
         if cancellation_token is not None:
             cancellation_token.link_future(worker)
         parts: list[str] = []
@@ -140,7 +145,8 @@ class LlamaCppChatClient(ChatCompletionClient):
         try:
             with self._lock:
                 stream = self._chunks(llama, chat, max_tokens)
-                for chunk in stream:
+                end = object()
+                while (chunk := self.step(lambda: next(stream, end))) is not end:
                     if stop.is_set():
                         if isinstance(stream, Generator):
                             stream.close()  # its cleanup runs now, under the lock

@@ -100,6 +100,10 @@ def _require(ok: bool, key: str, problem: str) -> None:
 def _check_values(c: Config) -> None:
     _check_telephony(c)
     _check_forms(c)
+    _require(c.capacity.cores >= 0, "capacity.cores", "must be 0 (all this process may use) or more")
+    _require(c.capacity.calls >= 0, "capacity.calls", "must be 0 (as measured) or more")
+    _require(c.capacity.when_full in ("announce", "486", "503"), "capacity.when_full",
+             "must be \"announce\", \"486\" or \"503\"")
     _require(c.llm.open_replies in ("auto", "model", "fallback"), "llm.open_replies",
              "must be \"auto\", \"model\" or \"fallback\"")
     _require(1 <= c.sip.port <= 65535, "sip.port", "must be between 1 and 65535")

@@ -246,6 +246,14 @@ class NotifySettings:
 
 
 @dataclass(frozen=True)
+class CapacitySettings:
+    cores: int = 0  # cores the model work of all calls shares (0: the cores this process may run on)
+    calls: int = 0  # calls served at once at target latency (0: as `employai bench --calls` measured, else cores)
+    when_full: str = "announce"  # a call beyond that: "announce" (busy_text, then BYE), "486" or "503"
+    busy_text: str = "I'm sorry, all our lines are busy right now. Please call again in a few minutes. Goodbye!"
+
+
+@dataclass(frozen=True)
 class Config:
     sip: SipSettings = field(default_factory=SipSettings)
     registration: RegistrationSettings = field(default_factory=RegistrationSettings)
@@ -262,3 +270,4 @@ class Config:
     data: DataSettings = field(default_factory=DataSettings)
     forms: tuple[FormSettings, ...] = (_VISIT, _MESSAGE)  # [[forms]] in a file replaces these two
     notify: NotifySettings = field(default_factory=NotifySettings)
+    capacity: CapacitySettings = field(default_factory=CapacitySettings)

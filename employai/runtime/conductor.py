@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -22,6 +23,7 @@ from employai.runtime.call_context import CallContext, opening_line
 from employai.runtime.call_keys import CallKeys
 from employai.runtime.call_record import CallRecord
 from employai.runtime.conversation import greeting, new_turn_policy
+from employai.runtime.cpu import FINISHED_TURN, URGENCY, Pending, Urgency
 from employai.runtime.engines import Engines, canned_lines
 from employai.runtime.listening import Listener
 from employai.runtime.speaker import Speaker, SpokenTurn, once
@@ -69,7 +71,7 @@ class CallConductor:
         self._answered = asyncio.Event()
         self._ended = asyncio.Event()
         self._turn_task: asyncio.Task | None = None
-        self._prepared: tuple[bytes, asyncio.Future, SpokenTurn] | None = None
+        self._prepared: tuple[bytes, asyncio.Future, SpokenTurn, Pending] | None = None
         self._unanswered: list[str] = []
         self._turn_ids = 0
         self._clock = CallClock(config.call, self._busy, self._prompt_silent_caller, self.finish)
@@ -199,10 +201,11 @@ class CallConductor:
         """The caller paused: transcribe and prepare the reply now, held back until the pause proves to be
         the end of the turn. This hides transcription, the first tokens and the first synthesis behind the
         end-of-turn silence (what LiveKit calls preemptive generation)."""
-        stt = self._transcribe(pcm)
+        pending = Pending()  # speculative work for the CPU lanes until the pause proves to be the end of the turn
+        stt = self._transcribe(pcm, pending)
         self.playout.held = True
         turn = self._start_turn(lambda t: self._reply(stt, t), caller_turn=(stt, speech_end), speculative=True)
-        self._prepared = (pcm, stt, turn)
+        self._prepared = (pcm, stt, turn, pending)
 
     def _abandon_prepared(self) -> None:
         """The caller went on talking: drop the prepared reply unheard (its clean-up restores the history)."""
@@ -215,8 +218,8 @@ class CallConductor:
     def _end_caller_turn(self, pcm: bytes, speech_end: float) -> None:
         prepared, self._prepared = self._prepared, None
         if prepared is not None and prepared[0] == pcm:
-            _, stt, turn = prepared
-            turn.speculative = False
+            _, stt, turn, pending = prepared
+            turn.speculative, pending.final = False, True
         else:
             if prepared is not None and self._turn_task is not None:
                 self._turn_task.cancel()
@@ -225,8 +228,8 @@ class CallConductor:
         stt.add_done_callback(lambda f: self._caller_turn_heard(f, speech_end))
         self.playout.held = False
 
-    def _transcribe(self, pcm: bytes) -> asyncio.Future:
-        return self._stt.start(pcm, self._policy.expects)  # a number, after the bot asked for one
+    def _transcribe(self, pcm: bytes, urgency: Urgency = FINISHED_TURN) -> asyncio.Future:
+        return self._stt.start(pcm, self._policy.expects, urgency)  # a number, after the bot asked for one
 
     def _barge_in(self) -> None:
         self.playout.clear()
@@ -239,7 +242,9 @@ class CallConductor:
                     caller_turn: tuple[asyncio.Future, float] | None = None, speculative: bool = False) -> SpokenTurn:
         self._turn_ids += 1
         turn = SpokenTurn(turn_id=self._turn_ids, speculative=speculative)
-        self._turn_task = asyncio.create_task(self._bot_turn(produce, turn, caller_turn))
+        context = contextvars.copy_context()  # the turn's model work is as urgent as the turn (see cpu.py)
+        context.run(URGENCY.set, turn)
+        self._turn_task = asyncio.create_task(self._bot_turn(produce, turn, caller_turn), context=context)
         return turn
 
     async def _bot_turn(self, produce, turn: SpokenTurn, caller_turn) -> None:

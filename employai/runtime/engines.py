@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from autogen_core.models import ChatCompletionClient
 
+from brain.llama_cpp_client import LlamaCppChatClient
 from brain.model_clients import build_model_client
 from memory.embeddings import Embedder, MiniLMEmbedder
 from sip_config import Config, resolve_models
@@ -16,6 +17,8 @@ from speech.tts import PiperSynthesizer, Synthesizer
 from speech.tts_cache import CachedSynthesizer
 
 from .answers import fixed_lines
+from .cpu import CpuLanes, lanes_for, machine_cores
+from .scheduled import ScheduledEmbedder, ScheduledSynthesizer, ScheduledTranscriber, token_step
 from .understanding import Understanding
 from .vocabulary import business_vocabulary
 
@@ -30,6 +33,7 @@ class Engines:
     canned: dict[str, bytes]  # pre-synthesised lines, spoken even if TTS fails mid-call
     embedder: Embedder | None
     understanding: Understanding  # the business's facts, forms and intents, by meaning
+    lanes: CpuLanes | None = None  # the CPU's model work across calls, in order of urgency (None: unscheduled)
 
 
 def canned_lines(config: Config) -> dict[str, str]:
@@ -71,16 +75,26 @@ def load_engines(config: Config) -> Engines:
     """Blocking: resolve and load every model named by the config (a `ConfigError` names a bad key)."""
     models = resolve_models(config)
     started = time.monotonic()
-    transcriber = load_transcriber(config)
-    synthesizer = CachedSynthesizer(load_synthesizer(config))
+    lanes = cpu_lanes(config)
+    transcriber = ScheduledTranscriber(load_transcriber(config), lanes)
+    synthesizer = CachedSynthesizer(ScheduledSynthesizer(load_synthesizer(config), lanes))
     model_client = build_model_client(config.llm, models)
+    if isinstance(model_client, LlamaCppChatClient):
+        model_client.step = token_step(lanes)
     canned = {key: synthesizer.synthesize(text) for key, text in canned_lines(config).items()}
     if config.llm.lead_with_facts:
         synthesizer.prewarm(config.profile.facts)  # a reply that starts with a fact starts at once
     if config.llm.backend == "llama_cpp":
         _prewarm_prompt(model_client, config)
-    embedder = MiniLMEmbedder(models.embedding_zip).load()
+    embedder = ScheduledEmbedder(MiniLMEmbedder(models.embedding_zip).load(), lanes)
     understanding = Understanding(config, embedder)
     synthesizer.prewarm(fixed_lines(config))  # the turn policy's own lines start at once
-    log.info("engines loaded", extra={"seconds": round(time.monotonic() - started, 2)})
-    return Engines(transcriber, synthesizer, model_client, canned, embedder, understanding)
+    log.info("engines loaded", extra={"seconds": round(time.monotonic() - started, 2), "cpu_lanes": lanes.lanes})
+    return Engines(transcriber, synthesizer, model_client, canned, embedder, understanding, lanes)
+
+
+def cpu_lanes(config: Config) -> CpuLanes:
+    """Lanes for the model work of all calls: as many as the cores hold jobs of the engines' thread counts."""
+    cores = config.capacity.cores or machine_cores()
+    per_job = max(config.stt.cpu_threads, config.llm.threads if config.llm.backend == "llama_cpp" else 1)
+    return CpuLanes(lanes_for(cores, per_job))

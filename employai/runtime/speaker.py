@@ -16,6 +16,8 @@ from speech.playout import Playout, Segment, heard_text
 from speech.sentences import SentenceChunker
 from speech.tts import Synthesizer
 
+from .cpu import Level
+
 
 @dataclass
 class SpokenTurn:
@@ -30,6 +32,15 @@ class SpokenTurn:
     first_token: float | None = None
     first_audio: float | None = None
     complete: bool = False  # every piece of text was queued for playout
+
+    def level(self, stage: str) -> Level:
+        """How urgent this turn's model work is now (`cpu.Urgency`): its first audio and first tokens come
+        first, the rest of it after; while it is only prepared during a pause, after every call's real turns."""
+        if self.speculative:
+            return Level.SPECULATIVE
+        if self.first_audio is not None or stage == "transcript":
+            return Level.TRANSCRIPT
+        return Level.FIRST_AUDIO if stage == "audio" else Level.FIRST_TOKENS
 
     @property
     def first_frame(self) -> float | None:
