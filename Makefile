@@ -24,7 +24,7 @@ endif
 LLAMA_CMAKE += -DLLAVA_BUILD=OFF -DLLAMA_CURL=OFF
 WHEELHOUSE ?= $(HOME)/.cache/employai/wheels/llama-cpp-python-$(LLAMA_VERSION)-$(LLAMA_FLAVOUR)
 
-.PHONY: setup llama-wheel test-peers run test bench bench-reliability lint clean
+.PHONY: setup llama-wheel test-peers run test bench bench-calls bench-reliability lint clean
 
 setup: $(STAMP)
 
@@ -63,6 +63,11 @@ test: setup test-peers
 
 bench: setup test-peers
 	$(BIN)/employai bench
+
+# N callers at once (the README's table); the largest N that meets the latency targets becomes the bot's capacity.
+CALLS ?= 1,2,4,6,8
+bench-calls: setup test-peers
+	$(BIN)/employai bench --calls $(CALLS)
 
 # Flood, torture set, kill -9 and restart, and a soak of concurrent calls (the README's figure: 30 minutes).
 SOAK_MINUTES ?= 30

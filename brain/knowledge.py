@@ -251,9 +251,10 @@ class FactFinder:
         opener = _FOLLOW_ON.match(question)
         follow_on = (opener is not None and bool(follows.strip()) and len(words(question)) <= 12
                      and not _OWN_QUESTION.search(question[opener.end():]))  # a fragment, not "and do you ...?"
-        if follow_on:
-            before = self._question(follows).topics
-            q = replace(q, topics={t: max(score, before.get(t, 0.0)) for t, score in q.topics.items()})
+        answered = self.match(follows) if follow_on else None
+        if answered is not None:  # of the kind of the fact that answered the question it follows
+            kinds = self._facts[answered.index].topics
+            q = replace(q, topics={t: max(score, TOPIC_MIN) if t in kinds else score for t, score in q.topics.items()})
         cosine = np.clip(self.index.similarities(q.vector), 0.0, 1.0)
         scored = [(score, float(cosine[i]), i) for i, fact in enumerate(self._facts)
                   if (score := self._score(fact, q, float(cosine[i]), follow_on)) is not None]

@@ -54,8 +54,9 @@ DialGate = Callable[[str, str], None]
 
 
 class CallListener(Protocol):
-    def on_incoming(self, handle: CallHandle, invite: IncomingCall) -> CallEvents | None:
-        """Called on the SIP thread for each admitted INVITE; return None to refuse it (486)."""
+    def on_incoming(self, handle: CallHandle, invite: IncomingCall) -> CallEvents | int | None:
+        """Called on the SIP thread for each admitted INVITE; return None to refuse it (486), or the refusal's
+        status (486, or 503 with Retry-After)."""
 
 
 class SipAgent:
@@ -265,9 +266,10 @@ class SipAgent:
                 events = self._listener.on_incoming(CallHandle(self, prm.callId), invite)
             except Exception:
                 log.exception("an incoming call could not be taken: it is refused")
-        if events is None:
-            self.refused["busy"] += 1
-            self._refusals.append((call, 486))
+        if events is None or isinstance(events, int):
+            status = events if isinstance(events, int) and events in (486, 503) else 486
+            self.refused["busy" if status == 486 else "full"] += 1
+            self._refusals.append((call, status))
             return
         call.events = events
         call.source_host = host

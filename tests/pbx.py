@@ -10,6 +10,7 @@ from pathlib import Path
 from .peers import free_udp_port
 
 KAMAILIO_CFG = Path(__file__).resolve().parents[1] / "sip_config" / "kamailio" / "kamailio.cfg"
+DISPATCHER_CFG = KAMAILIO_CFG.with_name("dispatcher.cfg")  # several bots behind Kamailio's dispatcher
 PASSWORD = "employai-secret"  # the default in sip_config/kamailio/kamailio.cfg
 REALM = "employai.test"  # its digest realm (REALM there)
 
@@ -32,9 +33,11 @@ def sip_ping(port: int, timeout: float = 0.5, address: str = "127.0.0.1") -> boo
 
 
 class Kamailio:
-    def __init__(self, workdir: Path, port: int = 0, tcp: bool = False, address: str = "127.0.0.1"):
+    def __init__(self, workdir: Path, port: int = 0, tcp: bool = False, address: str = "127.0.0.1",
+                 cfg: Path = KAMAILIO_CFG, defines: dict[str, str] | None = None):
         """Listens on UDP, and on TCP too when `tcp`; on `port` when given (both protocols), else a free one; at
-        `address` (any loopback address: a trusted proxy at its own address, apart from the callers')."""
+        `address` (any loopback address: a trusted proxy at its own address, apart from the callers'). `cfg`:
+        the config (the registrar by default); `defines`: its #!define values, e.g. {"DS_LIST": '"/x.list"'}."""
         workdir.mkdir(parents=True, exist_ok=True)
         self.port = port or free_udp_port()
         self.address = address
@@ -44,8 +47,10 @@ class Kamailio:
         run_dir.mkdir(exist_ok=True)
         with open(self.log_path, "w") as log:
             self.proc = subprocess.Popen(
-                ["kamailio", "-f", str(KAMAILIO_CFG), "-DD", "-E", "-Y", str(run_dir), "-w", str(run_dir),
-                 *(arg for spec in listen for arg in ("-l", spec))], stdout=log, stderr=subprocess.STDOUT)
+                ["kamailio", "-f", str(cfg), "-DD", "-E", "-Y", str(run_dir), "-w", str(run_dir),
+                 *(arg for spec in listen for arg in ("-l", spec)),
+                 *(arg for name, value in (defines or {}).items() for arg in ("-A", f"{name}={value}"))],
+                stdout=log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + 15
         while not sip_ping(self.port, address=address):
             if self.proc.poll() is not None or time.monotonic() > deadline:

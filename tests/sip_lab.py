@@ -54,8 +54,11 @@ class Listener:
     """Answers every admitted call with a fresh Recorder, keeping what it was told."""
 
     calls: list = field(default_factory=list)  # (IncomingCall, CallHandle, Recorder)
+    full: int | None = None  # the lines are full: refuse with this status (as the bot does beyond its capacity)
 
     def on_incoming(self, handle, invite):
+        if self.full is not None:
+            return self.full
         recorder = Recorder()
         self.calls.append((invite, handle, recorder))
         return recorder

@@ -155,6 +155,8 @@ def test_a_follow_on_fragment_is_the_kind_of_question_it_follows(finders):
     price = "How much is a check-up?"
     assert "ninety" in (dental.answer("And a scale and polish with the hygienist?", follows=price) or "")
     assert "ninety" in (dental.answer("What about a cleaning?", follows=price) or "")
+    assert "ninety" in (dental.answer("And the scale and polish with the hygienist.",
+                                      follows="Bye, how much of a check-up?") or "")  # as a line heard it
     assert dental.answer("And a scale and polish with the hygienist?") is None  # alone, it asks nothing
     assert dental.answer("And a root canal?", follows=price) is None  # no fact has a root canal
     assert dental.answer("And do you do braces?", follows=price) is None  # a question of its own

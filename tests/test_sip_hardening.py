@@ -210,6 +210,22 @@ def test_too_many_calls_from_one_source_get_503_with_retry_after(lab):
     other.close()
 
 
+def test_a_call_beyond_capacity_is_refused_with_the_status_the_bot_chose(lab):
+    peer = SipPeer("127.0.0.7")
+    try:
+        for status, retry_after in ((503, "30"), (486, "")):
+            lab.listener.full = status
+            response, _ = invite(peer, lab.address)
+            assert response is not None and response.status == status, response
+            assert response.header("retry-after") == retry_after
+        lab.listener.full = None
+        response, dialog = invite(peer, lab.address)  # room again: answered
+        assert response is not None and response.status == 200 and dialog.bye() == 200
+    finally:
+        lab.listener.full = None
+        peer.close()
+
+
 def test_a_reinvite_that_moves_the_media_keeps_audio_flowing_both_ways(lab, tmp_path: Path):
     first, second = RtpPeer(), RtpPeer()
     scenario = caller_scenario(pause(2000) + reinvite(second.port) + pause(5000), media_port=str(first.port))

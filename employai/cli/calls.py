@@ -111,7 +111,11 @@ def run_status(config: Config) -> int:
         if reg["problem"]:
             print(f"  problem:      {reg['problem']}; {reg.get('failures', 0)} failed attempt(s) in a row, "
                   f"the next {reg['retry_in_s']:.0f} s after the last")
-    print(f"  calls now:    {status['calls'] if status['running'] else 0}")
+    capacity = f" of {status['capacity']} served at once ({status['capacity_from']})" if "capacity" in status else ""
+    print(f"  calls now:    {status['calls'] if status['running'] else 0}{capacity}")
+    if status.get("cpu_lanes"):
+        print(f"  model work:   {status['cpu_lanes']} CPU lane(s), most urgent first")
+    print(f"  database:     {status.get('database', data_dir(config) / 'employai.sqlite3')}")
     store = TranscriptStore(data_dir(config) / "employai.sqlite3")
     try:
         pending = store.schedule.listing()

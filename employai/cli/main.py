@@ -87,10 +87,13 @@ def _parser() -> argparse.ArgumentParser:
     bench.add_argument("--workdir", default="bench-out")
     bench.add_argument("--llm", action="store_true", help="the in-process model alone: first token, decode speed")
     bench.add_argument("--extra-buffers", choices=["on", "off"], help="--llm: override llm.extra_buffers")
+    bench.add_argument("--batching", action="store_true", help="Whisper: turns of several calls one by one or batched")
     bench.add_argument("--reliability", action="store_true",
                        help="flood, torture, kill -9 and restart, and a soak of concurrent calls (starts its own bot)")
     bench.add_argument("--soak-minutes", type=float, default=2.0, help="--reliability: how long the soak lasts")
-    bench.add_argument("--calls", type=int, default=2, help="--reliability: scripted callers at once in the soak")
+    bench.add_argument("--calls", default="",
+                       help="callers at once, e.g. 1,2,4,6,8: the load benchmark (with --reliability: the soak's "
+                            "callers, default 2)")
     return p
 
 
@@ -168,6 +171,19 @@ def _dispatch(args: argparse.Namespace, config) -> int:
         from employai.harness.eval_memory import run_eval_memory
 
         return run_eval_memory(config)
+    if args.command == "bench" and args.batching:
+        from employai.harness.bench_batching import run_bench_batching
+
+        return run_bench_batching(config, Path(args.eval_dir))
+    if args.command == "bench" and args.calls and not args.reliability:
+        from employai.harness.bench_calls import run_bench_calls
+
+        try:
+            counts = [int(n) for n in args.calls.split(",")]
+        except ValueError:
+            print("employai: --calls takes numbers of callers, e.g. 1,2,4,6,8", file=sys.stderr)
+            return 2
+        return run_bench_calls(config, Path(args.workdir), counts)
     if args.command == "bench" and args.reliability:
         from employai.harness.bench_reliability import run_reliability
 

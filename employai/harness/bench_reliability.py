@@ -50,9 +50,10 @@ ERROR_MARKERS = ("Traceback", " ERROR ", " CRITICAL ", "Assertion", "Fatal Pytho
 class Bench:
     """The bot under test (restarted on the same data directory when it dies) and the scripted caller."""
 
-    def __init__(self, workdir: Path, questions: list[Path]):
+    def __init__(self, workdir: Path, questions: list[Path], extra_toml: str = "", sip_toml: str = BOT_SIP):
         self.workdir = workdir
         self.questions = questions
+        self._toml = (extra_toml, sip_toml)
         self.bot_dir = workdir / "bot"
         self._bot: BotProcess | None = None
         self.runs = 0
@@ -66,7 +67,7 @@ class Bench:
         if log.exists():
             shutil.copy(log, self.bot_dir / f"bot-run-{self.runs}.log")
         began = time.monotonic()
-        self._bot = start_bot(self.bot_dir, sip_toml=BOT_SIP)
+        self._bot = start_bot(self.bot_dir, extra_toml=self._toml[0], sip_toml=self._toml[1])
         self.runs += 1
         self._log_offset = 0
         return time.monotonic() - began
@@ -372,10 +373,11 @@ def run_reliability(args: argparse.Namespace, config: Config) -> int:
         report["flood"] = flood(bench)
         report["torture"] = torture(bench)
         report["kill_restart"] = kill_restart(bench)
-        print(f"  soak: {args.calls} callers for {args.soak_minutes:g} min", flush=True)
+        callers = int(args.calls or 2)
+        print(f"  soak: {callers} callers for {args.soak_minutes:g} min", flush=True)
         bench.new_log()
         soak_began = time.time()
-        report["soak"] = run_soak(bench, bench.questions, args.soak_minutes, args.calls)
+        report["soak"] = run_soak(bench, bench.questions, args.soak_minutes, callers)
         report["soak_log_errors"] = log_errors(bench.new_log())
         report["torture"]["bot_records"] = torture_calls(bench)
         report["soak"]["bot_end_reasons"] = dict(Counter(

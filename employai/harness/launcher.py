@@ -71,10 +71,11 @@ class BotProcess:
         return self.proc.returncode
 
 
-def start_bot(workdir: Path, extra_toml: str = "", sip_toml: str = "") -> BotProcess:
-    """`sip_toml`: more keys of the [sip] table (the launcher writes that table's ports itself)."""
+def start_bot(workdir: Path, extra_toml: str = "", sip_toml: str = "", port: int = 0) -> BotProcess:
+    """`sip_toml`: more keys of the [sip] table (the launcher writes that table's ports itself); `port`: the SIP
+    port (a free one by default; a bot restarted behind a proxy keeps its own)."""
     workdir.mkdir(parents=True, exist_ok=True)
-    port = free_port()
+    port = port or free_port()
     rtp = 20000 + (port % 50) * 400  # below 40000: clear of the test caller's RTP ports (employai dial: 42000)
     data = workdir / "data"
     config = workdir / "bot.toml"

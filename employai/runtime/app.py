@@ -10,6 +10,7 @@ from pathlib import Path
 
 from brain.switchboard import Directory
 from employai.runtime.call_context import CallContext
+from employai.runtime.capacity import Admission, serving_capacity
 from employai.runtime.conductor import CallConductor
 from employai.runtime.conversation import review_call, sync_profile_facts, wants_after_call_review
 from employai.runtime.dial_policy import DialPolicy
@@ -46,18 +47,31 @@ class Bot:
         self.agent = SipAgent(config.sip, listener=self, registration=config.registration,
                               on_registration=self._on_registration, dial_gate=self.dial_policy.check)
         self.status = StatusFile(data_dir(config) / "status.json", self.agent.uri, self.agent.aor)
+        capacity, source = serving_capacity(config, data_dir(config))
+        self.admission = Admission(capacity, config.capacity.when_full)
+        log.info("calls served at once", extra={"calls": capacity, "from": source})
+        self.status.describe(capacity=capacity, capacity_from=source,
+                             cpu_lanes=engines.lanes.lanes if engines.lanes is not None else 0,
+                             database=str(data_dir(config) / "employai.sqlite3"))
 
-    def on_incoming(self, handle: CallHandle, invite: IncomingCall) -> CallEvents | None:
-        """SIP thread: make the call's conductor and start it on the event loop."""
+    def on_incoming(self, handle: CallHandle, invite: IncomingCall) -> CallEvents | int | None:
+        """SIP thread: make the call's conductor and start it on the event loop; beyond capacity, a conductor
+        that says the lines are busy, or the SIP status that refuses the call."""
         assert self._loop is not None
-        conductor = self._conductor(handle, CallContext.inbound(invite, self.directory))
+        admitted = self.admission.admit()
+        if not admitted:
+            log.info("a call beyond capacity", extra={"serving": self.admission.serving,
+                                                      "when_full": self.admission.when_full})
+            if (status := self.admission.refusal()) is not None:
+                return status
+        conductor = self._conductor(handle, CallContext.inbound(invite, self.directory), busy=not admitted)
         self._loop.call_soon_threadsafe(self._launch, conductor)
         return conductor
 
-    def _conductor(self, handle: CallHandle | None, context: CallContext) -> CallConductor:
+    def _conductor(self, handle: CallHandle | None, context: CallContext, busy: bool = False) -> CallConductor:
         assert self._loop is not None
         return CallConductor(self._config, self._engines, self._store, handle, context, self._loop,
-                             directory=self.directory, dial=self.dial_colleague)
+                             directory=self.directory, dial=self.dial_colleague, busy=busy)
 
     def _on_registration(self, state: RegistrationState) -> None:
         """SIP thread: the registration changed."""
@@ -75,6 +89,8 @@ class Bot:
     def _done(self, task: asyncio.Task, conductor: CallConductor) -> None:
         self._tasks.discard(task)
         self._conductors.discard(conductor)
+        if not conductor.busy:
+            self.admission.release()
         self.status.update(calls=len(self._conductors))
         if conductor.call_id is not None and conductor.memory is not None and wants_after_call_review(self._config):
             review = asyncio.create_task(self._review(conductor))
@@ -107,10 +123,14 @@ class Bot:
 
     async def place_call(self, context: CallContext) -> CallConductor | None:
         """Call out and run the call to its end (the scheduler's calls); None if it could not be placed."""
+        if not self.admission.admit():  # the lines are full: the scheduler tries again later
+            log.info("an outbound call waits: the lines are full", extra={"serving": self.admission.serving})
+            return None
         conductor = self._conductor(None, context)
         try:
             conductor.attach(await self.dial(context.remote.uri, conductor, "scheduled"))
         except SipError:
+            self.admission.release()
             log.warning("an outbound call could not be placed")
             return None
         await asyncio.shield(self._launch(conductor))

@@ -78,6 +78,12 @@ class CallRecord:
         self.write(self._store.add_turn, self.call_id, "bot", text, interrupted=interrupted,
                    timing=timing or TurnTiming())
 
+    def who_is_calling(self, memory: CallerMemory) -> tuple[str, list[str]]:
+        """For an attended transfer's introduction: the caller's name as we know it, and what they said."""
+        name = memory.known("name") or self._context.remote.display_name or "a caller"
+        turns = self._store.turns(self.call_id) if self.call_id is not None else []
+        return name, [t.text for t in turns if t.role == "caller"]
+
     def annotate(self, **values: str | int | None) -> None:
         self.write(self._store.annotate_call, self.call_id, **values)
 

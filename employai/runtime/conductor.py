@@ -50,7 +50,8 @@ MAX_TURN_CHARS = 600  # what one reply answers, at most (words carried over from
 class CallConductor:
     def __init__(self, config: Config, engines: Engines, store: TranscriptStore, handle: CallHandle | None,
                  context: CallContext, loop: asyncio.AbstractEventLoop, directory: Directory | None = None,
-                 dial: Dial | None = None):
+                 dial: Dial | None = None, busy: bool = False):
+        self.busy = busy  # over capacity: the caller hears that the lines are busy, then a goodbye (BYE)
         self._config, self._engines, self._store = config, engines, store
         self._handle, self.context, self._loop = handle, context, loop
         self._directory = directory if directory is not None else Directory(config.transfer)
@@ -165,7 +166,10 @@ class CallConductor:
     async def _converse(self) -> None:
         self.call_id = await self._record.open()
         self._bind_memory(self._record.memory)
-        self._start_turn(self._greet)
+        if self.busy:
+            self._closing = asyncio.create_task(self.finish("busy", "busy"))
+        else:
+            self._start_turn(self._greet)
         timers = asyncio.create_task(self._clock.run(self._ended))
         try:
             while (item := await self._inbound.get()) is not None:
@@ -367,7 +371,8 @@ class CallConductor:
         """Put the caller through; if that fails, tell them (and offer a message when nobody answered)."""
         if self._transfers is None:
             return
-        done = await self._switch.put_through(entry, self._transfers, self._who_is_calling)
+        done = await self._switch.put_through(entry, self._transfers,
+                                              lambda: self._record.who_is_calling(self.memory))
         self._record.annotate(transferred_to=f"{entry.name} <{done.uri}> ({done.outcome} {done.status})")
         if done.outcome == "joined":
             self.end_reason = "transferred"
@@ -376,12 +381,6 @@ class CallConductor:
         self._policy.offer_message(entry.name)  # both lines offer one: "Can I take a message?"
         text = done.say(self._config.transfer, entry.name)
         self._start_turn(lambda turn: self._deliver(Answer("transfer", text), turn))
-
-    def _who_is_calling(self) -> tuple[str, list[str]]:
-        """For an attended transfer's introduction: the caller's name as we know it, and what they said."""
-        name = self.memory.known("name") or self.context.remote.display_name or "a caller"
-        turns = self._store.turns(self.call_id) if self.call_id is not None else []
-        return name, [t.text for t in turns if t.role == "caller"]
 
     def _busy(self) -> bool:
         return self._listener.in_speech or (self._turn_task is not None and not self._turn_task.done())

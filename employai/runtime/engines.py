@@ -41,6 +41,7 @@ def canned_lines(config: Config) -> dict[str, str]:
     return {
         "apology": c.apology_text, "silence_prompt": c.silence_prompt_text, "goodbye": c.goodbye_text,
         "max_duration": c.max_duration_text, "shutdown": c.shutdown_text, "greeting": config.profile.greeting,
+        "busy": config.capacity.busy_text,
     }
 
 

@@ -33,6 +33,10 @@ class StatusFile:
         os.chmod(tmp, 0o600)
         os.replace(tmp, self.path)
 
+    def describe(self, **facts: str | int) -> None:
+        """What this instance is (its capacity, CPU lanes, database), written with the next update."""
+        self._data.update(facts)
+
     def stopped(self) -> None:
         self._data["stopped_at"] = time.time()
         self.update()

@@ -1,0 +1,163 @@
+"""`employai bench --calls 1,2,4,6,8`: N callers at once, several questions each, over real calls to one bot.
+
+For each N a fresh round: N test callers (`employai dial`, each its own process, offering only PCMU so the bot
+hears 8 kHz G.711) dial the bot at the same moment and ask QUESTIONS in flite voices other than the bot's own,
+waiting for each reply. Reported per N: calls answered and refused, questions answered, voice-to-voice latency on
+the callers' side (end of a question to the first reply audio) p50 / p95 / worst, and the bot's CPU use (its
+process's user + system time over the round, as a share of the machine's cores).
+
+The bot is started here (`employai run`, bundled models, its own data directory) with its capacity set above the
+largest N, so what is measured is how it serves them, not whom it turns away; calls beyond the pjsua2 build's
+call slots are refused by SIP all the same, and counted. The largest N that meets the targets (p50 <= 1.0 s,
+p95 <= 1.5 s, no question unanswered, no call refused) is written to `<data dir>/capacity.json`, where the bot
+reads it (`capacity.calls = 0`). A benchmark: it prints figures and checks nothing. Not part of `make test`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import shutil
+import statistics
+import threading
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from employai.harness.bench_reliability import Bench
+from employai.harness.bench_soak import DialResult
+from employai.harness.eval_hearing import flite
+from employai.runtime.cpu import machine_cores
+from sip_config import Config
+from speech.pcm import write_wav
+
+QUESTIONS = ("What are your opening hours?", "How much do you charge to come out?",
+             "Do you fix water heaters?", "Are you open on Saturdays?")
+VOICES = ("slt", "rms", "awb", "kal16")
+TARGET_P50_S, TARGET_P95_S = 1.0, 1.5
+BOT_TOML = "[capacity]\ncalls = 16\n"
+BOT_SIP = "max_calls = 16\nmax_calls_per_source = 16\ninvites_per_source_per_s = 50"
+CALL_TIMEOUT_S = 150.0
+
+
+@dataclass
+class Round:
+    callers: int
+    answered: int
+    refused: int
+    failed: int
+    questions: int
+    replies: int
+    latencies_s: list[float]
+    cpu_share: float  # of all cores, over the round
+    seconds: float
+
+    def meets_targets(self) -> bool:
+        lat = self.latencies_s
+        return (self.refused == 0 and self.failed == 0 and self.replies == self.questions and bool(lat)
+                and statistics.median(lat) <= TARGET_P50_S and _percentile(lat, 0.95) <= TARGET_P95_S)
+
+
+def _percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _voices(workdir: Path) -> list[list[Path]]:
+    """Each voice asking the questions, as 16 kHz WAVs (a caller takes one voice)."""
+    out = []
+    for voice in VOICES:
+        paths = []
+        for i, text in enumerate(QUESTIONS):
+            path = workdir / f"{voice}-{i}.wav"
+            if not path.exists():
+                write_wav(path, flite(text, voice, workdir / "flite"))
+            paths.append(path)
+        out.append(paths)
+    return out
+
+
+def run_round(bench: Bench, voices: list[list[Path]], callers: int) -> Round:
+    results: list[DialResult | None] = [None] * callers
+    start = threading.Barrier(callers)
+
+    def caller(i: int) -> None:
+        start.wait()
+        results[i] = bench.dial(voices[i % len(voices)], f"load{callers}-{i}", CALL_TIMEOUT_S)
+
+    cpu_before, began = _cpu_seconds(bench.pid()), time.monotonic()
+    threads = [threading.Thread(target=caller, args=(i,)) for i in range(callers)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    seconds = time.monotonic() - began
+    cpu = (_cpu_seconds(bench.pid()) - cpu_before) / seconds / machine_cores()
+    done = [r for r in results if r is not None]
+    answered = [r for r in done if r.outcome in ("completed", "reply missing")]
+    replies = [x for r in answered for x in r.replies]
+    return Round(callers, len(answered), sum(r.outcome == "not answered" for r in done),
+                 sum(r.outcome == "failed" for r in done), len(answered) * len(QUESTIONS),
+                 sum(x is not None for x in replies), [x for x in replies if x is not None], cpu, seconds)
+
+
+def _table(rounds: list[Round]) -> None:
+    print(f"{'calls':>5} {'answered':>8} {'refused':>7} {'questions':>10} {'p50':>7} {'p95':>7} {'worst':>7} "
+          f"{'CPU':>5}  targets")
+    for r in rounds:
+        lat = r.latencies_s
+        p50, p95, worst = ((f"{statistics.median(lat):.2f}s", f"{_percentile(lat, 0.95):.2f}s", f"{max(lat):.2f}s")
+                           if lat else ("-", "-", "-"))
+        print(f"{r.callers:>5} {r.answered:>8} {r.refused:>7} {f'{r.replies}/{r.questions}':>10} {p50:>7} "
+              f"{p95:>7} {worst:>7} {r.cpu_share:>5.0%}  {'met' if r.meets_targets() else 'missed'}")
+
+
+def run_bench_calls(config: Config, workdir: Path, counts: list[int]) -> int:
+    from employai.runtime.app import data_dir
+
+    workdir = workdir.resolve() / "calls"
+    shutil.rmtree(workdir / "bot", ignore_errors=True)
+    workdir.mkdir(parents=True, exist_ok=True)
+    voices = _voices(workdir)
+    bench = Bench(workdir, voices[0], extra_toml=BOT_TOML, sip_toml=BOT_SIP)
+    print(f"load benchmark: {', '.join(map(str, counts))} callers at once, {len(QUESTIONS)} questions each, "
+          f"on {platform.machine()} with {machine_cores()} cores; starting the bot", flush=True)
+    bench.start()
+    rounds = []
+    try:
+        bench.dial(voices[0][:1], "warm-up", CALL_TIMEOUT_S)
+        for n in counts:
+            rounds.append(run_round(bench, voices, n))
+            print(f"  {n} at once: done in {rounds[-1].seconds:.0f} s", flush=True)
+    finally:
+        print(f"  the bot {bench.stop()}")
+    print()
+    _table(rounds)
+    served = max((r.callers for r in rounds if r.meets_targets()), default=0)
+    report = {"measured": time.strftime("%Y-%m-%d %H:%M"), "cpu": _cpu_model(), "cores": machine_cores(),
+              "calls": served, "targets": {"p50_s": TARGET_P50_S, "p95_s": TARGET_P95_S},
+              "rounds": [asdict(r) for r in rounds]}
+    (workdir / "results.json").write_text(json.dumps(report, indent=1))
+    if served:
+        target = data_dir(config) / "capacity.json"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(json.dumps({k: report[k] for k in ("measured", "cpu", "cores", "calls", "targets")}))
+        print(f"\n{served} calls at once meet the targets: written to {target} (the bot's capacity.calls = 0 "
+              f"uses it)")
+    else:
+        print("\nno number of calls met the targets: nothing written")
+    return 0
+
+
+def _cpu_model() -> str:
+    for line in Path("/proc/cpuinfo").read_text().splitlines():
+        if line.startswith("model name"):
+            return line.split(":", 1)[1].strip()
+    return platform.processor() or platform.machine()
