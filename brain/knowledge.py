@@ -63,8 +63,7 @@ NAMED_THINGS_SCORE = 0.6  # the meaning credited to a fact that has every specif
 GENERIC = frozenset((
     # what is asked about, in general terms
     "kind sort type work job thing stuff something anything everything service offer provide handle deal "
-    "cost charge price fee rate money open close hour time day today tonight tomorrow week weekday night "
-    "morning afternoon evening weekend month year minute "
+    "cost charge price fee rate money open close hour time day today tonight tomorrow week weekday "
     "address place location way fix repair name number reference detail record file info information "
     "company business office availability booking appointment visit someone somebody anyone people guy folk "
     # common verbs (a stem covers their forms)

@@ -68,6 +68,7 @@ OFF_TOPIC = [
     "Cars, do you fix them?", "Joe, do you fix cars?", "Morning, do you do roofs?",
 ]
 DENTAL_OFF_TOPIC = [
+    "Which dentist is working this afternoon?",  # names the dentist, asks nothing a price answers
     "do you do braces", "do you sell toothbrushes", "how much is a filling", "can you fix my boiler",
     "do you do root canals", "what's the weather tomorrow", "do you treat dogs", "how much is an implant",
     "do you fix cars", "can I get a haircut", "how much are dentures", "do you have a cafe", "can you fix my glasses",
