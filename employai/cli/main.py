@@ -87,6 +87,10 @@ def _parser() -> argparse.ArgumentParser:
     bench.add_argument("--workdir", default="bench-out")
     bench.add_argument("--llm", action="store_true", help="the in-process model alone: first token, decode speed")
     bench.add_argument("--extra-buffers", choices=["on", "off"], help="--llm: override llm.extra_buffers")
+    bench.add_argument("--heavy", action="store_true",
+                       help="--calls: questions no fact answers, answered by the model (the most CPU a turn takes)")
+    bench.add_argument("--cores", type=int, default=0,
+                       help="--calls: the bot's capacity.cores (above the machine's: more CPU lanes than fit)")
     bench.add_argument("--batching", action="store_true", help="Whisper: turns of several calls one by one or batched")
     bench.add_argument("--reliability", action="store_true",
                        help="flood, torture, kill -9 and restart, and a soak of concurrent calls (starts its own bot)")
@@ -183,7 +187,7 @@ def _dispatch(args: argparse.Namespace, config) -> int:
         except ValueError:
             print("employai: --calls takes numbers of callers, e.g. 1,2,4,6,8", file=sys.stderr)
             return 2
-        return run_bench_calls(config, Path(args.workdir), counts)
+        return run_bench_calls(config, Path(args.workdir), counts, heavy=args.heavy, cores=args.cores)
     if args.command == "bench" and args.reliability:
         from employai.harness.bench_reliability import run_reliability
 

@@ -34,6 +34,12 @@ from speech.pcm import write_wav
 
 QUESTIONS = ("What are your opening hours?", "How much do you charge to come out?",
              "Do you fix water heaters?", "Are you open on Saturdays?")
+# --heavy: questions no fact answers, and the bot's model answers them (llm.open_replies = "model"): every turn
+# runs the model and synthesises new audio, the most CPU a turn can take.
+HEAVY_QUESTIONS = ("Can you tell me a bit about how your engineers work?", "What should I do while I wait?",
+                   "Is it better to repair an old radiator or replace it?", "What do most people ask you about?")
+HEAVY_TOML = '[llm]\nopen_replies = "model"\n'
+
 VOICES = ("slt", "rms", "awb", "kal16")
 TARGET_P50_S, TARGET_P95_S = 1.0, 1.5
 BOT_TOML = "[capacity]\ncalls = 16\n"
@@ -53,10 +59,15 @@ class Round:
     cpu_share: float  # of all cores, over the round
     seconds: float
 
-    def meets_targets(self) -> bool:
+    def fast_enough(self) -> bool:
+        """The calls answered got every reply within the latency targets."""
         lat = self.latencies_s
-        return (self.refused == 0 and self.failed == 0 and self.replies == self.questions and bool(lat)
+        return (self.failed == 0 and self.replies == self.questions and bool(lat)
                 and statistics.median(lat) <= TARGET_P50_S and _percentile(lat, 0.95) <= TARGET_P95_S)
+
+    def meets_targets(self) -> bool:
+        """Every caller served, every reply within the targets."""
+        return self.refused == 0 and self.fast_enough()
 
 
 def _percentile(values: list[float], q: float) -> float:
@@ -70,12 +81,12 @@ def _cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def _voices(workdir: Path) -> list[list[Path]]:
+def _voices(workdir: Path, questions: tuple[str, ...]) -> list[list[Path]]:
     """Each voice asking the questions, as 16 kHz WAVs (a caller takes one voice)."""
     out = []
     for voice in VOICES:
         paths = []
-        for i, text in enumerate(QUESTIONS):
+        for i, text in enumerate(questions):
             path = workdir / f"{voice}-{i}.wav"
             if not path.exists():
                 write_wav(path, flite(text, voice, workdir / "flite"))
@@ -85,6 +96,7 @@ def _voices(workdir: Path) -> list[list[Path]]:
 
 
 def run_round(bench: Bench, voices: list[list[Path]], callers: int) -> Round:
+    asked = len(voices[0])
     results: list[DialResult | None] = [None] * callers
     start = threading.Barrier(callers)
 
@@ -104,7 +116,7 @@ def run_round(bench: Bench, voices: list[list[Path]], callers: int) -> Round:
     answered = [r for r in done if r.outcome in ("completed", "reply missing")]
     replies = [x for r in answered for x in r.replies]
     return Round(callers, len(answered), sum(r.outcome == "not answered" for r in done),
-                 sum(r.outcome == "failed" for r in done), len(answered) * len(QUESTIONS),
+                 sum(r.outcome == "failed" for r in done), len(answered) * asked,
                  sum(x is not None for x in replies), [x for x in replies if x is not None], cpu, seconds)
 
 
@@ -119,15 +131,19 @@ def _table(rounds: list[Round]) -> None:
               f"{p95:>7} {worst:>7} {r.cpu_share:>5.0%}  {'met' if r.meets_targets() else 'missed'}")
 
 
-def run_bench_calls(config: Config, workdir: Path, counts: list[int]) -> int:
+def run_bench_calls(config: Config, workdir: Path, counts: list[int], heavy: bool = False, cores: int = 0) -> int:
+    """`cores`: the bot's capacity.cores (more than the machine has: more CPU lanes than fit, to compare)."""
     from employai.runtime.app import data_dir
 
-    workdir = workdir.resolve() / "calls"
+    workdir = workdir.resolve() / ("calls-heavy" if heavy else "calls")
     shutil.rmtree(workdir / "bot", ignore_errors=True)
     workdir.mkdir(parents=True, exist_ok=True)
-    voices = _voices(workdir)
-    bench = Bench(workdir, voices[0], extra_toml=BOT_TOML, sip_toml=BOT_SIP)
-    print(f"load benchmark: {', '.join(map(str, counts))} callers at once, {len(QUESTIONS)} questions each, "
+    questions = HEAVY_QUESTIONS if heavy else QUESTIONS
+    voices = _voices(workdir, questions)
+    bot_toml = BOT_TOML + (f"cores = {cores}\n" if cores else "") + (HEAVY_TOML if heavy else "")
+    bench = Bench(workdir, voices[0], extra_toml=bot_toml, sip_toml=BOT_SIP)
+    print(f"load benchmark{' (heavy: the model answers every question)' if heavy else ''}: "
+          f"{', '.join(map(str, counts))} callers at once, {len(questions)} questions each, "
           f"on {platform.machine()} with {machine_cores()} cores; starting the bot", flush=True)
     bench.start()
     rounds = []
@@ -140,19 +156,21 @@ def run_bench_calls(config: Config, workdir: Path, counts: list[int]) -> int:
         print(f"  the bot {bench.stop()}")
     print()
     _table(rounds)
-    served = max((r.callers for r in rounds if r.meets_targets()), default=0)
+    # Calls served at once within the targets: a round's answered calls, when all their replies were fast enough
+    # (a call refused by SIP for want of call slots is counted as refused, not as slow).
+    served = max((r.answered for r in rounds if r.fast_enough()), default=0)
     report = {"measured": time.strftime("%Y-%m-%d %H:%M"), "cpu": _cpu_model(), "cores": machine_cores(),
               "calls": served, "targets": {"p50_s": TARGET_P50_S, "p95_s": TARGET_P95_S},
               "rounds": [asdict(r) for r in rounds]}
     (workdir / "results.json").write_text(json.dumps(report, indent=1))
-    if served:
+    if served and not heavy and not cores:
         target = data_dir(config) / "capacity.json"
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(json.dumps({k: report[k] for k in ("measured", "cpu", "cores", "calls", "targets")}))
         print(f"\n{served} calls at once meet the targets: written to {target} (the bot's capacity.calls = 0 "
               f"uses it)")
     else:
-        print("\nno number of calls met the targets: nothing written")
+        print(f"\n{served} calls at once meet the targets" + ("" if heavy or cores else ": nothing written"))
     return 0
 
 

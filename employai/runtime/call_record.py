@@ -11,6 +11,7 @@ identity is verified (a trusted proxy, a call we placed, or the PIN; `identity.I
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import functools
 import logging
 from collections.abc import Callable
@@ -18,6 +19,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from employai.runtime.call_context import CallContext
+from employai.runtime.cpu import FINISHED_TURN, URGENCY
 from employai.runtime.identity import IdentityCheck
 from memory.caller_memory import CallerMemory
 from memory.transcripts import TranscriptStore, TurnTiming
@@ -44,8 +46,12 @@ class CallRecord:
         self.memory = CallerMemory(None, "")  # nobody's (and no knowledge base) until the record opens
 
     def write(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> asyncio.Future:
-        """Run a database write on the writer thread; await the future for its result."""
-        future = self._loop.run_in_executor(DB_WRITER, functools.partial(fn, *args, **kwargs))
+        """Run a database write on the writer thread; await the future for its result. A write that embeds
+        (memory) takes a CPU lane as a finished turn's work does: a call's writes never wait behind after-call work,
+        and the next reply waits for them (`flush`)."""
+        context = contextvars.copy_context()
+        context.run(URGENCY.set, FINISHED_TURN)
+        future = self._loop.run_in_executor(DB_WRITER, context.run, functools.partial(fn, *args, **kwargs))
         future.add_done_callback(_report_write_failure)
         return future
 
