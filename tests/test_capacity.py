@@ -13,8 +13,8 @@ import pytest
 
 from employai.harness.conversation_calls import CallerVoices, play
 from employai.harness.dialogues.script import Dialogue, Outcome, say
-from employai.runtime.capacity import Admission, _cpu_model, measured_calls, serving_capacity
-from employai.runtime.cpu import machine_cores
+from employai.runtime.capacity import Admission, measured_calls, serving_capacity
+from employai.runtime.cpu import cpu_model, machine_cores
 from sip_config.loader import config_from_dict
 
 from .peers import start_bot
@@ -25,7 +25,7 @@ def test_the_number_served_is_configured_or_measured_here_or_one_per_core(tmp_pa
     assert serving_capacity(config_from_dict({"capacity": {"calls": 5}}), tmp_path) == (5, "capacity.calls")
     default = config_from_dict({})
     assert serving_capacity(default, tmp_path)[0] == max(2, machine_cores())
-    measured = {"cpu": _cpu_model(), "cores": machine_cores(), "calls": 4}
+    measured = {"cpu": cpu_model(), "cores": machine_cores(), "calls": 4}
     (tmp_path / "capacity.json").write_text(json.dumps(measured))
     assert measured_calls(tmp_path) == 4 and serving_capacity(default, tmp_path)[0] == 4
     (tmp_path / "capacity.json").write_text(json.dumps({**measured, "cpu": "another machine"}))

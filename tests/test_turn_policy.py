@@ -140,37 +140,39 @@ def test_a_misheard_number_is_corrected_before_it_is_stored(store, embedder):
     assert "4472" in again
 
 
-def test_an_unsure_directory_match_is_confirmed_and_a_yes_transfers(store, embedder, tmp_path):
+def _directory_policy(store, embedder, *entries: tuple[str, str]):
+    """A policy for an unknown caller, with a directory of (name, department) entries."""
     config = config_from_dict({"transfer": {"directory": [
-        {"name": "Sales", "department": "sales", "uri": "sip:sales@127.0.0.1"},
-        {"name": "Billing", "department": "billing", "uri": "sip:billing@127.0.0.1"}]}})
-    policy = policy_for(store.caller_memory(""), ["unused"] * 3, config=config, embedder=embedder)
-
-    async def run():
-        ask = await policy.answer("can you put me through to mail please")
-        await policy.heard(ask, ask.text)
-        go = await policy.answer("yes")
-        return ask, go
-    ask, go = asyncio.run(run())
-    assert ask.transfer_to is None and "Sales" in ask.text and "?" in ask.text
-    assert go.transfer_to is not None and go.transfer_to.name == "Sales"
+        {"name": name, "department": department, "uri": f"sip:{i}@127.0.0.1"}
+        for i, (name, department) in enumerate(entries)]}})
+    return policy_for(store.caller_memory(""), ["unused"] * 5, config=config, embedder=embedder)
 
 
-def test_a_no_to_an_offer_that_asks_for_more_is_answered_and_a_permission_question_gets_the_fact(store, embedder):
-    config = config_from_dict({"transfer": {"directory": [
-        {"name": "Sales", "department": "sales", "uri": "sip:sales@127.0.0.1"}]}})
-    policy = policy_for(store.caller_memory(""), ["unused"] * 5, config=config, embedder=embedder)
-
+def _answers(policy, *lines: str) -> list:
+    """Each line's answer and the words the caller heard (each heard in full before the next line)."""
     async def run():
         out = []
-        for said in ("Do you take payment by credit card?", "No, that's okay. Just put me through to sales, please.",
-                     "Can I ring you on a Sunday?", "Do you give a discount to pensioners?", "No, it's fine."):
+        for said in lines:
             answer = await policy.answer(said)
             text = "".join([piece async for piece in answer.pieces()])
             await policy.heard(answer, text)
             out.append((answer, text))
         return out
-    (_, unknown), (transfer, _), (_, hours), (_, again), (_, declined) = asyncio.run(run())
+    return asyncio.run(run())
+
+
+def test_an_unsure_directory_match_is_confirmed_and_a_yes_transfers(store, embedder):
+    policy = _directory_policy(store, embedder, ("Sales", "sales"), ("Billing", "billing"))
+    (ask, asked), (go, _) = _answers(policy, "can you put me through to mail please", "yes")
+    assert ask.transfer_to is None and "Sales" in asked and "?" in asked
+    assert go.transfer_to is not None and go.transfer_to.name == "Sales"
+
+
+def test_a_no_to_an_offer_that_asks_for_more_is_answered_and_a_permission_question_gets_the_fact(store, embedder):
+    policy = _directory_policy(store, embedder, ("Sales", "sales"))
+    (_, unknown), (transfer, _), (_, hours), (_, again), (_, declined) = _answers(
+        policy, "Do you take payment by credit card?", "No, that's okay. Just put me through to sales, please.",
+        "Can I ring you on a Sunday?", "Do you give a discount to pensioners?", "No, it's fine.")
     assert "message" in unknown and "message" in again  # the message form offered, twice
     assert transfer.transfer_to is not None and transfer.transfer_to.name == "Sales"
     assert "Monday" in hours and "message" not in hours
@@ -178,20 +180,12 @@ def test_a_no_to_an_offer_that_asks_for_more_is_answered_and_a_permission_questi
 
 
 def test_after_a_refusal_names_the_directory_a_bare_name_is_the_request(store, embedder):
-    config = config_from_dict({"transfer": {"directory": [
-        {"name": "Reception", "department": "front desk", "uri": "sip:desk@127.0.0.1"},
-        {"name": "Hygienist", "department": "hygiene", "uri": "sip:hygiene@127.0.0.1"}]}})
-    policy = policy_for(store.caller_memory(""), ["unused"] * 3, config=config, embedder=embedder)
-
-    async def run():
-        refused = await policy.answer("Can you put me through to Doctor Hamilton?")
-        await policy.heard(refused, refused.text)
-        then = await policy.answer("Oh, then the hygiene is to please.")  # "the hygienist", misheard
-        await policy.heard(then, then.text)
-        later = await policy.answer("hygiene")  # no longer an answer to the list: not a request
-        return refused, then, later
-    refused, then, later = asyncio.run(run())
-    assert refused.transfer_to is None and "Hygienist" in refused.text
+    policy = _directory_policy(store, embedder, ("Reception", "front desk"), ("Hygienist", "hygiene"))
+    (refused, said), (then, _), (later, _) = _answers(
+        policy, "Can you put me through to Doctor Hamilton?",
+        "Oh, then the hygiene is to please.",  # "the hygienist", misheard
+        "hygiene")  # no longer an answer to the list: not a request
+    assert refused.transfer_to is None and "Hygienist" in said
     assert then.transfer_to is not None and then.transfer_to.name == "Hygienist"
     assert later.transfer_to is None
 

@@ -21,6 +21,7 @@ from pathlib import Path
 
 from employai.harness.launcher import BotProcess, start_bot
 from employai.harness.wer import wer
+from employai.runtime.cpu import cpu_model, machine_cores
 from employai.runtime.engines import load_synthesizer, load_transcriber
 from sip_config import Config
 from speech.pcm import read_wav, write_wav
@@ -101,7 +102,7 @@ def run_bench(args: argparse.Namespace, config: Config) -> int:
     wer_clean, wer_phone = _wer(bot, prompts, results, transcriber) if bot is not None else (None, None)
 
     print(f"\nEmployai benchmark on {platform.processor() or platform.machine()}, "
-          f"{_cpu_model()}, {_cores()} cores, Python {platform.python_version()}")
+          f"{cpu_model()}, {machine_cores()} cores, Python {platform.python_version()}")
     print(f"voice-to-voice (caller side, end of speech -> first reply audio): {_summary(latencies)}")
     print(f"  missing replies: {sum(r['latency_s'] is None for r in results)} of {len(results)}")
     for name, values in stages.items():
@@ -144,19 +145,3 @@ def _wer(bot: BotProcess, prompts: list[tuple[Path, str | None]], results: list[
         clean.append(transcriber.transcribe(read_wav(path).tobytes()).text)
         phone.append(heard)
     return wer(refs, clean), wer(refs, phone)
-
-
-def _cpu_model() -> str:
-    try:
-        for line in open("/proc/cpuinfo", encoding="utf-8"):
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return "unknown CPU"
-
-
-def _cores() -> int:
-    import os
-
-    return len(os.sched_getaffinity(0))

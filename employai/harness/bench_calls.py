@@ -28,7 +28,7 @@ from pathlib import Path
 from employai.harness.bench_reliability import Bench
 from employai.harness.bench_soak import DialResult
 from employai.harness.eval_hearing import flite
-from employai.runtime.cpu import machine_cores
+from employai.runtime.cpu import cpu_model, machine_cores
 from sip_config import Config
 from speech.pcm import write_wav
 
@@ -159,7 +159,7 @@ def run_bench_calls(config: Config, workdir: Path, counts: list[int], heavy: boo
     # Calls served at once within the targets: a round's answered calls, when all their replies were fast enough
     # (a call refused by SIP for want of call slots is counted as refused, not as slow).
     served = max((r.answered for r in rounds if r.fast_enough()), default=0)
-    report = {"measured": time.strftime("%Y-%m-%d %H:%M"), "cpu": _cpu_model(), "cores": machine_cores(),
+    report = {"measured": time.strftime("%Y-%m-%d %H:%M"), "cpu": cpu_model(), "cores": machine_cores(),
               "calls": served, "targets": {"p50_s": TARGET_P50_S, "p95_s": TARGET_P95_S},
               "rounds": [asdict(r) for r in rounds]}
     (workdir / "results.json").write_text(json.dumps(report, indent=1))
@@ -172,10 +172,3 @@ def run_bench_calls(config: Config, workdir: Path, counts: list[int], heavy: boo
     else:
         print(f"\n{served} calls at once meet the targets" + ("" if heavy or cores else ": nothing written"))
     return 0
-
-
-def _cpu_model() -> str:
-    for line in Path("/proc/cpuinfo").read_text().splitlines():
-        if line.startswith("model name"):
-            return line.split(":", 1)[1].strip()
-    return platform.processor() or platform.machine()

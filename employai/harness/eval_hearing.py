@@ -22,7 +22,6 @@ from __future__ import annotations
 import csv
 import dataclasses
 import hashlib
-import platform
 import re
 import subprocess
 import time
@@ -37,6 +36,7 @@ import numpy as np
 from employai.harness.hearing_numbers import hear_numbers
 from employai.harness.hearing_sentences import DEFAULT_SENTENCES, DENTAL_SENTENCES, EVAL_DIRECTORY
 from employai.harness.wer import normalise, wer
+from employai.runtime.cpu import cpu_model
 from employai.runtime.vocabulary import business_vocabulary
 from sip_config import Config, load_config, resolve_models
 from sip_config.schema import ProfileSettings
@@ -301,16 +301,6 @@ def _profiles(config: Config, quick: bool) -> list[tuple[str, Config, list[str]]
     return out
 
 
-def _cpu() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
-
-
 def run_eval_hearing(config: Config, args: Any) -> int:
     workdir = Path(getattr(args, "workdir", "eval-out")) / "hearing"
     quick = bool(getattr(args, "quick", False))
@@ -318,7 +308,7 @@ def run_eval_hearing(config: Config, args: Any) -> int:
     s = config.stt
     print(f"Hearing the business's words over G.711 (simulated: 8 kHz, mu-law/A-law), Whisper {s.model} "
           f"({resolve_models(config).whisper_dir}; {s.compute_type}, {s.cpu_threads} threads, window {s.window_s} s, "
-          f"beam {s.beam_size}), flite voices {', '.join(VOICES)}, on {_cpu()}")
+          f"beam {s.beam_size}), flite voices {', '.join(VOICES)}, on {cpu_model()}")
     results: list[Heard] = []
     names = []
     for name, profile, sentences in _profiles(config, quick):

@@ -17,19 +17,9 @@ from pathlib import Path
 
 from sip_config import Config
 
-from .cpu import machine_cores
+from .cpu import cpu_model, machine_cores
 
 log = logging.getLogger(__name__)
-
-
-def _cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return ""
 
 
 def measured_calls(data_dir: Path) -> int:
@@ -38,7 +28,7 @@ def measured_calls(data_dir: Path) -> int:
         measured = json.loads((data_dir / "capacity.json").read_text())
     except (OSError, ValueError):
         return 0
-    if not isinstance(measured, dict) or (measured.get("cpu"), measured.get("cores")) != (_cpu_model(),
+    if not isinstance(measured, dict) or (measured.get("cpu"), measured.get("cores")) != (cpu_model(),
                                                                                           machine_cores()):
         return 0  # measured on another machine kind
     calls = measured.get("calls")

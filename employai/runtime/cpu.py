@@ -26,6 +26,7 @@ from __future__ import annotations
 import contextvars
 import itertools
 import os
+import platform
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -169,6 +170,17 @@ def machine_cores() -> int:
         return len(os.sched_getaffinity(0))
     except (AttributeError, OSError):
         return os.cpu_count() or 1
+
+
+def cpu_model() -> str:
+    """The processor's model name (what a measurement was made on), or the machine type when unknown."""
+    try:
+        for line in open("/proc/cpuinfo", encoding="utf-8"):
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
 
 
 def lanes_for(cores: int, threads_per_job: int) -> int:
