@@ -5,6 +5,7 @@ being served goes on. The refusal by SIP status instead (486, 503) is in test_si
 from __future__ import annotations
 
 import json
+import re
 import threading
 import time
 from contextlib import closing
@@ -75,6 +76,7 @@ def test_a_call_beyond_capacity_hears_the_lines_are_busy_and_the_call_served_goe
         bot.stop()
     assert beyond.ended_by == "bot" and beyond.end_reason == "busy", beyond
     assert "1 served at once (capacity.calls)" in status and "CPU lane" in status, status
+    assert re.search(r"inbound\s+served\s+\d+:\d\d", status), status  # the call being served, and for how long
     assert f"database:     {tmp_path / 'bot' / 'data' / 'employai.sqlite3'}" in status, status
     with closing(bot.db()) as db:
         said = [r["text"] for r in db.execute(

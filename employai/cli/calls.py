@@ -113,6 +113,10 @@ def run_status(config: Config) -> int:
                   f"the next {reg['retry_in_s']:.0f} s after the last")
     capacity = f" of {status['capacity']} served at once ({status['capacity_from']})" if "capacity" in status else ""
     print(f"  calls now:    {status['calls'] if status['running'] else 0}{capacity}")
+    for call in status.get("live", []) if status["running"] else []:
+        minutes, seconds = divmod(int(time.time() - call["since"]), 60)
+        what = "told the lines are busy" if call.get("busy") else f"{minutes}:{seconds:02d}"
+        print(f"    {call['direction']:<8} {call['caller']:<24} {what}")
     if status.get("cpu_lanes"):
         print(f"  model work:   {status['cpu_lanes']} CPU lane(s), most urgent first")
     print(f"  database:     {status.get('database', data_dir(config) / 'employai.sqlite3')}")

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+import time
 from pathlib import Path
 
 from brain.switchboard import Directory
@@ -41,6 +42,7 @@ class Bot:
         self._config, self._engines, self._store = config, engines, store
         self._loop: asyncio.AbstractEventLoop | None = None
         self._conductors: set[CallConductor] = set()
+        self._started: dict[CallConductor, float] = {}
         self._tasks: set[asyncio.Task] = set()
         self.directory = Directory(config.transfer, sip_domain(config))
         self.dial_policy = DialPolicy(self.directory, store.schedule.is_calling)
@@ -80,18 +82,26 @@ class Bot:
 
     def _launch(self, conductor: CallConductor) -> asyncio.Task:
         self._conductors.add(conductor)
-        self.status.update(calls=len(self._conductors))
+        self._started[conductor] = time.time()
+        self._live_status()
         task = asyncio.create_task(conductor.run())
         self._tasks.add(task)
         task.add_done_callback(lambda t: self._done(t, conductor))
         return task
 
+    def _live_status(self) -> None:
+        """The calls now, for `employai status` (the operator's own file: who is on the line is shown there)."""
+        live = [{"direction": c.context.direction, "caller": c.context.remote.user or "(withheld)",
+                 "since": self._started.get(c, 0.0), "busy": c.busy} for c in self._conductors]
+        self.status.update(calls=len(self._conductors), live=live)
+
     def _done(self, task: asyncio.Task, conductor: CallConductor) -> None:
         self._tasks.discard(task)
         self._conductors.discard(conductor)
+        self._started.pop(conductor, None)
         if not conductor.busy:
             self.admission.release()
-        self.status.update(calls=len(self._conductors))
+        self._live_status()
         if conductor.call_id is not None and conductor.memory is not None and wants_after_call_review(self._config):
             review = asyncio.create_task(self._review(conductor))
             self._tasks.add(review)

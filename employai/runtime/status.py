@@ -21,11 +21,14 @@ class StatusFile:
         self._data = {"pid": os.getpid(), "started_at": time.time(), "uri": uri, "aor": aor, "calls": 0,
                       "registration": asdict(RegistrationState())}
 
-    def update(self, registration: RegistrationState | None = None, calls: int | None = None) -> None:
+    def update(self, registration: RegistrationState | None = None, calls: int | None = None,
+               live: list[dict] | None = None) -> None:
         if registration is not None:
             self._data["registration"] = asdict(registration)
         if calls is not None:
             self._data["calls"] = calls
+        if live is not None:
+            self._data["live"] = live
         self._data["updated_at"] = time.time()
         self.path.parent.mkdir(parents=True, exist_ok=True)
         tmp = self.path.with_suffix(".tmp")
