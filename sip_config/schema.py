@@ -248,7 +248,7 @@ class NotifySettings:
 @dataclass(frozen=True)
 class CapacitySettings:
     cores: int = 0  # cores the model work of all calls shares (0: the cores this process may run on)
-    calls: int = 0  # calls served at once at target latency (0: as `employai bench --calls` measured, else cores)
+    calls: int = 0  # calls served at once at target latency (0: as `employai bench --calls` measured, else max_calls)
     when_full: str = "announce"  # a call beyond that: "announce" (busy_text, then BYE), "486" or "503"
     busy_text: str = "I'm sorry, all our lines are busy right now. Please call again in a few minutes. Goodbye!"
 

@@ -25,7 +25,7 @@ from .peers import start_bot
 def test_the_number_served_is_configured_or_measured_here_or_one_per_core(tmp_path):
     assert serving_capacity(config_from_dict({"capacity": {"calls": 5}}), tmp_path) == (5, "capacity.calls")
     default = config_from_dict({})
-    assert serving_capacity(default, tmp_path)[0] == max(2, machine_cores())
+    assert serving_capacity(default, tmp_path)[0] == default.sip.max_calls  # not measured: as before admission
     measured = {"cpu": cpu_model(), "cores": machine_cores(), "calls": 4}
     (tmp_path / "capacity.json").write_text(json.dumps(measured))
     assert measured_calls(tmp_path) == 4 and serving_capacity(default, tmp_path)[0] == 4

@@ -52,6 +52,10 @@ class Bot:
         capacity, source = serving_capacity(config, data_dir(config))
         self.admission = Admission(capacity, config.capacity.when_full)
         log.info("calls served at once", extra={"calls": capacity, "from": source})
+        if capacity <= config.sip.max_calls_per_source:
+            log.warning("one source may fill every line: keep sip.max_calls_per_source below the calls served "
+                        "(unless the only source is your own proxy)",
+                        extra={"calls": capacity, "max_calls_per_source": config.sip.max_calls_per_source})
         self.status.describe(capacity=capacity, capacity_from=source,
                              cpu_lanes=engines.lanes.lanes if engines.lanes is not None else 0,
                              database=str(data_dir(config) / "employai.sqlite3"))
@@ -66,7 +70,12 @@ class Bot:
                                                       "when_full": self.admission.when_full})
             if (status := self.admission.refusal()) is not None:
                 return status
-        conductor = self._conductor(handle, CallContext.inbound(invite, self.directory), busy=not admitted)
+        try:
+            conductor = self._conductor(handle, CallContext.inbound(invite, self.directory), busy=not admitted)
+        except Exception:
+            if admitted:  # the agent refuses the call: its line is free again
+                self.admission.release()
+            raise
         self._loop.call_soon_threadsafe(self._launch, conductor)
         return conductor
 

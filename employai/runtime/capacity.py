@@ -1,8 +1,8 @@
 """How many calls the bot serves at once at its target latency, and who is turned away beyond that.
 
 The number comes from `[capacity] calls` when set; else from what `employai bench --calls` measured on this
-machine kind (`<data dir>/capacity.json`, used only when its CPU model is this machine's); else one call per core
-(at least two).
+machine kind (`<data dir>/capacity.json`, used only when its CPU model is this machine's); else `sip.max_calls`,
+as before admission existed. Keep `sip.max_calls_per_source` below it: one stranger must not fill every line.
 A call beyond it is not served slowly with everyone else's: per `capacity.when_full` it hears "all our lines are
 busy" and a goodbye, or is refused before it is answered (486 Busy Here, or 503 with Retry-After). Calls placed by
 the bot (scheduled calls) count too. `Admission` is thread-safe: the SIP thread admits, the event loop releases.
@@ -41,8 +41,7 @@ def serving_capacity(config: Config, data_dir: Path) -> tuple[int, str]:
         return config.capacity.calls, "capacity.calls"
     if measured := measured_calls(data_dir):
         return measured, "measured by employai bench --calls"
-    cores = config.capacity.cores or machine_cores()
-    return max(2, cores), "one call per core, at least two (not measured: run employai bench --calls)"
+    return config.sip.max_calls, "sip.max_calls (not measured: run employai bench --calls)"
 
 
 class Admission:
