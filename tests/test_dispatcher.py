@@ -23,9 +23,11 @@ from .peers import free_port, start_bot
 
 pytestmark = [pytest.mark.sip, pytest.mark.timeout(420)]
 
-PROXY = "127.0.0.8"  # the dispatcher's own address: the bots trust it, and only it, for caller ID
+PROXY = "127.0.0.8"  # the dispatcher's own address
 PING_S = 1
-BOT_SIP = f'trusted_proxies = ["{PROXY}"]'
+# Not a trusted proxy (it authenticates no caller: caller ID stays a claim); every call's source, so it may hold
+# every line of a bot.
+BOT_SIP = "trusted_proxies = []\nmax_calls_per_source = 3"
 
 
 def _dial(uri: str, wavs: list[Path], workdir: Path, tag: str, timeout: float = 60) -> list[dict] | None:
@@ -63,6 +65,7 @@ def test_calls_are_shared_and_a_dead_bot_is_passed_over_then_closes_its_cut_off_
             assert _dial(uri, [question], tmp_path, f"shared-{i}") is not None, proxy.log()[-3000:]
         taken = {name: len(bot.calls()) for name, bot in bots.items()}
         assert taken["a"] >= 1 and taken["b"] >= 1, taken  # round robin: both bots take calls
+        assert not any(c["identity_verified"] for bot in bots.values() for c in bot.calls())  # a claim, not an ID
 
         # A call held on bot A (round robin: at most two tries land one there), then A is killed.
         for i in range(3):
