@@ -8,7 +8,7 @@ worker threads, and read the urgency of the work from `cpu.URGENCY` (the turn th
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import TypeVar
 
 import numpy as np
 
@@ -35,9 +35,6 @@ class ScheduledSynthesizer:
 
     def synthesize(self, text: str) -> bytes:
         return self._lanes.run(current_level("audio"), lambda: self.inner.synthesize(text))
-
-    def __getattr__(self, name: str) -> Any:  # the cache's prewarm and the like, unscheduled (start-up only)
-        return getattr(self.inner, name)
 
 
 class ScheduledEmbedder:
