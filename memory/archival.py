@@ -1,8 +1,9 @@
 """Archival memory: passages with embeddings, searched by meaning and by keyword (MemGPT's external store).
 
 Two scopes: the organisation's knowledge base (read-only to callers) and each caller's own notes. A search is
-bound to one caller and sees only the knowledge base and that caller's notes. Vectors live in SQLite next to
-their text; a search scores them with one matrix product and fuses that ranking with FTS5's (reciprocal rank).
+bound to one caller and sees only the knowledge base and that caller's notes. Vectors live in the database next to
+their text (a BLOB on SQLite, a bytea on PostgreSQL); a search scores them here with one matrix product and fuses
+that ranking with the engine's full-text ranking (FTS5's or PostgreSQL's) by reciprocal rank.
 """
 
 from __future__ import annotations
@@ -15,8 +16,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .database import transaction
+from .database import Database, as_database
 from .embeddings import DIMENSIONS, Embedder
+from .sqlite_db import sqlite_schema
 from .stopwords import STOP_WORDS
 
 SCHEMA = """
@@ -50,6 +52,7 @@ class Passage:
 
 
 def install_schema(db: sqlite3.Connection) -> None:
+    """The passages and their FTS5 index on SQLite (PostgreSQL installs its whole schema when it connects)."""
     db.executescript(SCHEMA)
 
 
@@ -74,11 +77,10 @@ class Archive:
     Searches run in worker threads, several calls at once: the matrix is swapped whole under `_cache_lock`, so a
     search always scores one consistent snapshot; writes to the table hold the store's write lock."""
 
-    def __init__(self, db: sqlite3.Connection, embedder: Embedder, lock: threading.RLock | None = None):
-        self._lock = lock or threading.RLock()
-        with self._lock:
-            install_schema(db)
-        self._db = db
+    def __init__(self, db: Database | sqlite3.Connection, embedder: Embedder, lock: threading.RLock | None = None):
+        self._db = as_database(db, lock)
+        self._lock = self._db.lock
+        sqlite_schema(self._db, SCHEMA)
         self._embedder = embedder
         self._cache_lock = threading.Lock()
         self._matrix = _EMPTY
@@ -86,7 +88,7 @@ class Archive:
 
     def insert(self, texts: list[str], scope: str, caller_user: str = "", source: str = "") -> int:
         rows = self._rows(texts, scope, caller_user, source)
-        with transaction(self._db, self._lock):
+        with self._db.transaction():
             self._insert_rows(rows)
         return len(rows)
 
@@ -124,7 +126,7 @@ class Archive:
         if current == [t.strip() for t in texts if t.strip()]:
             return
         rows = self._rows(texts, "org", "", source)
-        with transaction(self._db, self._lock):
+        with self._db.transaction():
             self._db.execute("DELETE FROM passages WHERE scope = 'org' AND source = ?", (source,))
             self._insert_rows(rows)
         self.forget_cached()
@@ -158,6 +160,8 @@ class Archive:
         for rank, pid in enumerate(self._keyword_hits(query, caller_user, limit * 4)):
             ranks[pid] = ranks.get(pid, 0.0) + 1.0 / (_RRF_K + rank)
         best = sorted(ranks, key=lambda pid: ranks[pid], reverse=True)[:limit]
+        if not best:
+            return []
         rows = {r[0]: r for r in self._db.execute(
             f"SELECT id, text, source FROM passages WHERE id IN ({','.join('?' * len(best))})", best)}
         return [Passage(pid, rows[pid][1], rows[pid][2], cosine.get(pid, 0.0)) for pid in best if pid in rows]
@@ -191,9 +195,4 @@ class Archive:
         words = [w for w in re.findall(r"\w+", query.lower()) if len(w) > 2 and w not in STOP_WORDS]
         if not words:
             return []
-        rows = self._db.execute(
-            "SELECT p.id FROM passages_fts f JOIN passages p ON p.id = f.rowid WHERE passages_fts MATCH ?"
-            " AND (p.scope = 'org' OR (p.scope = 'caller' AND p.caller_user = ? AND ? != ''))"
-            " ORDER BY bm25(passages_fts) LIMIT ?",
-            (" OR ".join(f'"{w}"' for w in words), caller_user, caller_user, limit)).fetchall()
-        return [r[0] for r in rows]
+        return self._db.passage_hits(words, caller_user, limit)

@@ -1,4 +1,4 @@
-"""Per-caller memory on SQLite: the `human` core block and recall search over everything the caller said.
+"""Per-caller memory (SQLite or PostgreSQL): the `human` core block and recall search over everything the caller said.
 
 Isolation is structural: a `CallerMemory` is bound to one caller when the call starts, from the SIP identity;
 no method takes a caller id, so nothing the caller or the model says can reach another caller's memory.
@@ -15,6 +15,7 @@ from collections.abc import Mapping
 
 from .archival import Archive
 from .blocks import Block, BlockFullError
+from .database import Database, as_database
 from .extractor import Fact, extract_facts, holds_number, merge_facts
 from .followups import SCHEMA as FOLLOWUPS_SCHEMA
 from .followups import Followup, FollowupStore, confirmation, detect_callback
@@ -65,12 +66,13 @@ def install_schema(db: sqlite3.Connection) -> None:
 
 
 class CallerMemory:
-    def __init__(self, db: sqlite3.Connection | None, caller_user: str, archive: Archive | None = None,
+    def __init__(self, db: Database | sqlite3.Connection | None, caller_user: str, archive: Archive | None = None,
                  lock: threading.RLock | None = None):
+        db = as_database(db, lock) if db is not None else None
         self._db = db if caller_user else None
         self._caller = caller_user
         self._archive = archive  # the knowledge base is there for anonymous callers too
-        self._lock = lock or threading.RLock()  # the store's write lock, shared with every other writer
+        self._lock = db.lock if db is not None else threading.RLock()  # the store's write lock, shared by all
         # Messages for staff are kept for anonymous callers too: for the business, not remembered about them.
         self._followups = FollowupStore(db, self._lock) if db is not None else None
         self._forms = FormStore(db, self._lock) if db is not None else None  # intake forms: the same rule
@@ -145,21 +147,14 @@ class CallerMemory:
 
     def conversation_search(self, query: str, limit: int = 3, exclude_call: int | None = None,
                             caller_only: bool = False) -> list[str]:
-        """The caller's own past turns that best match the content words of `query` (FTS5)."""
+        """The caller's own past turns that best match the content words of `query` (the engine's full-text
+        search: FTS5 on SQLite, tsvector on PostgreSQL)."""
         if self._db is None:
             return []
         words = [w for w in re.findall(r"\w+", query.lower()) if len(w) > 2 and w not in STOP_WORDS]
         if not words:
             return []
-        terms = " OR ".join(f'"{w}"' for w in words)
-        caller = '"' + self._caller.replace('"', "") + '"'
-        # The FTS caller column narrows the search to this caller's turns; the join on calls keeps it exact.
-        rows = self._db.execute(
-            "SELECT t.role, t.text FROM recall_fts f JOIN turns t ON t.id = f.rowid JOIN calls c ON c.id = t.call_id"
-            " WHERE recall_fts MATCH ? AND c.caller_user = ? AND t.call_id IS NOT ?"
-            + (" AND t.role = 'caller'" if caller_only else "") +
-            " ORDER BY bm25(recall_fts, 1.0, 0.0), t.id DESC LIMIT ?",
-            (f"caller:{caller} AND text:({terms})", self._caller, exclude_call, limit)).fetchall()
+        rows = self._db.recall_search(self._caller, words, exclude_call, caller_only, limit)
         return [f"{role}: {text}" for role, text in rows]
 
     def conversation_by_date(self, start: float, end: float, limit: int = 20) -> list[str]:
@@ -228,7 +223,7 @@ class CallerMemory:
         anonymised. Returns the rows erased per kind (see `memory/records.py`)."""
         if self._db is None:
             return {}
-        erased = forget_caller(self._db, self._lock, self._caller)
+        erased = forget_caller(self._db, self._caller)
         if self._archive is not None:
             self._archive.forget_cached()
         return erased

@@ -1,27 +1,26 @@
-"""Opening the SQLite database: owner-only files, a busy timeout, and the write lock of a shared connection.
+"""The storage Protocol every memory module runs its SQL on, and how a database is opened from a path or a URL.
 
-One connection per process is shared by the event loop and worker threads (`check_same_thread=False`). SQLite
-serialises single calls, but not a transaction: a statement another thread runs between our BEGIN and COMMIT would
-land inside it. So every write, and every transaction, holds the store's `threading.RLock`.
+Two implementations: `memory/sqlite_db.py` (the embedded default, one file) and `memory/postgres_db.py` (a shared
+PostgreSQL server, for several bots). The modules write their SQL once, with `?` placeholders; the PostgreSQL side
+translates them. Only what really differs between the engines is a method of the dialect: the schema, full-text
+search (recall and passages), the row lock that claims a scheduled call, and compaction after an erasure.
+
+Threads: one `Database` per process is shared by the event loop and worker threads. Every write, and every
+transaction, holds its `lock` (a `threading.RLock`), so a statement another thread runs between our BEGIN and
+COMMIT cannot land inside it.
 """
 
 from __future__ import annotations
 
-import logging
-import os
 import re
 import sqlite3
-import stat
 import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
+from typing import Any, Protocol
+from urllib.parse import urlsplit, urlunsplit
 
-log = logging.getLogger(__name__)
-
-BUSY_TIMEOUT_S = 5.0  # another process (the CLI, a test) holding the database delays a write, never fails it
-FILE_MODE = 0o600
-DIR_MODE = 0o700
 _ANONYMOUS = ("anonymous", "unknown", "restricted", "unavailable", "")
 
 
@@ -29,7 +28,8 @@ def uri_user(uri: str) -> str:
     """The user part of a SIP/tel URI as callers are keyed (the rule of `telephony.headers.normalise_user`).
 
     Kept here too because `memory/` does not import `telephony/` (its package loads PJSUA2); a unit test holds the
-    two equal. Registered as the SQL function `uri_user(uri)` on every connection this module opens."""
+    two equal. The SQL function `uri_user(uri)` of both backends is this rule (SQLite registers this function on
+    its connection; PostgreSQL gets the same rule in PL/pgSQL with the schema, and a test holds them equal)."""
     body = uri.split(":", 1)[1] if ":" in uri else uri
     user = body.split("@", 1)[0].split(";", 1)[0]
     if user.lower() in _ANONYMOUS:
@@ -40,63 +40,111 @@ def uri_user(uri: str) -> str:
     return user.lower()
 
 
-def _owner_only(path: Path, mode: int) -> None:
-    try:
-        if stat.S_IMODE(path.stat().st_mode) != mode:
-            os.chmod(path, mode)
-    except FileNotFoundError:
-        pass
-    except OSError as exc:  # a file of another user: say so, but the owner decides
-        log.warning("could not restrict the permissions of a database file", extra={"path": str(path),
-                                                                                    "error": str(exc)})
+class Cursor(Protocol):
+    """What a statement returns: the DB-API cursor of either engine."""
+
+    @property
+    def rowcount(self) -> int: ...
+
+    @property
+    def description(self) -> Any: ...
+
+    def fetchone(self) -> Any: ...
+
+    def fetchall(self) -> list[Any]: ...
+
+    def __iter__(self) -> Iterator[Any]: ...
 
 
-def restrict_files(path: Path) -> None:
-    """The database and its WAL and shared-memory files: readable and writable by their owner only."""
-    for name in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
-        _owner_only(name, FILE_MODE)
+class Database(Protocol):
+    """One connection shared by a process, with its write lock, and the few operations whose SQL differs."""
 
+    dialect: str  # "sqlite" | "postgresql"
+    lock: threading.RLock
+    row_lock: str  # appended to a SELECT that claims rows: " FOR UPDATE SKIP LOCKED" on PostgreSQL
 
-def open_database(path: Path) -> sqlite3.Connection:
-    """Open (creating if need be) the database at `path`: autocommit, WAL, busy timeout, owner-only files.
+    def execute(self, sql: str, args: Sequence[Any] = ()) -> Cursor:
+        """Run one statement (`?` placeholders); autocommit unless inside `transaction()`."""
+        ...
 
-    The data directory is made 0700 when this creates it (a directory that exists is the operator's choice)."""
-    if not path.parent.exists():
-        path.parent.mkdir(parents=True, mode=DIR_MODE, exist_ok=True)
-        _owner_only(path.parent, DIR_MODE)
-    os.close(os.open(path, os.O_RDWR | os.O_CREAT, FILE_MODE))  # created 0600 whatever the umask lets through
-    _owner_only(path, FILE_MODE)  # SQLite gives the WAL and SHM files the database file's permissions
-    db = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False, timeout=BUSY_TIMEOUT_S)
-    db.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
-    db.execute("PRAGMA journal_mode=WAL")
-    db.execute("PRAGMA synchronous=NORMAL")
-    db.execute("PRAGMA foreign_keys=ON")
-    db.execute("PRAGMA secure_delete=ON")  # erased rows are overwritten, not left in free pages
-    db.create_function("uri_user", 1, uri_user, deterministic=True)
-    restrict_files(path)
-    return db
+    def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None: ...
 
+    def insert(self, sql: str, args: Sequence[Any] = ()) -> int:
+        """Run an INSERT of one row into a table with an `id` key; the new row's id."""
+        ...
 
-def inserted_id(cur: sqlite3.Cursor) -> int:
-    """The rowid the INSERT just run on `cur` created (`lastrowid` is None only on a cursor that inserted nothing)."""
-    if cur.lastrowid is None:
-        raise sqlite3.InterfaceError("the statement inserted no row")
-    return cur.lastrowid
+    def transaction(self) -> AbstractContextManager[None]:
+        """BEGIN .. COMMIT (ROLLBACK on any exception) holding the lock; re-entrant (an inner one joins)."""
+        ...
+
+    @property
+    def in_transaction(self) -> bool: ...
+
+    def recall_search(self, caller_user: str, words: Sequence[str], exclude_call: int | None, caller_only: bool,
+                      limit: int) -> list[tuple[str, str]]:
+        """(role, text) of the caller's own turns best matching any of `words`, best first."""
+        ...
+
+    def passage_hits(self, words: Sequence[str], caller_user: str, limit: int) -> list[int]:
+        """Ids of the knowledge base's and the caller's own passages best matching any of `words`."""
+        ...
+
+    def reindex_call(self, call_id: int, caller_user: str) -> None:
+        """A call's turns now belong to `caller_user` in the recall index (a PIN proved who called)."""
+        ...
+
+    def forget_recall(self, caller_user: str) -> None:
+        """Drop the recall index rows filed under `caller_user` (their turns are deleted by the caller)."""
+        ...
+
+    def compact(self) -> None:
+        """After an erasure: leave no trace of erased rows in indexes or logs the engine keeps. Best effort."""
+        ...
+
+    def describe(self) -> str:
+        """Where the data is, for people: a path, or a URL without its password."""
+        ...
+
+    def close(self) -> None: ...
 
 
 @contextmanager
-def transaction(db: sqlite3.Connection, lock: threading.RLock) -> Iterator[None]:
-    """BEGIN IMMEDIATE .. COMMIT (ROLLBACK on any exception) while holding the connection's write lock.
+def transaction(db: Database, lock: threading.RLock | None = None) -> Iterator[None]:
+    """`db.transaction()` (the lock argument is the database's own; kept for the callers written before)."""
+    with db.transaction():
+        yield
 
-    Re-entrant: inside a transaction this thread already holds, it simply joins it."""
-    with lock:
-        if db.in_transaction:
-            yield
-            return
-        db.execute("BEGIN IMMEDIATE")
-        try:
-            yield
-        except BaseException:
-            db.execute("ROLLBACK")
-            raise
-        db.execute("COMMIT")
+
+def mask_url(url: str) -> str:
+    """A database URL fit for a log or a status page: any password replaced by ***."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.rsplit("@", 1)
+    host = netloc[-1]
+    user = parts.username or ""
+    return urlunsplit((parts.scheme, f"{user}:***@{host}", parts.path, parts.query, parts.fragment))
+
+
+def is_postgres_url(url: str) -> bool:
+    return url.startswith(("postgresql://", "postgres://"))
+
+
+def connect(where: str | Path, password: str | None = None) -> Database:
+    """A `Database` for a SQLite file path, or a `postgresql://` URL (`password` overrides the URL's own)."""
+    if isinstance(where, str) and is_postgres_url(where):
+        from .postgres_db import PostgresDatabase
+
+        return PostgresDatabase(where, password)
+    from .sqlite_db import SqliteDatabase
+
+    return SqliteDatabase.open(Path(where))
+
+
+def as_database(db: Database | sqlite3.Connection, lock: threading.RLock | None = None) -> Database:
+    """A `Database` for a bare `sqlite3.Connection` (a store built on its own, as some tests and harnesses do)."""
+    if isinstance(db, sqlite3.Connection):
+        from .sqlite_db import SqliteDatabase
+
+        return SqliteDatabase(db, lock)
+    return db

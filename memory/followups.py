@@ -12,7 +12,8 @@ import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from .database import inserted_id
+from .database import Database, as_database
+from .sqlite_db import sqlite_schema
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS followups (
@@ -98,26 +99,24 @@ def confirmation(followup: Followup) -> str:
 class FollowupStore:
     """Follow-ups on the shared connection; writes hold the store's lock (`memory/database.py`)."""
 
-    def __init__(self, db: sqlite3.Connection, lock: threading.RLock | None = None):
-        self._db = db
-        self._lock = lock or threading.RLock()
-        with self._lock:
-            db.execute(SCHEMA)  # one statement: `executescript` would COMMIT another thread's open transaction
+    def __init__(self, db: Database | sqlite3.Connection, lock: threading.RLock | None = None):
+        self._db = as_database(db, lock)
+        self._lock = self._db.lock
+        sqlite_schema(self._db, SCHEMA, single=True)
 
     def add(self, caller_user: str, call_id: int | None, followup: Followup, kind: str = "callback") -> int:
-        with self._lock:
-            cur = self._db.execute(
-                "INSERT INTO followups (caller_user, call_id, kind, request, due_at, created_at)"
-                " VALUES (?, ?, ?, ?, ?, ?)",
-                (caller_user, call_id, kind, followup.request, followup.due_at, time.time()))
-            return inserted_id(cur)
+        return self._db.insert(
+            "INSERT INTO followups (caller_user, call_id, kind, request, due_at, created_at)"
+            " VALUES (?, ?, ?, ?, ?, ?)",
+            (caller_user, call_id, kind, followup.request, followup.due_at, time.time()))
 
     def mark(self, followup_id: int, status: str) -> None:
         with self._lock:
             self._db.execute("UPDATE followups SET status = ? WHERE id = ?", (status, followup_id))
 
     def pending(self, kind: str = "callback") -> list[dict]:
-        cur = self._db.execute("SELECT * FROM followups WHERE status = 'pending' AND kind = ? ORDER BY due_at",
+        cur = self._db.execute("SELECT * FROM followups WHERE status = 'pending' AND kind = ?"
+                               " ORDER BY due_at NULLS FIRST",
                                (kind,))
         names = [d[0] for d in cur.description]
         return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]

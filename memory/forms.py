@@ -19,8 +19,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from .database import inserted_id
+from .database import Database, as_database
 from .followups import SCHEMA as FOLLOWUPS_SCHEMA
+from .sqlite_db import SqliteDatabase
 
 KIND = "form"
 DERIVED = " iso"  # a value stored alongside a field ("preferred time iso"): not said back to the caller
@@ -51,9 +52,12 @@ def _iso(at: float) -> str:
     return datetime.fromtimestamp(at).isoformat(timespec="seconds")
 
 
-def install_schema(db: sqlite3.Connection, lock: threading.RLock) -> None:
-    """The follow-ups table with its `details` column (ALTER TABLE on a database made before forms existed)."""
-    with lock:
+def install_schema(db: Database) -> None:
+    """The follow-ups table with its `details` column (ALTER TABLE on a SQLite database made before forms existed;
+    PostgreSQL installs its whole schema when it connects)."""
+    if not isinstance(db, SqliteDatabase):
+        return
+    with db.lock:
         db.execute(FOLLOWUPS_SCHEMA)
         have = {row[1] for row in db.execute("PRAGMA table_info(followups)")}
         if "details" not in have:
@@ -63,19 +67,17 @@ def install_schema(db: sqlite3.Connection, lock: threading.RLock) -> None:
 class FormStore:
     """Forms and the task list on the shared connection."""
 
-    def __init__(self, db: sqlite3.Connection, lock: threading.RLock | None = None):
-        self._db = db
-        self._lock = lock or threading.RLock()
-        install_schema(db, self._lock)
+    def __init__(self, db: Database | sqlite3.Connection, lock: threading.RLock | None = None):
+        self._db = as_database(db, lock)
+        self._lock = self._db.lock
+        install_schema(self._db)
 
     def save(self, caller_user: str, call_id: int | None, form_name: str, values: Mapping[str, str]) -> int:
         """Store a completed form; its id."""
         details = json.dumps({"form": form_name, "values": {str(k): str(v) for k, v in values.items()}})
-        with self._lock:
-            cur = self._db.execute(
-                "INSERT INTO followups (caller_user, call_id, kind, request, details, created_at)"
-                " VALUES (?, ?, ?, ?, ?, ?)", (caller_user, call_id, KIND, form_name, details, time.time()))
-            return inserted_id(cur)
+        return self._db.insert(
+            "INSERT INTO followups (caller_user, call_id, kind, request, details, created_at)"
+            " VALUES (?, ?, ?, ?, ?, ?)", (caller_user, call_id, KIND, form_name, details, time.time()))
 
     def mark(self, task_id: int, status: str) -> bool:
         with self._lock:
@@ -101,7 +103,8 @@ class FormStore:
         rows = self._db.execute(
             "SELECT f.id, f.kind, f.status, f.caller_user, f.call_id, f.created_at, f.request, f.details, f.due_at,"
             " COALESCE(c.claimed_user, '') FROM followups f LEFT JOIN calls c ON c.id = f.call_id"
-            f" WHERE {where} ORDER BY f.created_at {order}, f.id {order} LIMIT ?", (*args, limit)).fetchall()
+            f" WHERE {where} ORDER BY f.created_at {order}, f.id {order}" + (" LIMIT ?" if limit >= 0 else ""),
+            (*args, limit) if limit >= 0 else args).fetchall()
         return [_task(row) for row in rows]
 
 

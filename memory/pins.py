@@ -15,6 +15,9 @@ import sqlite3
 import threading
 import time
 
+from .database import Database, as_database
+from .sqlite_db import sqlite_schema
+
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS caller_pins (
     caller_user   TEXT PRIMARY KEY,
@@ -52,11 +55,10 @@ def _hash(pin: str, salt: bytes) -> bytes:
 class PinStore:
     """PINs by caller. `verify` is slow on purpose (scrypt): call it from a worker thread, not the event loop."""
 
-    def __init__(self, db: sqlite3.Connection, lock: threading.RLock | None = None):
-        self._db = db
-        self._lock = lock or threading.RLock()
-        with self._lock:
-            self._db.execute(SCHEMA)
+    def __init__(self, db: Database | sqlite3.Connection, lock: threading.RLock | None = None):
+        self._db = as_database(db, lock)
+        self._lock = self._db.lock
+        sqlite_schema(self._db, SCHEMA, single=True)
 
     def set(self, caller_user: str, pin: str) -> None:
         """Set (or replace) the caller's PIN; clears any failures and lock. ValueError unless 4 to 8 digits."""

@@ -12,23 +12,21 @@ reach `forget` by voice, so a claim alone never erases anybody.
 
 from __future__ import annotations
 
-import sqlite3
-import threading
 import time
 
-from .database import transaction
+from .database import Database
 
 _ANONYMISE = ("caller_user = '', remote_uri = '', display_name = '', claimed_user = '', purpose = NULL")
 _FINISHED = "('done', 'failed', 'cancelled')"
 
 
-def forget_caller(db: sqlite3.Connection, lock: threading.RLock, caller_user: str) -> dict[str, int]:
+def forget_caller(db: Database, caller_user: str) -> dict[str, int]:
     """Erase everything about `caller_user` in one transaction; returns the rows erased per kind."""
     if not caller_user:
         return {}
     c = (caller_user,)
     erased: dict[str, int] = {}
-    with transaction(db, lock):
+    with db.transaction():
         db.execute("CREATE TEMP TABLE IF NOT EXISTS forget_calls (id INTEGER PRIMARY KEY)")
         db.execute("DELETE FROM forget_calls")
         db.execute("INSERT INTO forget_calls SELECT id FROM calls WHERE caller_user = ?"
@@ -38,7 +36,7 @@ def forget_caller(db: sqlite3.Connection, lock: threading.RLock, caller_user: st
                                         c).rowcount
         erased["turns"] = db.execute("DELETE FROM turns WHERE call_id IN (SELECT id FROM forget_calls)").rowcount
         # Index rows of turns filed under the caller elsewhere (the trigger removed those of the deleted turns).
-        db.execute("DELETE FROM recall_fts WHERE rowid IN (SELECT rowid FROM recall_fts WHERE caller = ?)", c)
+        db.forget_recall(caller_user)
         scheduled = ("SELECT id FROM scheduled_calls WHERE uri_user(uri) = ? OR followup_id IN"
                      " (SELECT id FROM followups WHERE caller_user = ? OR call_id IN (SELECT id FROM forget_calls))")
         db.execute(f"DELETE FROM call_attempts WHERE scheduled_id IN ({scheduled})", c * 2)
@@ -50,11 +48,11 @@ def forget_caller(db: sqlite3.Connection, lock: threading.RLock, caller_user: st
         erased["calls_anonymised"] = db.execute(
             f"UPDATE calls SET {_ANONYMISE} WHERE id IN (SELECT id FROM forget_calls)").rowcount
         db.execute("DELETE FROM forget_calls")
-    compact(db, lock)
+    db.compact()
     return erased
 
 
-def prune_records(db: sqlite3.Connection, lock: threading.RLock, retention_days: float,
+def prune_records(db: Database, retention_days: float,
                   now: float | None = None) -> dict[str, int]:
     """Remove (or, for call records, anonymise) what is older than the retention period; rows touched per kind.
 
@@ -65,7 +63,7 @@ def prune_records(db: sqlite3.Connection, lock: threading.RLock, retention_days:
     cutoff = (now if now is not None else time.time()) - retention_days * 86400
     old = (cutoff,)
     pruned: dict[str, int] = {}
-    with transaction(db, lock):
+    with db.transaction():
         pruned["turns"] = db.execute("DELETE FROM turns WHERE created_at < ?", old).rowcount
         pruned["core_blocks"] = db.execute("DELETE FROM core_blocks WHERE updated_at < ?", old).rowcount
         pruned["passages"] = db.execute("DELETE FROM passages WHERE scope = 'caller' AND created_at < ?",
@@ -77,23 +75,11 @@ def prune_records(db: sqlite3.Connection, lock: threading.RLock, retention_days:
         db.execute(f"DELETE FROM call_attempts WHERE scheduled_id IN ({finished})", old)
         pruned["scheduled_calls"] = db.execute(f"DELETE FROM scheduled_calls WHERE id IN ({finished})",
                                                old).rowcount
-        pruned["pins"] = db.execute("DELETE FROM caller_pins WHERE MAX(updated_at, COALESCE(used_at, 0)) < ?",
-                                    old).rowcount
+        pruned["pins"] = db.execute("DELETE FROM caller_pins WHERE updated_at < ? AND COALESCE(used_at, 0) < ?",
+                                    (cutoff, cutoff)).rowcount
         pruned["calls_anonymised"] = db.execute(
             f"UPDATE calls SET {_ANONYMISE} WHERE started_at < ? AND NOT (caller_user = '' AND remote_uri = ''"
             " AND display_name = '' AND COALESCE(claimed_user, '') = '' AND purpose IS NULL)", old).rowcount
     if any(pruned.values()):
-        compact(db, lock)
+        db.compact()
     return pruned
-
-
-def compact(db: sqlite3.Connection, lock: threading.RLock) -> None:
-    """After an erasure: merge the full-text indexes (a deleted row's terms otherwise linger in old segments) and
-    checkpoint the WAL into the database (secure_delete has zeroed the freed pages). Best effort."""
-    with lock:
-        try:
-            db.execute("INSERT INTO recall_fts(recall_fts) VALUES ('optimize')")
-            db.execute("INSERT INTO passages_fts(passages_fts) VALUES ('optimize')")
-            db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-        except sqlite3.OperationalError:  # another process is busy with the database: it will be merged later
-            pass

@@ -1,7 +1,10 @@
-"""Scheduled outbound calls and every attempt at them, in the same SQLite database as the transcripts.
+"""Scheduled outbound calls and every attempt at them, in the same database as the transcripts.
 
 The `employai call` command writes a row; the `employai run` process places it when it is due, so a schedule
 survives restarts. Each attempt and its outcome (answered, busy, no_answer, failed) is a row of its own.
+`begin_attempt` claims a due call atomically: on SQLite under BEGIN IMMEDIATE (the file's write lock), on
+PostgreSQL with a row lock taken `FOR UPDATE SKIP LOCKED`; so of several bots (processes) polling one database,
+exactly one places each call.
 """
 
 from __future__ import annotations
@@ -11,7 +14,8 @@ import threading
 import time
 from dataclasses import dataclass
 
-from .database import inserted_id, transaction
+from .database import Database, as_database
+from .sqlite_db import sqlite_schema
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS scheduled_calls (
@@ -81,19 +85,16 @@ def outcome_of(sip_status: int, answered: bool) -> str:
 class ScheduleStore:
     """Scheduled calls on the shared connection; writes hold the store's lock, multi-step ones in a transaction."""
 
-    def __init__(self, db: sqlite3.Connection, lock: threading.RLock | None = None):
-        self._db = db
-        self._lock = lock or threading.RLock()
-        with self._lock:
-            db.executescript(SCHEMA)
+    def __init__(self, db: Database | sqlite3.Connection, lock: threading.RLock | None = None):
+        self._db = as_database(db, lock)
+        self._lock = self._db.lock
+        sqlite_schema(self._db, SCHEMA)
 
     def add(self, uri: str, task: str, due_at: float, max_attempts: int, followup_id: int | None = None) -> int:
-        with self._lock:
-            cur = self._db.execute(
-                "INSERT INTO scheduled_calls (uri, task, due_at, next_attempt_at, max_attempts, followup_id,"
-                " created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (uri, task, due_at, due_at, max_attempts, followup_id, time.time()))
-            return inserted_id(cur)
+        return self._db.insert(
+            "INSERT INTO scheduled_calls (uri, task, due_at, next_attempt_at, max_attempts, followup_id,"
+            " created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (uri, task, due_at, due_at, max_attempts, followup_id, time.time()))
 
     def get(self, scheduled_id: int) -> ScheduledCall | None:
         rows = self._select("WHERE id = ?", (scheduled_id,))
@@ -120,7 +121,7 @@ class ScheduleStore:
     def recover(self) -> int:
         """After a crash or restart: attempts left 'calling' count as failed and are retried."""
         now = time.time()
-        with transaction(self._db, self._lock):
+        with self._db.transaction():
             self._db.execute("UPDATE call_attempts SET outcome = 'failed', ended_at = ? WHERE outcome IS NULL",
                              (now,))
             cur = self._db.execute("UPDATE scheduled_calls SET status = 'pending', last_outcome = 'failed'"
@@ -128,23 +129,25 @@ class ScheduleStore:
             return cur.rowcount
 
     def begin_attempt(self, scheduled_id: int) -> tuple[int, int] | None:
-        """Mark the call as being placed; returns (attempt row id, attempt number), None if no longer pending."""
-        with transaction(self._db, self._lock):
-            cur = self._db.execute("UPDATE scheduled_calls SET status = 'calling', attempts = attempts + 1"
-                                   " WHERE id = ? AND status = 'pending'", (scheduled_id,))
-            if cur.rowcount != 1:
+        """Claim the call and mark it as being placed; returns (attempt row id, attempt number), None if it is no
+        longer pending or another process is claiming it this moment (it is theirs)."""
+        with self._db.transaction():
+            claimed = self._db.execute("SELECT attempts FROM scheduled_calls WHERE id = ? AND status = 'pending'"
+                                       + self._db.row_lock, (scheduled_id,)).fetchone()
+            if claimed is None:
                 return None
-            attempt = self._db.execute("SELECT attempts FROM scheduled_calls WHERE id = ?",
-                                       (scheduled_id,)).fetchone()[0]
-            cur = self._db.execute("INSERT INTO call_attempts (scheduled_id, attempt, started_at) VALUES (?, ?, ?)",
-                                   (scheduled_id, attempt, time.time()))
-            return inserted_id(cur), attempt
+            attempt = claimed[0] + 1
+            self._db.execute("UPDATE scheduled_calls SET status = 'calling', attempts = ? WHERE id = ?",
+                             (attempt, scheduled_id))
+            attempt_id = self._db.insert("INSERT INTO call_attempts (scheduled_id, attempt, started_at)"
+                                         " VALUES (?, ?, ?)", (scheduled_id, attempt, time.time()))
+            return attempt_id, attempt
 
     def finish_attempt(self, attempt_id: int, outcome: str, sip_status: int, call_id: int | None,
                        task_done: bool | None, retry_in_s: float) -> str:
         """Record an attempt's outcome; returns the scheduled call's new status (pending means: retry later)."""
         assert outcome in OUTCOMES
-        with transaction(self._db, self._lock):
+        with self._db.transaction():
             return self._finish_attempt(attempt_id, outcome, sip_status, call_id, task_done, retry_in_s)
 
     def _finish_attempt(self, attempt_id: int, outcome: str, sip_status: int, call_id: int | None,

@@ -1,9 +1,9 @@
-"""Call records and transcript turns in SQLite, committed as they happen.
+"""Call records and transcript turns, committed as they happen, in SQLite (a file) or PostgreSQL (a URL).
 
-One `TranscriptStore` per process, shared by the event loop and worker threads: every write holds the store's
+One `TranscriptStore` per process, shared by the event loop and worker threads: every write holds the database's
 lock (see `memory/database.py`), which the sub-stores (schedule, follow-ups, archive, PINs, caller memory) share.
-WAL mode keeps readers (the CLI, tests) off the writer's back; each write is its own transaction, so a crash loses
-at most the turn in flight, and the next start closes the calls it cut off (`close_interrupted`).
+Each write is its own transaction, so a crash loses at most the turn in flight, and the next start closes the
+calls it cut off (`close_interrupted`). On SQLite, WAL mode keeps readers (the CLI, tests) off the writer's back.
 """
 
 from __future__ import annotations
@@ -17,13 +17,14 @@ from pathlib import Path
 from .archival import Archive
 from .archival import install_schema as install_archival_schema
 from .caller_memory import CallerMemory, install_schema
-from .database import inserted_id, open_database, transaction
+from .database import Database, connect
 from .embeddings import Embedder
 from .followups import FollowupStore
 from .forms import FormStore
 from .pins import PinStore
 from .records import prune_records
 from .schedule import ScheduleStore
+from .sqlite_db import SqliteDatabase
 
 log = logging.getLogger(__name__)
 
@@ -82,20 +83,28 @@ class Turn:
     timing: TurnTiming
 
 
+def _install_sqlite(db: SqliteDatabase) -> None:
+    """The tables on SQLite, and the columns added since the first release (PostgreSQL installs its own)."""
+    with db.lock:
+        db.connection.executescript(SCHEMA)
+        have = {row[1] for row in db.execute("PRAGMA table_info(calls)")}
+        for column, kind in (_CALL_COLUMNS | _IDENTITY_COLUMNS).items():
+            if column not in have:
+                db.execute(f"ALTER TABLE calls ADD COLUMN {column} {kind}")
+        install_schema(db.connection)
+        install_archival_schema(db.connection)  # caller notes are erased and pruned with or without an embedder
+
+
 class TranscriptStore:
-    def __init__(self, path: Path, embedder: Embedder | None = None):
-        self.path = path
+    def __init__(self, where: Path | str | Database, embedder: Embedder | None = None, password: str | None = None):
+        """`where`: a SQLite file, a `postgresql://` URL (`password` from the environment, if given), or an open
+        `Database`."""
         # Autocommit: each statement commits; the lock keeps another thread's statement out of a transaction.
-        self._db = open_database(path)
-        self._lock = threading.RLock()
-        with self._lock:
-            self._db.executescript(SCHEMA)
-            have = {row[1] for row in self._db.execute("PRAGMA table_info(calls)")}
-            for column, kind in (_CALL_COLUMNS | _IDENTITY_COLUMNS).items():
-                if column not in have:
-                    self._db.execute(f"ALTER TABLE calls ADD COLUMN {column} {kind}")
-            install_schema(self._db)
-            install_archival_schema(self._db)  # caller notes are erased and pruned with or without an embedder
+        self._db: Database = connect(where, password) if isinstance(where, (str, Path)) else where
+        self._lock: threading.RLock = self._db.lock
+        self.path = self._db.path if isinstance(self._db, SqliteDatabase) else None
+        if isinstance(self._db, SqliteDatabase):
+            _install_sqlite(self._db)
         self.schedule = ScheduleStore(self._db, self._lock)
         self._followups = FollowupStore(self._db, self._lock)
         self.forms = FormStore(self._db, self._lock)  # completed intake forms and the staff's task list
@@ -106,6 +115,14 @@ class TranscriptStore:
         """Memory bound to one caller ('' for anonymous: remembers nothing)."""
         return CallerMemory(self._db, caller_user, self.archive, self._lock)
 
+    @property
+    def database(self) -> Database:
+        return self._db
+
+    def describe(self) -> str:
+        """Which database this is, for people: its path, or its URL without the password."""
+        return self._db.describe()
+
     def close(self) -> None:
         self._db.close()
 
@@ -113,23 +130,20 @@ class TranscriptStore:
                    sip_call_id: str = "", claimed_user: str = "", verified: bool = False) -> int:
         """Open a call record. `caller_user` keys memory: '' unless the identity is trusted (then `verified`);
         `claimed_user` is who the caller ID says it is, kept as a claim whether or not it was believed."""
-        with self._lock:
-            cur = self._db.execute(
-                "INSERT INTO calls (sip_call_id, direction, remote_uri, caller_user, display_name, started_at,"
-                " claimed_user, identity_verified) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                (sip_call_id, direction, remote_uri, caller_user, display_name, time.time(), claimed_user,
-                 int(verified)),
-            )
-            return inserted_id(cur)
+        return self._db.insert(
+            "INSERT INTO calls (sip_call_id, direction, remote_uri, caller_user, display_name, started_at,"
+            " claimed_user, identity_verified) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (sip_call_id, direction, remote_uri, caller_user, display_name, time.time(), claimed_user,
+             int(verified)),
+        )
 
     def set_call_identity(self, call_id: int, caller_user: str, verified: bool = True) -> None:
         """The caller proved who they are mid-call (a PIN): the call, its turns so far in the recall index, and
         what they left during it before (messages to staff) become theirs."""
-        with transaction(self._db, self._lock):
+        with self._db.transaction():
             self._db.execute("UPDATE calls SET caller_user = ?, identity_verified = ? WHERE id = ?",
                              (caller_user, int(verified), call_id))
-            self._db.execute("UPDATE recall_fts SET caller = ? WHERE rowid IN (SELECT id FROM turns WHERE call_id = ?)",
-                             (caller_user, call_id))
+            self._db.reindex_call(call_id, caller_user)
             self._db.execute("UPDATE followups SET caller_user = ? WHERE call_id = ? AND caller_user = ''",
                              (caller_user, call_id))
 
@@ -138,7 +152,7 @@ class TranscriptStore:
         for column in values:
             if column not in _CALL_COLUMNS:
                 raise ValueError(f"not a call column: {column}")
-        with transaction(self._db, self._lock):
+        with self._db.transaction():
             for column, value in values.items():
                 self._db.execute(f"UPDATE calls SET {column} = ? WHERE id = ?", (value, call_id))
 
@@ -173,20 +187,18 @@ class TranscriptStore:
 
     def add_turn(self, call_id: int, role: str, text: str, interrupted: bool = False,
                  timing: TurnTiming = TurnTiming()) -> int:
-        with self._lock:
-            cur = self._db.execute(
-                "INSERT INTO turns (call_id, role, text, interrupted, created_at, speech_end, transcript_ready,"
-                " first_token, first_audio, first_frame) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (call_id, role, text, int(interrupted), time.time(), timing.speech_end, timing.transcript_ready,
-                 timing.first_token, timing.first_audio, timing.first_frame),
-            )
-            return inserted_id(cur)
+        return self._db.insert(
+            "INSERT INTO turns (call_id, role, text, interrupted, created_at, speech_end, transcript_ready,"
+            " first_token, first_audio, first_frame) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (call_id, role, text, int(interrupted), time.time(), timing.speech_end, timing.transcript_ready,
+             timing.first_token, timing.first_audio, timing.first_frame),
+        )
 
     def prune(self, retention_days: float) -> int:
         """Forget everything about callers older than the retention period (transcripts, core blocks, caller
         notes, follow-ups, finished scheduled calls and their attempts, unused PINs) and anonymise old call
         records; returns the turns removed."""
-        pruned = prune_records(self._db, self._lock, retention_days)
+        pruned = prune_records(self._db, retention_days)
         if self.archive is not None and pruned.get("passages"):
             self.archive.forget_cached()
         if any(pruned.values()):

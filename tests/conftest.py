@@ -68,3 +68,47 @@ def bot(tmp_path_factory):
     process = start_bot(tmp_path_factory.mktemp("bot"))
     yield process
     process.stop()
+
+
+# Storage tests run against both backends: `open_store(embedder=None)` opens a TranscriptStore on this test's own
+# database (the same one each time it is called, so a test can reopen it): a SQLite file, or a schema of its own
+# on the session's PostgreSQL server (started on first use; see tests/postgres.py).
+@pytest.fixture(scope="session")
+def postgres():
+    from .postgres import start_server
+
+    server = start_server()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def backend(request) -> str:
+    return request.param
+
+
+@pytest.fixture
+def database_url(request, backend, tmp_path) -> str:
+    """Where this test's database is: a SQLite path, or a postgresql:// URL."""
+    if backend == "sqlite":
+        return str(tmp_path / "db.sqlite3")
+    return request.getfixturevalue("postgres").fresh_url()
+
+
+@pytest.fixture
+def open_store(database_url):
+    from memory.transcripts import TranscriptStore
+
+    opened = []
+
+    def _open(embedder=None):
+        store = TranscriptStore(database_url, embedder=embedder)
+        opened.append(store)
+        return store
+
+    yield _open
+    for store in opened:
+        try:
+            store.close()
+        except Exception:  # closed by the test already
+            pass
