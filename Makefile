@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # Debian packages of the real SIP peers and audio tools the tests drive.
-TEST_DEBS := sip-tester baresip-core kamailio sox espeak-ng flite postgresql
+TEST_DEBS := sip-tester baresip-core kamailio sox espeak-ng flite chromium chromium-driver postgresql
 
 # llama.cpp, built once from source as a portable wheel and kept in a wheelhouse of ours (never in pip's cache,
 # never with -march=native): on x86-64 it targets x86-64-v3 (AVX2, FMA, F16C, BMI2), which every x86-64 CPU

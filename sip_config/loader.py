@@ -100,6 +100,7 @@ def _require(ok: bool, key: str, problem: str) -> None:
 def _check_values(c: Config) -> None:
     _check_telephony(c)
     _check_forms(c)
+    _check_console(c)
     _require(c.capacity.cores >= 0, "capacity.cores", "must be 0 (all this process may use) or more")
     _require(c.capacity.calls >= 0, "capacity.calls", "must be 0 (as measured) or more")
     _require(c.capacity.when_full in ("announce", "486", "503"), "capacity.when_full",
@@ -254,3 +255,21 @@ def _check_forms(c: Config) -> None:
              "must be an http(s) URL (or empty)")
     _require(0 <= n.retries <= 10, "notify.retries", "must be between 0 and 10")
     _require(0 < n.retry_s <= 3600, "notify.retry_s", "must be positive (seconds, at most 3600)")
+
+
+def _check_console(c: Config) -> None:
+    """The console listens on loopback without a login; anywhere else only with a token from the environment."""
+    import os
+
+    host, port = c.console.host_port
+    _require(bool(host) and 1 <= port <= 65535, "console.listen", "must be address:port, e.g. \"127.0.0.1:8080\"")
+    try:
+        loopback = ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        raise ConfigError("console.listen", f"{host!r} is not an IP address") from None
+    if c.console.token_env:
+        _require(bool(os.environ.get(c.console.token_env)), "console.token_env",
+                 f"the environment variable {c.console.token_env} is not set")
+    elif c.console.enabled:
+        _require(loopback, "console.listen",
+                 "is not a loopback address: set console.token_env (the console needs a token off loopback)")

@@ -254,6 +254,19 @@ class CapacitySettings:
 
 
 @dataclass(frozen=True)
+class ConsoleSettings:
+    enabled: bool = True  # the operator's web console and /metrics, served by `employai run`
+    listen: str = "127.0.0.1:8080"  # address:port; anything but loopback needs token_env
+    token_env: str = ""  # the name of an environment variable holding the token every request must then carry
+
+    @property
+    def host_port(self) -> tuple[str, int]:
+        """`listen` split into host and port ("[::1]:8080" for IPv6); the loader has checked it."""
+        host, _, port = self.listen.rpartition(":")
+        return host.strip("[]"), int(port) if port.isdigit() else 0
+
+
+@dataclass(frozen=True)
 class Config:
     sip: SipSettings = field(default_factory=SipSettings)
     registration: RegistrationSettings = field(default_factory=RegistrationSettings)
@@ -271,3 +284,4 @@ class Config:
     forms: tuple[FormSettings, ...] = (_VISIT, _MESSAGE)  # [[forms]] in a file replaces these two
     notify: NotifySettings = field(default_factory=NotifySettings)
     capacity: CapacitySettings = field(default_factory=CapacitySettings)
+    console: ConsoleSettings = field(default_factory=ConsoleSettings)

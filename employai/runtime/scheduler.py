@@ -14,6 +14,7 @@ from typing import Protocol
 from employai.runtime.call_context import CallContext
 from employai.runtime.calling_hours import next_allowed
 from employai.runtime.dial_policy import callback_uri
+from employai.runtime.metrics import CallMetrics, NoMetrics
 from memory.schedule import ScheduledCall, outcome_of
 from memory.transcripts import TranscriptStore
 from sip_config import Config
@@ -43,8 +44,10 @@ PlaceCall = Callable[[CallContext], Awaitable[PlacedCall | None]]
 
 
 class Scheduler:
-    def __init__(self, config: Config, store: TranscriptStore, place: PlaceCall, domain: str = ""):
+    def __init__(self, config: Config, store: TranscriptStore, place: PlaceCall, domain: str = "",
+                 metrics: CallMetrics | None = None):
         self._config, self._store, self._place = config, store, place
+        self._metrics = metrics or NoMetrics()
         self._domain = domain  # where callback numbers live: the registrar's domain ('' without one)
         self._running: set[asyncio.Task] = set()
 
@@ -94,6 +97,7 @@ class Scheduler:
             task_done = conductor.caller_turns > 0 if conductor.answered else None
         retry_in = self._config.outbound.retry_after_s * 2 ** (attempt - 1)
         state = self._store.schedule.finish_attempt(attempt_id, outcome, status, call_id, task_done, retry_in)
+        self._metrics.scheduled_attempt(outcome)
         log.info("scheduled call attempt ended", extra={"scheduled_id": call.id, "attempt": attempt,
                                                          "outcome": outcome, "sip_status": status, "state": state})
 
