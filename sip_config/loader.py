@@ -166,6 +166,7 @@ def _check_values(c: Config) -> None:
     _require(c.memory.after_call_llm in ("auto", "on", "off"), "memory.after_call_llm", "must be auto, on or off")
     _require(c.memory.retention_days >= 0, "memory.retention_days", "must be 0 (keep) or a number of days")
     _require(bool(c.data.dir.strip()), "data.dir", "must not be empty")
+    _check_data(c)
     try:
         c.profile.returning_greeting.format(name="Alice")
     except (KeyError, IndexError, ValueError):
@@ -223,6 +224,19 @@ def _check_telephony(c: Config) -> None:
     _require(o.max_callbacks_per_caller >= 0, "outbound.max_callbacks_per_caller", "must be 0 (none) or more")
     _require("{" not in o.callback_text, "outbound.callback_text", "is said as it is: no placeholders")
     _require(o.ring_timeout_s >= 1, "outbound.ring_timeout_s", "must be at least 1")
+
+
+def _check_data(c: Config) -> None:
+    """data.url: empty (SQLite in data.dir) or a PostgreSQL URL; a password named by password_env must be set."""
+    import os
+
+    url = c.data.url.strip()
+    _require(not url or url.startswith(("postgresql://", "postgres://")), "data.url",
+             "must be empty (SQLite in data.dir) or a postgresql:// URL")
+    if c.data.password_env:
+        _require(bool(url), "data.password_env", "is for a PostgreSQL data.url")
+        _require(bool(os.environ.get(c.data.password_env)), "data.password_env",
+                 f"the environment variable {c.data.password_env} is not set")
 
 
 def _check_forms(c: Config) -> None:

@@ -191,6 +191,8 @@ class MemorySettings:
 @dataclass(frozen=True)
 class DataSettings:
     dir: str = "~/.local/share/employai"
+    url: str = ""  # "" for SQLite at <dir>/employai.sqlite3; "postgresql://user@host/db" for a server bots share
+    password_env: str = ""  # the name of an environment variable holding the database password (not in the file)
 
 
 FIELD_TYPES = ("name", "phone", "address", "datetime", "text", "yesno")  # brain/fields.py parses each

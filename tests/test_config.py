@@ -75,7 +75,7 @@ def test_missing_model_files_name_their_key(raw, key):
 @pytest.mark.parametrize(
     ("toml", "key"),
     [('[sip]\nport = "five"\n', "sip.port"), ('[llm]\nmodel = "/missing.gguf"\n', "llm.model"),
-     ("[sip\n", "(file)")],
+     ("[sip\n", "(file)"), ('[data]\nurl = "mysql://bot@db/employai"\n', "data.url")],
 )
 def test_cli_exits_2_naming_the_key_without_a_traceback(tmp_path, toml, key):
     path = tmp_path / "bad.toml"
@@ -85,3 +85,21 @@ def test_cli_exits_2_naming_the_key_without_a_traceback(tmp_path, toml, key):
     assert result.returncode == 2
     assert key in result.stderr
     assert "Traceback" not in result.stderr + result.stdout
+
+
+def test_data_url_is_sqlite_by_default_or_postgresql_and_its_password_may_come_from_the_environment(monkeypatch):
+    from employai.runtime.storage import database_label
+
+    assert config_from_dict({}).data.url == ""
+    assert database_label(config_from_dict({"data": {"dir": "/srv/bot"}})) == "/srv/bot/employai.sqlite3"
+    url = "postgresql://bot:s3cret@db.example:5432/employai"
+    assert database_label(config_from_dict({"data": {"url": url}})) == "postgresql://bot:***@db.example:5432/employai"
+    with pytest.raises(ConfigError) as err:
+        config_from_dict({"data": {"url": "sqlite:///tmp/x"}})
+    assert err.value.key == "data.url"
+    with pytest.raises(ConfigError) as err:
+        config_from_dict({"data": {"url": "postgresql://bot@db/employai", "password_env": "EMPLOYAI_TEST_DB_PW"}})
+    assert err.value.key == "data.password_env"
+    monkeypatch.setenv("EMPLOYAI_TEST_DB_PW", "s3cret")
+    assert config_from_dict({"data": {"url": "postgresql://bot@db/employai",
+                                      "password_env": "EMPLOYAI_TEST_DB_PW"}}).data.password_env

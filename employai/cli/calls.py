@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 
 from employai.runtime.app import data_dir, sip_domain
 from employai.runtime.status import read_status
-from memory.transcripts import TranscriptStore
+from employai.runtime.storage import database_label, open_store
 from sip_config import Config
 
 EXIT_USAGE = 2
@@ -57,7 +57,7 @@ def run_call(args: argparse.Namespace, config: Config) -> int:
     if not args.task.strip():
         print("employai: --task must say what the call is for")
         return EXIT_USAGE
-    store = TranscriptStore(data_dir(config) / "employai.sqlite3")
+    store = open_store(config)
     try:
         scheduled_id = store.schedule.add(uri, args.task.strip(), due, args.attempts or config.outbound.max_attempts)
     finally:
@@ -67,7 +67,7 @@ def run_call(args: argparse.Namespace, config: Config) -> int:
 
 
 def run_calls(args: argparse.Namespace, config: Config) -> int:
-    store = TranscriptStore(data_dir(config) / "employai.sqlite3")
+    store = open_store(config)
     try:
         if args.calls_command == "cancel":
             if store.schedule.cancel(args.id):
@@ -119,8 +119,8 @@ def run_status(config: Config) -> int:
         print(f"    {call['direction']:<8} {call['caller']:<24} {what}")
     if status.get("cpu_lanes"):
         print(f"  model work:   {status['cpu_lanes']} CPU lane(s), most urgent first")
-    print(f"  database:     {status.get('database', data_dir(config) / 'employai.sqlite3')}")
-    store = TranscriptStore(data_dir(config) / "employai.sqlite3")
+    print(f"  database:     {status.get('database', database_label(config))}")
+    store = open_store(config)
     try:
         pending = store.schedule.listing()
     finally:

@@ -15,11 +15,11 @@ from typing import Any
 from brain.model_clients import build_model_client
 from brain.switchboard import Directory, TransferRequest
 from employai.runtime.answers import Answer
-from employai.runtime.app import data_dir, sip_domain
+from employai.runtime.app import sip_domain
 from employai.runtime.conversation import greeting, new_turn_policy, review_call, sync_profile_facts
+from employai.runtime.storage import open_store
 from employai.runtime.understanding import Understanding
 from memory.embeddings import MiniLMEmbedder
-from memory.transcripts import TranscriptStore
 from sip_config import Config, resolve_models
 from speech.sentences import SentenceChunker
 from telephony.headers import normalise_user
@@ -30,7 +30,7 @@ async def run_chat(config: Config, caller: str = "") -> int:
     client = await asyncio.to_thread(build_model_client, config.llm, models)
     embedder = await asyncio.to_thread(lambda: MiniLMEmbedder(models.embedding_zip).load())
     understanding = Understanding(config, embedder)
-    store = TranscriptStore(data_dir(config) / "employai.sqlite3", embedder=embedder)
+    store = open_store(config, embedder=embedder)
     store.prune(config.memory.retention_days)
     sync_profile_facts(config, store)
     user = normalise_user(caller) if caller else ""

@@ -8,7 +8,7 @@ import json
 import sys
 from pathlib import Path
 
-from employai.runtime.app import data_dir
+from employai.runtime.storage import open_store
 from memory.documents import passages, read_document
 from memory.embeddings import MiniLMEmbedder
 from memory.transcripts import TranscriptStore
@@ -21,7 +21,7 @@ def run_memory(args, config: Config) -> int:
     if not user:
         print("employai: that caller is anonymous: nothing is remembered of anonymous callers")
         return 2
-    store = TranscriptStore(data_dir(config) / "employai.sqlite3")
+    store = open_store(config)
     try:
         if args.memory_command == "pin":
             return _set_pin(store, user, args)
@@ -84,7 +84,7 @@ def run_knowledge_add(files: list[str], config: Config) -> int:
     except ConfigError as exc:
         print(f"employai: {exc}")
         return 2
-    store = TranscriptStore(data_dir(config) / "employai.sqlite3", embedder=embedder)
+    store = open_store(config, embedder=embedder)
     assert store.archive is not None  # a store opened with an embedder has the knowledge base
     try:
         for name in files:

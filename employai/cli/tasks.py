@@ -6,16 +6,14 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
-from pathlib import Path
 
+from employai.runtime.storage import open_store
 from memory.forms import Task
-from memory.transcripts import TranscriptStore
 from sip_config import Config
 
 
 def run_tasks(args, config: Config) -> int:
-    # The path of employai.runtime.app.data_dir, without loading the whole call runtime for a listing.
-    store = TranscriptStore(Path(config.data.dir).expanduser() / "employai.sqlite3")
+    store = open_store(config)  # employai.runtime.storage loads no call runtime, only the store
     try:
         done = getattr(args, "done", None)  # `employai tasks --done ID`, when the parser offers it
         if done is not None:

@@ -18,6 +18,7 @@ from employai.runtime.dial_policy import DialPolicy
 from employai.runtime.engines import Engines, load_engines
 from employai.runtime.scheduler import Scheduler
 from employai.runtime.status import StatusFile
+from employai.runtime.storage import database_label, open_store
 from memory.transcripts import TranscriptStore
 from sip_config import Config
 from telephony import CallEvents, CallHandle, IncomingCall, SipAgent, SipError
@@ -58,7 +59,7 @@ class Bot:
                         extra={"calls": capacity, "max_calls_per_source": config.sip.max_calls_per_source})
         self.status.describe(capacity=capacity, capacity_from=source,
                              cpu_lanes=engines.lanes.lanes if engines.lanes is not None else 0,
-                             database=str(data_dir(config) / "employai.sqlite3"))
+                             database=database_label(config))
 
     def on_incoming(self, handle: CallHandle, invite: IncomingCall) -> CallEvents | int | None:
         """SIP thread: make the call's conductor and start it on the event loop; beyond capacity, a conductor
@@ -184,7 +185,7 @@ class Bot:
 
 async def run_bot(config: Config) -> None:
     engines = await asyncio.to_thread(load_engines, config)
-    store = TranscriptStore(data_dir(config) / "employai.sqlite3", embedder=engines.embedder)
+    store = open_store(config, embedder=engines.embedder)
     interrupted = store.close_interrupted()  # calls cut off by a crash or kill -9 of the last run
     if interrupted:
         log.warning("calls interrupted by the last run's end were closed", extra={"count": interrupted})
