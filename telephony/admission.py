@@ -14,8 +14,9 @@ paced, and the SIP thread stops reading new requests while the recently closed s
 for every slot to fill.
 
 The same build has PJSUA_MAX_CALLS = 4 (the default `EpConfig().uaConfig.maxCalls`; a larger `maxCalls` is
-cut to it): four pjsua calls at once, in and out together. One slot is kept for INVITEs being refused, so the
-bot admits at most three calls however large `sip.max_calls` is.
+cut to it): four pjsua calls at once, in and out together (an attended transfer's leg to the colleague is one).
+Below that, up to `REFUSAL_SLOTS` slots beyond `sip.max_calls` are kept for INVITEs being refused; at the build's
+limit every slot may hold a call, and PJSIP itself answers the next INVITE 486 with no slot and no sockets.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ HANDLES_PER_CALL = 2  # RTP and RTCP
 KEY_FREE_DELAY_S = 0.5  # PJ_IOQUEUE_KEY_FREE_DELAY
 CLOSED_WINDOW_S = KEY_FREE_DELAY_S + 0.15  # with room for the media thread's poll that frees them
 HANDLE_MARGIN = 4  # keys we never plan to use
-REFUSAL_SLOTS = 4  # call slots beyond sip.max_calls, for INVITEs being refused (at least one is always kept)
+REFUSAL_SLOTS = 4  # call slots beyond sip.max_calls, for INVITEs being refused (below the build's limit)
 MIN_CLOSES = 6  # calls that may close per window even at the largest max_calls
 
 
@@ -124,7 +125,7 @@ class MediaBudget:
     def __init__(self, max_calls: int, build_max_calls: int):
         usable = (MEDIA_HANDLES - HANDLE_MARGIN) // HANDLES_PER_CALL  # call-sized pairs of keys
         self.slots = max(2, min(max_calls + REFUSAL_SLOTS, build_max_calls, usable - MIN_CLOSES))
-        self.max_calls = max(1, min(max_calls, self.slots - 1))  # what the bot admits (<= sip.max_calls)
+        self.max_calls = max(1, min(max_calls, self.slots))  # what the bot admits (<= sip.max_calls)
         self.closes_per_window = usable - self.slots  # closures that leave room for every slot to fill
         self._closed: deque[float] = deque()
 

@@ -11,7 +11,8 @@ import pytest
 
 from brain.switchboard import Directory
 from employai.runtime.call_context import CallContext
-from employai.runtime.conductor import INBOUND_FRAMES, CallConductor
+from employai.runtime.conductor import CallConductor
+from employai.runtime.inbound import INBOUND_FRAMES
 from employai.runtime.transfers import Transfers
 from memory.transcripts import TranscriptStore
 from sip_config import load_config
@@ -80,7 +81,7 @@ def test_the_audio_queue_is_bounded_and_the_end_of_the_call_is_never_dropped(tmp
         return conductor, queued
 
     conductor, queued = asyncio.run(scenario())
-    assert queued == INBOUND_FRAMES and conductor.dropped_frames == 101
+    assert queued == INBOUND_FRAMES and conductor._inbound.dropped == 101
     assert conductor._ended.is_set()
 
 

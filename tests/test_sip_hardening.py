@@ -210,6 +210,30 @@ def test_too_many_calls_from_one_source_get_503_with_retry_after(lab):
     other.close()
 
 
+def test_every_call_slot_of_the_build_serves_a_call_and_the_next_invite_gets_486(lab):
+    """sip.max_calls at or above the build's PJSUA_MAX_CALLS: every slot may hold a call (none is held back for
+    refusals), and PJSIP itself answers the next INVITE 486 without a slot; a freed slot serves again."""
+    assert lab.agent._budget.max_calls == lab.agent._budget.slots
+    peers = [SipPeer(f"127.0.0.{20 + i}") for i in range(lab.agent._budget.slots + 1)]
+    dialogs = []
+    try:
+        for peer in peers[:-1]:
+            response, dialog = invite(peer, lab.address)
+            assert response is not None and response.status == 200, response
+            dialogs.append(dialog)
+        response, _ = invite(peers[-1], lab.address)
+        assert response is not None and response.status == 486, response
+        assert dialogs.pop().bye() == 200
+        response, dialog = invite(peers[-1], lab.address)  # a slot is free again: answered
+        assert response is not None and response.status == 200, response
+        dialogs.append(dialog)
+    finally:
+        for dialog in dialogs:
+            dialog.bye()
+        for peer in peers:
+            peer.close()
+
+
 def test_a_call_beyond_capacity_is_refused_with_the_status_the_bot_chose(lab):
     peer = SipPeer("127.0.0.7")
     try:

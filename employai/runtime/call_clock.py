@@ -8,6 +8,7 @@ its own.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import Awaitable, Callable
 
@@ -50,10 +51,19 @@ class CallClock:
                 self._prompt()
 
 
-async def until_answered(answered: asyncio.Event, ended: asyncio.Event, ring_s: float) -> bool:
-    """Wait while the call rings: True once it is answered, False if it ends or rings for `ring_s` first."""
+async def until_answered(answered: asyncio.Event, ended: asyncio.Event, ring_s: float,
+                         give_up: Callable[[], None]) -> bool:
+    """Wait while the call rings: True once it is answered, False if it ends or rings for `ring_s` first.
+
+    A call that rang too long is given up (`give_up`: CANCEL, for a call we placed) and its end awaited (5 s)."""
     waits = [asyncio.ensure_future(answered.wait()), asyncio.ensure_future(ended.wait())]
     await asyncio.wait(waits, timeout=ring_s, return_when=asyncio.FIRST_COMPLETED)
     for wait in waits:
         wait.cancel()
-    return answered.is_set() and not ended.is_set()
+    if answered.is_set() and not ended.is_set():
+        return True
+    if not ended.is_set():
+        give_up()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(ended.wait(), 5)
+    return False

@@ -80,6 +80,14 @@ class CallRecord:
         if kept == text and self.memory is not None:
             self.write(self.memory.learn_from, text, numbers=False)  # numbers: once confirmed (turn policy)
 
+    def caller_heard(self, stt: asyncio.Future, timing: TurnTiming) -> bool:
+        """A caller's turn once it is over and transcribed: recorded, unless transcription failed or heard nothing."""
+        if stt.cancelled() or stt.exception() is not None or stt.result().is_empty:
+            return False
+        self.caller_said(stt.result().text, timing)
+        log.debug("caller said", extra={"text": self.identity.redact(stt.result().text)})
+        return True
+
     def bot_said(self, text: str, interrupted: bool, timing: TurnTiming | None = None) -> None:
         self.write(self._store.add_turn, self.call_id, "bot", text, interrupted=interrupted,
                    timing=timing or TurnTiming())

@@ -10,7 +10,6 @@ hand frames over with `call_soon_threadsafe` (in) or pop them from the playout d
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import contextvars
 import logging
 import time
@@ -25,6 +24,7 @@ from employai.runtime.call_record import CallRecord
 from employai.runtime.conversation import greeting, new_turn_policy
 from employai.runtime.cpu import FINISHED_TURN, URGENCY, Pending, Urgency
 from employai.runtime.engines import Engines, canned_lines
+from employai.runtime.inbound import InboundFrames
 from employai.runtime.listening import Listener
 from employai.runtime.speaker import Speaker, SpokenTurn, once
 from employai.runtime.timing import bot_turn_timing, caller_timing, log_turn
@@ -43,7 +43,6 @@ from telephony import CallHandle
 
 log = logging.getLogger(__name__)
 
-INBOUND_FRAMES = 250  # 5 s of caller audio waiting for the event loop; older frames are dropped beyond that
 MAX_TURN_CHARS = 600  # what one reply answers, at most (words carried over from replies cut off unheard included)
 
 
@@ -64,11 +63,10 @@ class CallConductor:
         self.playout = Playout(echo_tail_ms=audio.echo_tail_ms)
         self._speaker = Speaker(engines.synthesizer, self.playout, config.llm.max_reply_sentences)
         self._listener = Listener(audio)
-        self._inbound: asyncio.Queue[tuple[bytes, float] | None] = asyncio.Queue(INBOUND_FRAMES)
+        self._inbound = InboundFrames()  # the caller's audio, bounded, with the end of the call always kept
         self._stt = CallTranscriber(engines.transcriber, loop)  # at most one transcription in flight per call
         self._record = CallRecord(store, context, loop)  # the call's record, and whose memory it may touch
         self._identity = self._record.identity
-        self.dropped_frames = 0
         self._answered = asyncio.Event()
         self._ended = asyncio.Event()
         self._turn_task: asyncio.Task | None = None
@@ -95,7 +93,7 @@ class CallConductor:
     # --- CallEvents: called on PJSUA2 threads, must return at once ---------------------------------------
 
     def on_audio_frame(self, pcm: bytes) -> None:
-        self._loop.call_soon_threadsafe(self._push_frame, (pcm, time.monotonic()))
+        self._loop.call_soon_threadsafe(self._inbound.put, (pcm, time.monotonic()))
 
     def next_audio_frame(self) -> bytes | None:
         return self.playout.next_frame()
@@ -116,15 +114,6 @@ class CallConductor:
 
     # --- the call, on the event loop ------------------------------------------------------------------------
 
-    def _push_frame(self, item: tuple[bytes, float] | None) -> None:
-        """The inbound queue is bounded: a loop that falls behind loses the oldest audio, never the end of call."""
-        if item is not None and self._ended.is_set():
-            return  # a last frame after the end: the end marker stays the last item
-        if self._inbound.full():
-            self._inbound.get_nowait()
-            self.dropped_frames += 1
-        self._inbound.put_nowait(item)
-
     async def run(self) -> None:
         """The whole call. Whatever fails inside it ends this call cleanly (BYE, record closed), not the bot."""
         if not await self._wait_answered():
@@ -141,13 +130,12 @@ class CallConductor:
 
     async def _wait_answered(self) -> bool:
         ring_s = self._config.outbound.ring_timeout_s if self.context.direction == "outbound" else 30
-        self.answered = await until_answered(self._answered, self._ended, ring_s)
-        if not self.answered and not self._ended.is_set():
-            self.end_reason = "no_answer"
-            self._hang_up(408)  # CANCEL for a call we placed
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._ended.wait(), 5)
+        self.answered = await until_answered(self._answered, self._ended, ring_s, self._give_up)
         return self.answered
+
+    def _give_up(self) -> None:
+        self.end_reason = "no_answer"
+        self._hang_up(408)  # CANCEL for a call we placed
 
     def _new_policy(self, memory: CallerMemory) -> TurnPolicy:
         return new_turn_policy(self._config, self._engines.model_client, self._engines.understanding, memory,
@@ -185,7 +173,7 @@ class CallConductor:
 
     def _on_ended(self) -> None:
         self._ended.set()
-        self._push_frame(None)  # never lost: the oldest frame makes room for it
+        self._inbound.end()
 
     def _on_frame(self, frame: bytes, t: float) -> None:
         for event in self._listener.hear(frame, t, self.playout.speaking, self.playout.recent_peak()):
@@ -300,14 +288,7 @@ class CallConductor:
 
     def _caller_turn_heard(self, stt: asyncio.Future, speech_end: float) -> None:
         """Record the caller's turn once it is both over and transcribed, whatever happens to the reply."""
-        if stt.cancelled() or stt.exception() is not None:
-            return
-        transcript: Transcript = stt.result()
-        if transcript.is_empty:
-            return
-        self._record.caller_said(transcript.text, caller_timing(speech_end, time.monotonic()))
-        self.caller_turns += 1
-        log.debug("caller said", extra={"text": self._identity.redact(transcript.text)})
+        self.caller_turns += self._record.caller_heard(stt, caller_timing(speech_end, time.monotonic()))
 
     async def _reply(self, stt: asyncio.Future, turn: SpokenTurn) -> None:
         transcript: Transcript = await stt  # an engine failure raises here, and the caller hears an apology
