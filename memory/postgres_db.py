@@ -180,6 +180,7 @@ class PostgresDatabase:
         self.url = url
         self._password = password
         self.lock = threading.RLock()
+        self._depth = 0  # transactions open on this connection (an inner one joins the outer)
         self.connection = self._connect()
         self.install_schema()
 
@@ -194,7 +195,7 @@ class PostgresDatabase:
             self.connection.execute(SCHEMA)  # no parameters: sent as it is (no placeholders to translate)
 
     def _live(self) -> psycopg.Connection[Any]:
-        if self.connection.closed and not self.in_transaction:
+        if self.connection.closed and not self._depth:
             log.warning("the connection to PostgreSQL was lost: connecting again")
             self.connection = self._connect()
         return self.connection
@@ -215,16 +216,22 @@ class PostgresDatabase:
 
     @property
     def in_transaction(self) -> bool:
-        return self.connection.info.transaction_status != pq.TransactionStatus.IDLE
+        return self._depth > 0 or self.connection.info.transaction_status in (
+            pq.TransactionStatus.INTRANS, pq.TransactionStatus.INERROR, pq.TransactionStatus.ACTIVE)
 
     @contextmanager
     def transaction(self) -> Iterator[None]:
         with self.lock:
-            if self.in_transaction:
+            if self._depth:
                 yield
                 return
-            with self._live().transaction():
-                yield
+            connection = self._live()
+            self._depth = 1
+            try:
+                with connection.transaction():
+                    yield
+            finally:
+                self._depth = 0
 
     def recall_search(self, caller_user: str, words: Sequence[str], exclude_call: int | None, caller_only: bool,
                       limit: int) -> list[tuple[str, str]]:

@@ -21,8 +21,8 @@ CALL = [("bot", "Hello, this is Joe at Acme Plumbing."),
         ("bot", "Of course, I will send you the quote by email.")]
 
 
-def _store_with_call(tmp_path):
-    store = TranscriptStore(tmp_path / "t.sqlite3")
+def _store_with_call(open_store):
+    store = open_store()
     call_id = store.start_call("inbound", "sip:+15550101@x", "+15550101")
     memory = store.caller_memory("+15550101")
     for role, text in CALL:
@@ -33,8 +33,8 @@ def _store_with_call(tmp_path):
 
 
 @pytest.mark.unit
-def test_the_team_keeps_only_what_the_caller_said(tmp_path):
-    store, call_id, memory = _store_with_call(tmp_path)
+def test_the_team_keeps_only_what_the_caller_said(open_store):
+    store, call_id, memory = _store_with_call(open_store)
     client = ReplayChatCompletionClient([
         "pet: dog called Rex\nshoe size: 44\nfavourite colour: blue\nproblem: dog chewing pipes under the sink",
         "TASK: send the quote by email\nTASK: book a holiday in Spain",
@@ -73,7 +73,7 @@ def test_the_team_runs_on_the_real_bundled_model_without_harming_memory(tmp_path
     from brain.model_clients import build_model_client
     from sip_config import resolve_models
 
-    store, call_id, memory = _store_with_call(tmp_path)
+    store, call_id, memory = _store_with_call(lambda: TranscriptStore(tmp_path / "t.sqlite3"))  # the model's test
     before = memory.human().value
     client = build_model_client(config.llm, resolve_models(config))
     review = asyncio.run(AfterCallTeam(client, config.profile).review(

@@ -10,7 +10,6 @@ import pytest
 
 from memory.documents import passages, read_document, sentences
 from memory.embeddings import MiniLMEmbedder
-from memory.transcripts import TranscriptStore
 
 pytestmark = pytest.mark.engine
 
@@ -34,8 +33,8 @@ def test_numpy_minilm_matches_the_reference_implementation(embedder):
     assert np.allclose(np.linalg.norm(ours, axis=1), 1.0, atol=1e-5)
 
 
-def test_search_sees_the_knowledge_base_and_only_the_callers_own_notes(tmp_path, embedder):
-    store = TranscriptStore(tmp_path / "a.sqlite3", embedder=embedder)
+def test_search_sees_the_knowledge_base_and_only_the_callers_own_notes(open_store, embedder):
+    store = open_store(embedder)
     archive = store.archive
     archive.insert(["A yearly boiler service costs one hundred and twenty dollars."], scope="org", source="kb")
     store.caller_memory("+15550101").archival_insert("Alice's boiler is a Worcester Bosch from 2012.")
@@ -48,8 +47,8 @@ def test_search_sees_the_knowledge_base_and_only_the_callers_own_notes(tmp_path,
     assert not any("Worcester" in t for t in store.caller_memory("+15550101").archival_search("Worcester"))
 
 
-def test_the_answering_sentence_is_picked_by_meaning(tmp_path, embedder):
-    store = TranscriptStore(tmp_path / "a.sqlite3", embedder=embedder)
+def test_the_answering_sentence_is_picked_by_meaning(open_store, embedder):
+    store = open_store(embedder)
     store.archive.insert(passages(
         "# Weekend work\n\nOn Saturdays we work from ten until two. Emergency call-outs on Sundays cost double.\n\n"
         "# Boiler service\n\nA yearly boiler service costs one hundred and twenty dollars."), scope="org")

@@ -1,5 +1,5 @@
-"""The database file itself: owner-only permissions, a busy timeout for other processes, and one write lock that
-keeps a worker thread's statement out of another thread's transaction."""
+"""The database file itself: owner-only permissions, a busy timeout for other processes (SQLite); and, on SQLite and
+PostgreSQL alike, one write lock that keeps a worker thread's statement out of another thread's transaction."""
 
 from __future__ import annotations
 
@@ -58,8 +58,8 @@ def test_a_write_waits_for_another_process_holding_the_database(tmp_path):
     assert 0.8 < waited < 5 and [t.text for t in store.turns(call)] == ["from the CLI", "waited for the lock"]
 
 
-def test_a_worker_threads_write_does_not_land_in_another_threads_transaction(tmp_path):
-    store = TranscriptStore(tmp_path / "db.sqlite3")
+def test_a_worker_threads_write_does_not_land_in_another_threads_transaction(open_store):
+    store = open_store()
     call = store.start_call("inbound", "sip:a@pbx", "a")
     inside, release = threading.Event(), threading.Event()
 
@@ -84,8 +84,8 @@ def test_a_worker_threads_write_does_not_land_in_another_threads_transaction(tmp
     assert store._db.execute("SELECT COUNT(*) FROM core_blocks").fetchone()[0] == 0
 
 
-def test_facts_learnt_from_two_threads_at_once_are_all_kept(tmp_path):
-    store = TranscriptStore(tmp_path / "db.sqlite3")
+def test_facts_learnt_from_two_threads_at_once_are_all_kept(open_store):
+    store = open_store()
     memory = store.caller_memory("+15550101")
     sayings = ["my order number is 4471", "my email is alice@example.com", "this is Alice Martin",
                "my account number is 9921"] * 5
@@ -98,10 +98,10 @@ def test_facts_learnt_from_two_threads_at_once_are_all_kept(tmp_path):
         {"4471", "alice@example.com", "Alice Martin", "9921"}
 
 
-def test_archive_searches_from_many_threads_see_each_passage_once(tmp_path):
+def test_archive_searches_from_many_threads_see_each_passage_once(open_store):
     from .test_records import WordEmbedder
 
-    store = TranscriptStore(tmp_path / "db.sqlite3", embedder=WordEmbedder())
+    store = open_store(WordEmbedder())
     store.archive.insert([f"passage number {i} about boilers" for i in range(50)], scope="org")
     results: list[list[int]] = []
 

@@ -1,4 +1,5 @@
-"""Caller memory on a real SQLite file: facts extracted without a model, recall search, isolation, forgetting."""
+"""Caller memory on a real SQLite file and a real PostgreSQL server: facts extracted without a model, recall
+search, isolation, forgetting."""
 
 from __future__ import annotations
 
@@ -13,7 +14,6 @@ from brain.forget_me import CONFIRM_QUESTION, ERASED
 from brain.front_desk import FrontDesk
 from memory.blocks import Block, BlockFullError, render_blocks
 from memory.extractor import extract_facts, merge_facts
-from memory.transcripts import TranscriptStore
 
 from .fakes import policy_for, spoken
 
@@ -41,12 +41,8 @@ def test_blocks_render_with_fill_level_and_refuse_overflow():
         block.append("order number: 4471")
 
 
-def _store(tmp_path):
-    return TranscriptStore(tmp_path / "m.sqlite3")
-
-
-def test_memory_is_per_caller_and_survives_reopening(tmp_path):
-    store = _store(tmp_path)
+def test_memory_is_per_caller_and_survives_reopening(open_store):
+    store = open_store()
     alice_call = store.start_call("inbound", "sip:+15550101@pbx", "+15550101")
     store.add_turn(alice_call, "caller", "Hi, this is Alice Martin, my order number is 4471.")
     store.caller_memory("+15550101").learn_from("Hi, this is Alice Martin, my order number is 4471.")
@@ -54,7 +50,7 @@ def test_memory_is_per_caller_and_survives_reopening(tmp_path):
     store.add_turn(bob_call, "caller", "What is Alice Martin's order number?")
     store.close()
 
-    store = _store(tmp_path)
+    store = open_store()
     alice, bob = store.caller_memory("+15550101"), store.caller_memory("+15550102")
     assert alice.known("name") == "Alice Martin" and "Your order number is 4471." in alice.fact_sentences()
     assert bob.human().value == "" and bob.fact_sentences() == []
@@ -70,8 +66,8 @@ def _policy(store, user: str, replies=("I can't see that, sorry.",), call_id=Non
     return policy_for(store.caller_memory(user), list(replies), call_id=call_id)
 
 
-def test_the_policy_answers_from_the_callers_own_memory_only(tmp_path):
-    store = _store(tmp_path)
+def test_the_policy_answers_from_the_callers_own_memory_only(open_store):
+    store = open_store()
     store.caller_memory("+15550101").learn_from("this is Alice Martin, my order number is 4471")
 
     async def ask(user: str, question: str) -> str:
@@ -81,8 +77,8 @@ def test_the_policy_answers_from_the_callers_own_memory_only(tmp_path):
     assert "4471" not in asyncio.run(ask("+15550102", "What is Alice Martin's order number? It's 4471 right?"))
 
 
-def test_forget_me_needs_a_yes_and_then_erases_everything(tmp_path):
-    store = _store(tmp_path)
+def test_forget_me_needs_a_yes_and_then_erases_everything(open_store):
+    store = open_store()
     call = store.start_call("inbound", "sip:+15550101@pbx", "+15550101")
     store.add_turn(call, "caller", "this is Alice Martin, my order number is 4471")
     memory = store.caller_memory("+15550101")
@@ -123,8 +119,8 @@ def test_history_stays_within_budget_and_folds_facts_into_a_summary():
     assert messages[-1].content == "Question number 299 about pipes?"
 
 
-def test_retention_forgets_old_transcripts_and_notes(tmp_path):
-    store = _store(tmp_path)
+def test_retention_forgets_old_transcripts_and_notes(open_store):
+    store = open_store()
     call = store.start_call("inbound", "sip:+15550101@pbx", "+15550101")
     store.add_turn(call, "caller", "my order number is 4471")
     store.caller_memory("+15550101").learn_from("my order number is 4471")
@@ -136,10 +132,10 @@ def test_retention_forgets_old_transcripts_and_notes(tmp_path):
     assert store.caller_memory("+15550101").human().value == "" and store.calls()[0]["caller_user"] == ""
 
 
-def test_memory_tools_are_bound_to_one_caller(tmp_path):
+def test_memory_tools_are_bound_to_one_caller(open_store):
     from memory.tools import memory_tools
 
-    store = _store(tmp_path)
+    store = open_store()
     tools = {t.name: t for t in memory_tools(store.caller_memory("+15550101"))}
     assert set(tools) == {"core_memory_append", "core_memory_replace", "archival_memory_insert",
                           "archival_memory_search", "conversation_search", "conversation_search_date"}
@@ -164,8 +160,8 @@ def test_memory_tools_are_bound_to_one_caller(tmp_path):
         "nothing found"
 
 
-def test_tool_capable_models_get_the_memory_tools_and_others_do_not(tmp_path):
-    store = _store(tmp_path)
+def test_tool_capable_models_get_the_memory_tools_and_others_do_not(open_store):
+    store = open_store()
     plain = FrontDesk(ReplayChatCompletionClient(["hi"]), "sys", memory=store.caller_memory("+15550101"))
     capable_client = ReplayChatCompletionClient(["hi"], model_info={
         "vision": False, "function_calling": True, "json_output": False, "family": "unknown",
@@ -174,7 +170,7 @@ def test_tool_capable_models_get_the_memory_tools_and_others_do_not(tmp_path):
     assert plain._agent._tools == [] and len(capable._agent._tools) == 6
 
 
-def test_callback_requests_become_stored_followup_tasks(tmp_path):
+def test_callback_requests_become_stored_followup_tasks(open_store):
     from datetime import datetime
 
     from memory.followups import FollowupStore, detect_callback
@@ -186,7 +182,7 @@ def test_callback_requests_become_stored_followup_tasks(tmp_path):
         datetime(2026, 11, 27, 15, 0)
     assert detect_callback("I will call you tomorrow", now) is None
 
-    store = _store(tmp_path)
+    store = open_store()
     call = store.start_call("inbound", "sip:+15550101@pbx", "+15550101")
     policy = _policy(store, "+15550101", ["ok"], call_id=call)
     reply = asyncio.run(spoken(policy, "Could you call me back tomorrow at ten please?"))
@@ -197,9 +193,9 @@ def test_callback_requests_become_stored_followup_tasks(tmp_path):
     assert len(FollowupStore(store._db).pending()) == 1  # no number to call: nothing booked
 
 
-def test_a_confirmed_erase_in_a_reply_dropped_unheard_erases_nothing(tmp_path):
+def test_a_confirmed_erase_in_a_reply_dropped_unheard_erases_nothing(open_store):
     """A reply prepared during a pause and dropped (the caller went on: "yes... no, wait") changes nothing."""
-    store = TranscriptStore(tmp_path / "t.sqlite3")
+    store = open_store()
     memory = store.caller_memory("+15550101")
     memory.learn_from("My name is Alice Martin.")
     policy = policy_for(memory, ["unused"])

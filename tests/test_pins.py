@@ -1,4 +1,5 @@
-"""Caller PINs on a real SQLite file: hashed, checked in constant time, locked after three wrong tries in a row."""
+"""Caller PINs on a real SQLite file and a real PostgreSQL server: hashed, checked in constant time, locked after
+three wrong tries in a row."""
 
 from __future__ import annotations
 
@@ -16,8 +17,8 @@ pytestmark = [pytest.mark.unit, pytest.mark.timeout(60)]
 ALICE, BOB = "+15550101", "+15550102"
 
 
-def test_a_pin_is_stored_as_a_salted_hash_and_verified(tmp_path):
-    store = TranscriptStore(tmp_path / "db.sqlite3")
+def test_a_pin_is_stored_as_a_salted_hash_and_verified(open_store, backend, tmp_path):
+    store = open_store()
     pins = store.pins
     assert not pins.has_pin(ALICE) and not pins.verify(ALICE, "7391")
     pins.set(ALICE, "7391")
@@ -26,9 +27,10 @@ def test_a_pin_is_stored_as_a_salted_hash_and_verified(tmp_path):
     rows = store._db.execute("SELECT salt, hash FROM caller_pins").fetchall()
     assert rows[0] != rows[1] and all(b"7391" not in salt + digest for salt, digest in rows)  # salted, no PIN
     store.close()
-    raw = b"".join(p.read_bytes() for p in tmp_path.glob("db.sqlite3*"))
-    assert b"7391" not in raw
-    assert TranscriptStore(tmp_path / "db.sqlite3").pins.verify(ALICE, "7391")  # survives a restart
+    if backend == "sqlite":
+        raw = b"".join(p.read_bytes() for p in tmp_path.glob("db.sqlite3*"))
+        assert b"7391" not in raw
+    assert open_store().pins.verify(ALICE, "7391")  # survives a restart
 
 
 @pytest.mark.parametrize("pin", ["123", "123456789", "12a4", "", " 1234", "١٢٣٤"])
@@ -42,9 +44,8 @@ def test_only_four_to_eight_ascii_digits_are_a_pin(tmp_path, pin):
     assert valid_pin("1234") and valid_pin("12345678")
 
 
-def test_three_wrong_pins_in_a_row_lock_it_for_fifteen_minutes(tmp_path):
-    path = tmp_path / "db.sqlite3"
-    pins = TranscriptStore(path).pins
+def test_three_wrong_pins_in_a_row_lock_it_for_fifteen_minutes(open_store):
+    pins = open_store().pins
     pins.set(ALICE, "2468")
     assert not pins.verify(ALICE, "0000") and not pins.verify(ALICE, "1111")
     assert pins.verify(ALICE, "2468")  # a right one resets the count
@@ -52,7 +53,7 @@ def test_three_wrong_pins_in_a_row_lock_it_for_fifteen_minutes(tmp_path):
     assert not pins.verify(ALICE, "2222")
     assert pins.is_locked(ALICE) and not pins.is_locked(ALICE, now=time.time() + LOCK_S + 1)
     assert not pins.verify(ALICE, "2468")  # locked: even the right PIN is refused
-    again = TranscriptStore(path)  # the lock is in the table: a restart does not lift it
+    again = open_store()  # the lock is in the table: a restart does not lift it
     assert again.pins.is_locked(ALICE) and not again.pins.verify(ALICE, "2468")
     assert not again.pins.is_locked(BOB)
     again._db.execute("UPDATE caller_pins SET locked_until = ? WHERE caller_user = ?", (time.time() - 1, ALICE))
@@ -61,8 +62,8 @@ def test_three_wrong_pins_in_a_row_lock_it_for_fifteen_minutes(tmp_path):
     assert not again.pins.is_locked(ALICE)
 
 
-def test_parallel_guesses_get_no_more_than_three_tries(tmp_path, monkeypatch):
-    store = TranscriptStore(tmp_path / "db.sqlite3")
+def test_parallel_guesses_get_no_more_than_three_tries(open_store, monkeypatch):
+    store = open_store()
     store.pins.set(ALICE, "97531")
     checked: list[str] = []
     real_hash = pins_module._hash
@@ -85,8 +86,8 @@ def test_parallel_guesses_get_no_more_than_three_tries(tmp_path, monkeypatch):
     assert attempts <= 3 and (store.pins.is_locked(ALICE) or results.count(True) == 1)
 
 
-def test_clear_and_a_separate_store_share_the_table(tmp_path):
-    store = TranscriptStore(tmp_path / "db.sqlite3")
+def test_clear_and_a_separate_store_share_the_table(open_store):
+    store = open_store()
     store.pins.set(ALICE, "7391")
     other = PinStore(store._db)
     assert other.has_pin(ALICE) and other.clear(ALICE) and not other.clear(ALICE)

@@ -1,5 +1,6 @@
-"""What is kept about a caller, on a real SQLite file: "forget me" erases all of it in one transaction, retention
-prunes all of it, interrupted calls are closed at start, identity claims stay claims until a PIN proves them."""
+"""What is kept about a caller, on a real SQLite file and a real PostgreSQL server: "forget me" erases all of it in
+one transaction, retention prunes all of it, interrupted calls are closed at start, identity claims stay claims until
+a PIN proves them."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+import psycopg
 import pytest
 
 from memory.database import uri_user
@@ -66,6 +68,12 @@ def _remember(store: TranscriptStore, user: str, word: str) -> int:
     return call
 
 
+# What the recall index holds of a caller: FTS5's own rows on SQLite; on PostgreSQL the index is on the turns.
+_RECALL = {"sqlite": "SELECT COUNT(*) FROM recall_fts WHERE caller = ? OR text LIKE ?",
+           "postgresql": "SELECT COUNT(*) FROM turns t JOIN calls c ON c.id = t.call_id"
+                         " WHERE c.caller_user = ? OR t.text LIKE ?"}
+
+
 def _about(store: TranscriptStore, user: str, word: str) -> dict[str, int]:
     like = f"%{word}%"
     return {
@@ -74,7 +82,7 @@ def _about(store: TranscriptStore, user: str, word: str) -> dict[str, int]:
         "core_blocks": _count(store, "SELECT COUNT(*) FROM core_blocks WHERE caller_user = ?", user),
         "passages": _count(store, "SELECT COUNT(*) FROM passages WHERE caller_user = ? OR text LIKE ?", user, like),
         "turns": _count(store, "SELECT COUNT(*) FROM turns WHERE text LIKE ?", like),
-        "recall": _count(store, "SELECT COUNT(*) FROM recall_fts WHERE caller = ? OR text LIKE ?", user, like),
+        "recall": _count(store, _RECALL[store.database.dialect], user, like),
         "followups": _count(store, "SELECT COUNT(*) FROM followups WHERE caller_user = ? OR request LIKE ?",
                             user, like),
         "scheduled": _count(store, "SELECT COUNT(*) FROM scheduled_calls WHERE uri_user(uri) = ? OR task LIKE ?",
@@ -83,8 +91,8 @@ def _about(store: TranscriptStore, user: str, word: str) -> dict[str, int]:
     }
 
 
-def test_forget_erases_everything_about_the_caller_and_nobody_else(tmp_path):
-    store = TranscriptStore(tmp_path / "db.sqlite3", embedder=WordEmbedder())
+def test_forget_erases_everything_about_the_caller_and_nobody_else(open_store, backend, tmp_path):
+    store = open_store(WordEmbedder())
     _remember(store, ALICE, "zanzibar")
     _remember(store, BOB, "kilimanjaro")
     assert all(_about(store, ALICE, "zanzibar").values())
@@ -101,25 +109,35 @@ def test_forget_erases_everything_about_the_caller_and_nobody_else(tmp_path):
                          " WHERE s.id IS NULL") == 0  # no attempt of an erased scheduled call is left
     assert store.caller_memory(ALICE).conversation_search("zanzibar order") == []
     assert store.archive.search("zanzibar boiler", ALICE) == []
+    if backend != "sqlite":
+        return  # a server's files are the server's: its rows are gone, autovacuum reclaims them
     # Not even in the file: freed pages are zeroed, the indexes merged and the WAL checkpointed.
     store.close()
     raw = b"".join(p.read_bytes() for p in tmp_path.glob("db.sqlite3*"))
     assert b"zanzibar" not in raw.lower() and b"kilimanjaro" in raw.lower()
 
 
-def test_forget_is_one_transaction(tmp_path):
-    store = TranscriptStore(tmp_path / "db.sqlite3", embedder=WordEmbedder())
+_FAIL_PINS = {
+    "sqlite": ["CREATE TRIGGER fail_pins BEFORE DELETE ON caller_pins BEGIN SELECT RAISE(ABORT, 'x'); END"],
+    "postgresql": ["CREATE FUNCTION fail_pins() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE 'x'; END $$",
+                   "CREATE TRIGGER fail_pins BEFORE DELETE ON caller_pins FOR EACH ROW EXECUTE FUNCTION fail_pins()"],
+}
+
+
+def test_forget_is_one_transaction(open_store, backend):
+    store = open_store(WordEmbedder())
     _remember(store, ALICE, "zanzibar")
     before = _about(store, ALICE, "zanzibar")
     # The last step fails: nothing of the earlier steps may stay done.
-    store._db.execute("CREATE TRIGGER fail_pins BEFORE DELETE ON caller_pins BEGIN SELECT RAISE(ABORT, 'x'); END")
-    with pytest.raises(sqlite3.IntegrityError):
+    for statement in _FAIL_PINS[backend]:
+        store._db.execute(statement)
+    with pytest.raises((sqlite3.IntegrityError, psycopg.errors.RaiseException)):
         store.caller_memory(ALICE).forget()
     assert _about(store, ALICE, "zanzibar") == before and not store._db.in_transaction
 
 
-def test_an_anonymous_memory_forgets_nothing(tmp_path):
-    store = TranscriptStore(tmp_path / "db.sqlite3", embedder=WordEmbedder())
+def test_an_anonymous_memory_forgets_nothing(open_store):
+    store = open_store(WordEmbedder())
     _remember(store, ALICE, "zanzibar")
     assert store.caller_memory("").forget() == {}
     assert all(_about(store, ALICE, "zanzibar").values())
@@ -135,8 +153,8 @@ def _age(store: TranscriptStore, days: float) -> None:
         store._db.execute(f"UPDATE {table} SET " + ", ".join(f"{c} = {c} - {shift}" for c in columns))
 
 
-def test_retention_prunes_every_kind_and_keeps_what_is_still_to_do(tmp_path):
-    store = TranscriptStore(tmp_path / "db.sqlite3", embedder=WordEmbedder())
+def test_retention_prunes_every_kind_and_keeps_what_is_still_to_do(open_store):
+    store = open_store(WordEmbedder())
     _remember(store, ALICE, "zanzibar")
     assert store.prune(30) == 0 and store.prune(0) == 0  # nothing old yet; 0 keeps everything
     _age(store, 40)
@@ -158,9 +176,8 @@ def test_retention_prunes_every_kind_and_keeps_what_is_still_to_do(tmp_path):
     assert len(store.calls()) == 4 and store.prune(30) == 0
 
 
-def test_interrupted_calls_are_closed_at_their_last_turn(tmp_path):
-    path = tmp_path / "db.sqlite3"
-    store = TranscriptStore(path)
+def test_interrupted_calls_are_closed_at_their_last_turn(open_store):
+    store = open_store()
     talked = store.start_call("inbound", "sip:a@pbx", "a")
     store.add_turn(talked, "bot", "Hello, how can I help?")
     store._db.execute("UPDATE turns SET created_at = created_at + 5")
@@ -169,7 +186,7 @@ def test_interrupted_calls_are_closed_at_their_last_turn(tmp_path):
     store.end_call(done, "caller_hangup")
     store._db.close()  # as kill -9 leaves it: nothing closed
 
-    store = TranscriptStore(path)
+    store = open_store()
     assert store.close_interrupted() == 2 and store.close_interrupted() == 0
     calls = {c["id"]: c for c in store.calls()}
     assert calls[talked]["end_reason"] == "interrupted"
@@ -179,8 +196,8 @@ def test_interrupted_calls_are_closed_at_their_last_turn(tmp_path):
     assert [t.text for t in store.turns(talked)] == ["Hello, how can I help?"]
 
 
-def test_a_claimed_identity_is_kept_but_not_keyed_until_proved(tmp_path):
-    store = TranscriptStore(tmp_path / "db.sqlite3")
+def test_a_claimed_identity_is_kept_but_not_keyed_until_proved(open_store):
+    store = open_store()
     earlier = store.start_call("inbound", f"sip:{ALICE}@pbx", ALICE, verified=True)
     store.add_turn(earlier, "caller", "my boiler is leaking")
     call = store.start_call("inbound", f"sip:{ALICE}@spoof", "", "Alice", "cid", claimed_user=ALICE)

@@ -2,20 +2,21 @@ from __future__ import annotations
 
 import sqlite3
 
+import psycopg
 import pytest
 
-from memory.transcripts import TranscriptStore, TurnTiming
+from memory.transcripts import TurnTiming
 
 pytestmark = pytest.mark.unit
 
 
-def test_turns_are_committed_as_they_happen(tmp_path):
-    path = tmp_path / "calls.sqlite3"
-    store = TranscriptStore(path)
+def test_turns_are_committed_as_they_happen(open_store, database_url):
+    store = open_store()
     call = store.start_call("inbound", "sip:+15550101@pbx", "+15550101", "Alice", "cid-1")
     store.add_turn(call, "caller", "hello", timing=TurnTiming(speech_end=1.0, transcript_ready=1.2))
     # Another connection (another process, after a crash) sees it at once: nothing waits for a close.
-    other = sqlite3.connect(str(path))
+    other = psycopg.connect(database_url, autocommit=True) if database_url.startswith("postgresql://") \
+        else sqlite3.connect(database_url)
     assert other.execute("SELECT role, text, speech_end FROM turns").fetchall() == [("caller", "hello", 1.0)]
     store.add_turn(call, "bot", "hi", interrupted=True)
     store.end_call(call, "caller_hangup")
@@ -24,4 +25,5 @@ def test_turns_are_committed_as_they_happen(tmp_path):
     turns = store.turns(call)
     assert [(t.role, t.interrupted) for t in turns] == [("caller", False), ("bot", True)]
     store.close()
-    assert TranscriptStore(path).calls()[0]["caller_user"] == "+15550101"  # reopens with data intact
+    assert open_store().calls()[0]["caller_user"] == "+15550101"  # reopens with data intact
+    other.close()

@@ -1,0 +1,120 @@
+"""Both storage backends, SQLite and PostgreSQL, behind the one `Database` Protocol: the scheduled-call lifecycle,
+each due call claimed exactly once when two processes poll the same database at once, the SQL function that keys
+callers, placeholders, and a PostgreSQL connection lost and opened again."""
+
+from __future__ import annotations
+
+import multiprocessing
+import time
+
+import psycopg
+import pytest
+
+from memory.database import uri_user
+from memory.postgres_db import to_pyformat
+
+from .test_records import ALICE, BOB
+
+pytestmark = [pytest.mark.unit, pytest.mark.timeout(120)]
+
+
+def test_a_scheduled_call_is_claimed_once_retried_and_finished(open_store):
+    store = open_store()
+    schedule = store.schedule
+    now = time.time()
+    first = schedule.add(f"sip:{ALICE}@pbx", "confirm the visit", now - 5, max_attempts=2)
+    later = schedule.add(f"sip:{BOB}@pbx", "later", now + 3600, max_attempts=1)
+    assert [c.id for c in schedule.due(now)] == [first]
+    attempt_id, attempt = schedule.begin_attempt(first)
+    assert attempt == 1 and schedule.begin_attempt(first) is None  # claimed: nobody places it twice
+    assert schedule.due(now) == [] and schedule.is_calling(f"sip:{ALICE}@pbx")
+    assert schedule.finish_attempt(attempt_id, "busy", 486, None, None, retry_in_s=60) == "pending"
+    assert schedule.due(now) == [] and [c.id for c in schedule.due(now + 61)] == [first]
+    attempt_id, attempt = schedule.begin_attempt(first)
+    assert attempt == 2
+    assert schedule.recover() == 1  # a restart while it was being placed: that attempt failed, retried
+    assert [a["outcome"] for a in schedule.attempts(first)] == ["busy", "failed"]
+    attempt_id, attempt = schedule.begin_attempt(first)
+    assert attempt == 3
+    assert schedule.finish_attempt(attempt_id, "answered", 200, None, True, 60) == "done"
+    call = schedule.get(first)
+    assert (call.status, call.attempts, call.last_outcome, call.task_done) == ("done", 3, "answered", True)
+    assert schedule.cancel(later) and not schedule.cancel(later) and schedule.listing() == []
+    assert [c.status for c in schedule.listing(include_finished=True)] == ["done", "cancelled"]
+
+
+def test_callback_counts_and_follow_ups_read_the_same_on_both(open_store):
+    from memory.followups import Followup
+
+    store = open_store()
+    followups = store.followups()
+    undated = followups.add(ALICE, None, Followup("call me back", None))
+    dated = followups.add(ALICE, None, Followup("call me back at ten", time.time() + 60))
+    assert [f["id"] for f in followups.pending()] == [undated, dated]  # no time first, as SQLite sorts NULL
+    store.schedule.add(f"sip:{ALICE}@pbx", "callback", time.time(), 3, followup_id=dated)
+    assert store.schedule.pending_callbacks(f"sip:{ALICE}@pbx") == 1
+    assert store.schedule.callbacks_since(f"sip:{ALICE}@pbx", time.time() - 60) == 1
+    form = store.forms.save(ALICE, None, "book a visit", {"name": "Alice"})
+    assert [t.id for t in store.forms.tasks()] == [undated, dated, form]
+    assert [t.title for t in store.forms.of_caller(ALICE, limit=1)] == ["book a visit"]
+
+
+def _claim_worker(url: str, reverse: bool, ready, claimed) -> None:
+    """One bot's scheduler, reduced to its claim: read the due calls and try to claim every one of them (one bot
+    from the first, the other from the last, so they meet); report what it got."""
+    from memory.transcripts import TranscriptStore
+
+    store = TranscriptStore(url)
+    ready.wait(60)  # both processes start at the same moment
+    due = store.schedule.due(time.time())
+    mine = [c.id for c in (reversed(due) if reverse else due) if store.schedule.begin_attempt(c.id) is not None]
+    store.close()
+    claimed.put(mine)
+
+
+def test_two_processes_claim_ten_due_calls_each_exactly_once(open_store, database_url):
+    store = open_store()
+    ids = [store.schedule.add(f"sip:+1555010{i}@pbx", f"call {i}", time.time() - 1, 3) for i in range(10)]
+    ctx = multiprocessing.get_context("spawn")
+    claimed: multiprocessing.Queue = ctx.Queue()
+    ready = ctx.Barrier(2)  # passed once both have connected
+    bots = [ctx.Process(target=_claim_worker, args=(database_url, reverse, ready, claimed))
+            for reverse in (False, True)]
+    for bot in bots:
+        bot.start()
+    got = [claimed.get(timeout=60) for _ in bots]
+    for bot in bots:
+        bot.join(30)
+        assert bot.exitcode == 0
+    assert sorted(got[0] + got[1]) == ids, got  # every call claimed, none by both
+    assert all(len(store.schedule.attempts(i)) == 1 for i in ids)
+    assert {c.status for c in store.schedule.listing(include_finished=True)} == {"calling"}
+
+
+@pytest.mark.parametrize("uri", ["sip:+1 555-0101@pbx", "sip:+1(555)0101@pbx;user=phone", "tel:+15550101",
+                                 "sip:Alice@Example.com", "sip:anonymous@anonymous.invalid", "sips:1001@pbx:5061",
+                                 "+15550101", "sip:@pbx", "sip:Unknown@pbx", "sip:o'brien@pbx"])
+def test_the_sql_uri_user_is_the_python_rule(open_store, uri):
+    store = open_store()
+    assert store.database.execute("SELECT uri_user(?)", (uri,)).fetchone()[0] == uri_user(uri)
+
+
+def test_placeholders_are_translated_outside_quoted_strings():
+    assert to_pyformat("SELECT ? WHERE a LIKE '%?%' AND b = ?") == "SELECT %s WHERE a LIKE '%%?%%' AND b = %s"
+    assert to_pyformat("SELECT 'it''s ?', ?") == "SELECT 'it''s ?', %s"
+
+
+def test_a_lost_postgresql_connection_is_opened_again(postgres):
+    from memory.transcripts import TranscriptStore
+
+    store = TranscriptStore(postgres.fresh_url())
+    call = store.start_call("inbound", "sip:a@pbx", "a")
+    pid = store.database.execute("SELECT pg_backend_pid()").fetchone()[0]
+    with psycopg.connect(postgres.url, autocommit=True) as admin:
+        admin.execute("SELECT pg_terminate_backend(%s)", (pid,))
+    with pytest.raises(psycopg.OperationalError):
+        store.add_turn(call, "caller", "the server went away")  # this statement is lost, and says so
+    store.add_turn(call, "caller", "and came back")
+    assert [t.text for t in store.turns(call)] == ["and came back"]
+    assert store.describe().startswith("postgresql://test@127.0.0.1:")
+    store.close()
