@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 from employai.runtime.app import data_dir, sip_domain
 from employai.runtime.status import read_status
 from employai.runtime.storage import database_label, open_store
+from memory.transcripts import TranscriptStore
 from sip_config import Config
 
 EXIT_USAGE = 2
@@ -47,19 +48,28 @@ def callee_uri(target: str, config: Config) -> str:
     raise UsageError(f"{target!r}: give a SIP URI (sip:user@host) or a phone number")
 
 
+def schedule_call(store: TranscriptStore, config: Config, target: str, at: str, task: str,
+                  attempts: int = 0) -> tuple[int, str, float]:
+    """`employai call` and the console: schedule a call; (its id, the URI called, when). Raises UsageError."""
+    uri = callee_uri(target, config)
+    due = parse_at(at)
+    if not task.strip():
+        raise UsageError("--task must say what the call is for")
+    return store.schedule.add(uri, task.strip(), due, attempts or config.outbound.max_attempts), uri, due
+
+
+def cancel_scheduled(store: TranscriptStore, scheduled_id: int) -> bool:
+    """`employai calls cancel` and the console: False when no such call is pending."""
+    return store.schedule.cancel(scheduled_id)
+
+
 def run_call(args: argparse.Namespace, config: Config) -> int:
+    store = open_store(config)
     try:
-        uri = callee_uri(args.uri, config)
-        due = parse_at(args.at)
+        scheduled_id, uri, due = schedule_call(store, config, args.uri, args.at, args.task, args.attempts)
     except UsageError as exc:
         print(f"employai: {exc}")
         return EXIT_USAGE
-    if not args.task.strip():
-        print("employai: --task must say what the call is for")
-        return EXIT_USAGE
-    store = open_store(config)
-    try:
-        scheduled_id = store.schedule.add(uri, args.task.strip(), due, args.attempts or config.outbound.max_attempts)
     finally:
         store.close()
     print(f"Scheduled call {scheduled_id} to {uri} at {datetime.fromtimestamp(due):%Y-%m-%d %H:%M:%S}.")
@@ -70,7 +80,7 @@ def run_calls(args: argparse.Namespace, config: Config) -> int:
     store = open_store(config)
     try:
         if args.calls_command == "cancel":
-            if store.schedule.cancel(args.id):
+            if cancel_scheduled(store, args.id):
                 print(f"Cancelled call {args.id}.")
                 return 0
             print(f"employai: no pending scheduled call {args.id}")

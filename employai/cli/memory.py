@@ -28,7 +28,7 @@ def run_memory(args, config: Config) -> int:
         memory = store.caller_memory(user)
         calls = [c for c in store.calls() if c["caller_user"] == user]
         if args.memory_command == "forget":
-            erased = memory.forget()
+            erased = forget_caller(store, user)
             print(f"Erased everything about {user}: {erased.get('calls_anonymised', 0)} call records anonymised,"
                   f" {erased.get('turns', 0)} turns, {erased.get('followups', 0)} follow-ups,"
                   f" {erased.get('scheduled_calls', 0)} scheduled calls, {erased.get('passages', 0)} notes"
@@ -51,6 +51,11 @@ def run_memory(args, config: Config) -> int:
         return 0
     finally:
         store.close()
+
+
+def forget_caller(store: TranscriptStore, user: str) -> dict[str, int]:
+    """Erase everything remembered of a caller (`employai memory forget`, the console): what was removed, counted."""
+    return store.caller_memory(user).forget()
 
 
 def _set_pin(store: TranscriptStore, user: str, args) -> int:

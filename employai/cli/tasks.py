@@ -9,6 +9,7 @@ from datetime import datetime
 
 from employai.runtime.storage import open_store
 from memory.forms import Task
+from memory.transcripts import TranscriptStore
 from sip_config import Config
 
 
@@ -17,7 +18,7 @@ def run_tasks(args, config: Config) -> int:
     try:
         done = getattr(args, "done", None)  # `employai tasks --done ID`, when the parser offers it
         if done is not None:
-            if not store.forms.mark(done, "done"):
+            if not mark_task_done(store, done):
                 print(f"employai: no task {done}")
                 return 1
             print(f"Task {done} marked done.")
@@ -35,6 +36,11 @@ def run_tasks(args, config: Config) -> int:
         for key, value in task.values.items():
             print(f"        {key}: {value}")
     return 0
+
+
+def mark_task_done(store: TranscriptStore, task_id: int) -> bool:
+    """`employai tasks --done ID` and the console: False when there is no such task."""
+    return store.forms.mark(task_id, "done")
 
 
 def _line(task: Task) -> str:

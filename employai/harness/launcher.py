@@ -36,6 +36,7 @@ class BotProcess:
     port: int
     db_path: Path
     log_path: Path
+    console_url: str = ""  # the web console and /metrics ("" when the config turned it off)
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")
@@ -76,6 +77,8 @@ def start_bot(workdir: Path, extra_toml: str = "", sip_toml: str = "", port: int
     port (a free one by default; a bot restarted behind a proxy keeps its own)."""
     workdir.mkdir(parents=True, exist_ok=True)
     port = port or free_port()
+    if "[console]" not in extra_toml:  # a console of its own: bots side by side never fight over port 8080
+        extra_toml += f'\n[console]\nlisten = "127.0.0.1:{free_port()}"\n'
     rtp = 20000 + (port % 50) * 400  # below 40000: clear of the test caller's RTP ports (employai dial: 42000)
     data = workdir / "data"
     config = workdir / "bot.toml"
@@ -87,8 +90,11 @@ def start_bot(workdir: Path, extra_toml: str = "", sip_toml: str = "", port: int
                                 stdout=log_file, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
     deadline = time.monotonic() + START_TIMEOUT_S
     while time.monotonic() < deadline:
-        if "is answering at" in log_path.read_text(errors="replace"):
-            return BotProcess(proc, f"sip:employai@127.0.0.1:{port}", port, data / "employai.sqlite3", log_path)
+        started = log_path.read_text(errors="replace")
+        if "is answering at" in started and ("Console " in started or "enabled = false" in extra_toml):
+            console = started.split("Console at ", 1)[1].split()[0].rstrip("/") if "Console at " in started else ""
+            return BotProcess(proc, f"sip:employai@127.0.0.1:{port}", port, data / "employai.sqlite3", log_path,
+                              console)
         if proc.poll() is not None:
             raise RuntimeError(f"the bot exited at start:\n{log_path.read_text()}")
         time.sleep(0.2)

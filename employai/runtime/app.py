@@ -7,15 +7,19 @@ import asyncio
 import logging
 import signal
 import time
+from collections.abc import Coroutine
 from pathlib import Path
+from typing import Any
 
 from brain.switchboard import Directory
+from employai.console.ports import LiveCall
 from employai.runtime.call_context import CallContext
 from employai.runtime.capacity import Admission, serving_capacity
 from employai.runtime.conductor import CallConductor
 from employai.runtime.conversation import review_call, sync_profile_facts, wants_after_call_review
 from employai.runtime.dial_policy import DialPolicy
 from employai.runtime.engines import Engines, load_engines
+from employai.runtime.metrics import Metrics
 from employai.runtime.scheduler import Scheduler
 from employai.runtime.status import StatusFile
 from employai.runtime.storage import database_label, open_store
@@ -31,6 +35,15 @@ SHUTDOWN_GRACE_S = 8.0
 
 def data_dir(config: Config) -> Path:
     return Path(config.data.dir).expanduser()
+
+
+def reached_by(context: CallContext) -> str:
+    """How a call reached us, for the console."""
+    if context.direction == "outbound":
+        return f"scheduled call {context.scheduled_id}" if context.scheduled_id is not None else "we called"
+    if context.transferred_from is not None:
+        return f"transferred by {context.referrer or context.transferred_from.name or 'a colleague'}"
+    return "dialled in"
 
 
 def sip_domain(config: Config) -> str:
@@ -52,6 +65,7 @@ class Bot:
         self.status = StatusFile(data_dir(config) / "status.json", self.agent.uri, self.agent.aor)
         capacity, source = serving_capacity(config, data_dir(config))
         self.admission = Admission(capacity, config.capacity.when_full)
+        self.metrics = Metrics(engines.lanes, data_dir(config) / "employai.sqlite3")
         log.info("calls served at once", extra={"calls": capacity, "from": source})
         if capacity <= config.sip.max_calls_per_source:
             log.warning("one source may fill every line: keep sip.max_calls_per_source below the calls served "
@@ -89,10 +103,12 @@ class Bot:
         """SIP thread: the registration changed."""
         if self._loop is not None and not self._loop.is_closed():
             self._loop.call_soon_threadsafe(self.status.update, state)
+            self._loop.call_soon_threadsafe(self.metrics.registration, state.state)
 
     def _launch(self, conductor: CallConductor) -> asyncio.Task:
         self._conductors.add(conductor)
         self._started[conductor] = time.time()
+        self.metrics.call_started(conductor.context.direction)
         self._live_status()
         task = asyncio.create_task(conductor.run())
         self._tasks.add(task)
@@ -111,11 +127,36 @@ class Bot:
         self._started.pop(conductor, None)
         if not conductor.busy:
             self.admission.release()
+        self.metrics.call_ended(conductor.context.direction, conductor.end_reason or "caller_hangup")
+        if conductor.call_id is not None:
+            self._spawn(self._observe_turns(conductor.call_id))
         self._live_status()
         if conductor.call_id is not None and conductor.memory is not None and wants_after_call_review(self._config):
             review = asyncio.create_task(self._review(conductor))
             self._tasks.add(review)
             review.add_done_callback(self._tasks.discard)
+
+    def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.create_task(work)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _observe_turns(self, call_id: int) -> None:
+        """A finished call's turn latencies into the metrics (its record is closed: every turn is written)."""
+        try:
+            turns = await asyncio.to_thread(self._store.turns, call_id)
+        except Exception:
+            log.exception("a call's turns could not be read for the metrics")
+            return
+        self.metrics.turns(t.timing for t in turns if t.role == "bot")
+
+    def live_calls(self) -> list[LiveCall]:
+        """The calls on the line now, for the console (event loop)."""
+        return [LiveCall(c.call_id, c.context.direction, c.context.remote.user, reached_by(c.context),
+                         self._started.get(c, 0.0), c.busy) for c in self._conductors]
+
+    def registration_state(self) -> RegistrationState:
+        return self.agent.registration
 
     async def _review(self, conductor: CallConductor) -> None:
         """The after-call memory keeper and task agent, off the call's path."""
@@ -164,7 +205,12 @@ class Bot:
         if self._config.registration.registrar:
             print(f"Registering as {self.agent.aor} with {self._config.registration.registrar}", flush=True)
         scheduler = asyncio.create_task(Scheduler(self._config, self._store, self.place_call,
-                                                     self._config.registration.effective_domain).run(stop))
+                                                     self._config.registration.effective_domain,
+                                                     metrics=self.metrics).run(stop))
+        if self._config.console.enabled:
+            from employai.console.server import run_console  # the web stack, only when it serves
+
+            self._spawn(run_console(self._config, self._store, self.metrics, self, stop))
         try:
             await stop.wait()
         finally:

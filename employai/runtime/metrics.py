@@ -113,7 +113,7 @@ class _Sampled(Collector):
             yield CounterMetricFamily("employai_engine_busy_seconds", "Seconds the CPU lanes spent on model work",
                                       value=busy_s)
             yield CounterMetricFamily("employai_engine_jobs", "Model jobs run on the CPU lanes", value=jobs)
-        if self._database is not None:
+        if self._database is not None and self._database.exists():  # SQLite (a PostgreSQL server sizes its own)
             size = sum(p.stat().st_size for p in (self._database, Path(f"{self._database}-wal")) if p.exists())
             yield GaugeMetricFamily("employai_database_size_bytes", "The database file with its write-ahead log",
                                     value=size)

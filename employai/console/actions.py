@@ -1,0 +1,108 @@
+"""The console's actions (POST): each through the same function as the CLI, each logged as an operator action
+(its kind and ids, never a caller's number or words), each refused without this process's CSRF token or from
+another origin."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from typing import TYPE_CHECKING
+from urllib.parse import parse_qs, quote, urlsplit
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse, RedirectResponse, Response
+from starlette.routing import Route
+
+from employai.cli.calls import UsageError, cancel_scheduled, schedule_call
+from employai.cli.memory import forget_caller
+from employai.cli.tasks import mark_task_done
+
+if TYPE_CHECKING:
+    from .app import Console
+
+log = logging.getLogger(__name__)
+
+
+class Refused(Exception):
+    pass
+
+
+def same_origin(request: Request) -> bool:
+    """A browser's POST names its page's origin; it must be the console's own (absent: not a browser's form)."""
+    origin = request.headers.get("origin") or request.headers.get("referer")
+    if not origin or origin == "null":
+        return origin is None
+    return urlsplit(origin).netloc == request.headers.get("host", "")
+
+
+async def _form(request: Request) -> tuple[Console, dict[str, str]]:
+    """The posted form (application/x-www-form-urlencoded, as the console's forms send), once it proves it came
+    from the console."""
+    console: Console = request.app.state.console
+    form = {k: v[0] for k, v in parse_qs((await request.body()).decode("utf-8", "replace")).items()}
+    token = form.get("csrf", "")
+    if not secrets.compare_digest(token.encode(), console.csrf.encode()) or not same_origin(request):
+        log.warning("an operator action was refused: no valid CSRF token or another origin")
+        raise Refused
+    return console, form
+
+
+def _refused() -> Response:
+    return PlainTextResponse("Refused: this form did not come from the console.", status_code=403)
+
+
+def _done(action: str, location: str, **ids: int | str | bool) -> Response:
+    log.info("operator action", extra={"action": action, "via": "console", **ids})
+    return RedirectResponse(location, status_code=303)
+
+
+async def forget(request: Request) -> Response:
+    try:
+        console, _ = await _form(request)
+    except Refused:
+        return _refused()
+    erased = await run_in_threadpool(forget_caller, console.store, request.path_params["caller"])
+    return _done("forget_caller", "/memory?forgotten=1", turns=erased.get("turns", 0))
+
+
+async def schedule(request: Request) -> Response:
+    try:
+        console, form = await _form(request)
+    except Refused:
+        return _refused()
+    target, at, task = (form.get(k, "") for k in ("target", "at", "task"))
+    try:
+        scheduled_id, _, _ = await run_in_threadpool(schedule_call, console.store, console.config, target,
+                                                     at or "now", task)
+    except UsageError as exc:
+        return RedirectResponse(f"/scheduled?problem={quote(str(exc))}", status_code=303)
+    return _done("schedule_call", "/scheduled", scheduled_id=scheduled_id)
+
+
+async def cancel(request: Request) -> Response:
+    try:
+        console, _ = await _form(request)
+    except Refused:
+        return _refused()
+    scheduled_id = request.path_params["scheduled_id"]
+    cancelled = await run_in_threadpool(cancel_scheduled, console.store, scheduled_id)
+    return _done("cancel_scheduled_call", "/scheduled", scheduled_id=scheduled_id, changed=cancelled)
+
+
+async def task_done(request: Request) -> Response:
+    try:
+        console, _ = await _form(request)
+    except Refused:
+        return _refused()
+    task_id = request.path_params["task_id"]
+    marked = await run_in_threadpool(mark_task_done, console.store, task_id)
+    return _done("mark_task_done", "/tasks", task_id=task_id, changed=marked)
+
+
+ROUTES = [
+    Route("/memory/{caller}/forget", forget, methods=["POST"]),
+    Route("/scheduled", schedule, methods=["POST"]),
+    Route("/scheduled/{scheduled_id:int}/cancel", cancel, methods=["POST"]),
+    Route("/tasks/{task_id:int}/done", task_done, methods=["POST"]),
+]

@@ -1,0 +1,208 @@
+"""The console in a real headless Chromium (Debian chromium + chromium-driver through Selenium) against one real
+bot: a baresip call shows among the live calls with its transcript growing, then in the history with per-turn
+latency by stage; forgetting the caller in the console leaves `employai memory show` empty; a call scheduled in
+the console is placed to a SIPp callee; /metrics, parsed by prometheus_client's own parser, counts the calls made.
+A screenshot of each page is kept under $EMPLOYAI_TEST_ARTIFACTS (default tests/artifacts/console)."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import tempfile
+import threading
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+from prometheus_client.parser import text_string_to_metric_families
+
+from .pbx import SippServer
+from .peers import baresip_call, free_udp_port, start_bot, to_phone_wav
+from .sipp_scenarios import callee_scenario, write
+
+pytestmark = pytest.mark.sip
+
+ARTIFACTS = Path(os.environ.get("EMPLOYAI_TEST_ARTIFACTS", Path(__file__).parent / "artifacts")) / "console"
+CHROMIUM, CHROMEDRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"
+CONFIG = """
+[outbound]
+calling_hours = "00:00-24:00"
+calling_days = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+max_attempts = 1
+ring_timeout_s = 8
+
+[call]
+silence_prompt_s = 3.0
+silence_hangup_s = 6.0
+"""
+
+
+@pytest.fixture(scope="module")
+def console_bot(tmp_path_factory):
+    for tool in ("baresip", "sipp", "sox"):
+        if shutil.which(tool) is None:
+            pytest.fail(f"{tool} is missing: `make test` installs the Debian test peers")
+    process = start_bot(tmp_path_factory.mktemp("console-bot"), CONFIG)
+    assert process.console_url.startswith("http://127.0.0.1:"), process.log()
+    yield process
+    assert process.stop() == 0
+    assert "Traceback" not in process.log(), process.log()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    for path in (CHROMIUM, CHROMEDRIVER):
+        if not Path(path).exists():
+            pytest.fail(f"{path} is missing: `make test` installs Debian's chromium and chromium-driver")
+    profile = tempfile.mkdtemp(prefix="employai-chromium-")
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM  # with the driver's path below, Selenium Manager has nothing to download
+    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                 "--disable-dev-shm-usage", f"--user-data-dir={profile}", "--window-size=1200,900"):
+        options.add_argument(flag)
+    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
+    driver.set_page_load_timeout(30)
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    yield driver
+    driver.quit()
+    shutil.rmtree(profile, ignore_errors=True)
+
+
+def _shot(driver, name: str) -> None:
+    assert driver.save_screenshot(str(ARTIFACTS / f"{name}.png"))
+
+
+def _text(driver, css: str) -> str:
+    from selenium.webdriver.common.by import By
+
+    return driver.find_element(By.CSS_SELECTOR, css).text
+
+
+def _call_in_thread(bot, say, tmp_path) -> threading.Thread:
+    question = to_phone_wav(say("What are your opening hours?"), tmp_path / "q.wav", 5.0, 8)
+    thread = threading.Thread(target=baresip_call, args=(bot.uri, question, tmp_path / "baresip", 20), daemon=True)
+    thread.start()
+    return thread
+
+
+def test_a_call_is_seen_live_then_in_the_history_with_its_latencies(console_bot, browser, say, tmp_path):
+    from selenium.webdriver.common.by import By
+
+    call = _call_in_thread(console_bot, say, tmp_path)
+    seen: list[int] = []  # turns shown on the live page, poll after poll
+    deadline = time.monotonic() + 40
+    while call.is_alive() and time.monotonic() < deadline:
+        browser.get(console_bot.console_url + "/live")
+        turns = browser.find_elements(By.CSS_SELECTOR, ".live-call .transcript li.caller, .live-call li.bot")
+        if turns and "caller" in _text(browser, ".live-call h2"):
+            if not seen or len(turns) > seen[-1]:
+                seen.append(len(turns))
+                _shot(browser, "live")
+        time.sleep(0.5)
+    call.join(40)
+    assert not call.is_alive()
+    assert len(seen) >= 2, f"the live transcript did not grow: {seen}"
+
+    browser.get(console_bot.console_url + "/calls?caller=caller")
+    rows = browser.find_elements(By.CSS_SELECTOR, "#calls tr td:first-child a")
+    assert len(rows) == 1, browser.page_source
+    _shot(browser, "history")
+    rows[0].click()
+    transcript = _text(browser, ".transcript")
+    assert "opening hours" in transcript.lower() and "how can i help" in transcript.lower(), transcript
+    totals = [int(m) for m in re.findall(r"(\d+) ms", _text(browser, "#latencies"))]
+    assert totals and all(0 < ms < 30000 for ms in totals), totals
+    bars = browser.find_elements(By.CSS_SELECTOR, "#latency rect")
+    stages = {bar.get_attribute("class") for bar in bars}
+    assert {"stage-stt", "stage-first_token", "stage-first_audio", "stage-first_frame"} <= stages, stages
+    _shot(browser, "call")
+
+
+def test_forgetting_a_caller_in_the_console_leaves_memory_show_empty(console_bot, browser):
+    from selenium.webdriver.common.by import By
+
+    assert "calls: 1" in console_bot.cli("memory", "show", "caller").stdout
+    browser.get(console_bot.console_url + "/memory")
+    _shot(browser, "memory")
+    browser.find_element(By.LINK_TEXT, "caller").click()
+    assert "opening hours" in _text(browser, ".transcript").lower()
+    _shot(browser, "caller")
+    browser.find_element(By.ID, "forget").click()
+    _shot(browser, "forget")
+    browser.find_element(By.ID, "confirm-forget").click()
+    assert "forgotten" in _text(browser, "#forgotten")
+    shown = console_bot.cli("memory", "show", "caller")
+    assert shown.returncode == 0 and "calls: 0" in shown.stdout and "opening hours" not in shown.stdout, shown.stdout
+    assert "] caller:" not in shown.stdout and "] bot:" not in shown.stdout
+    assert "caller" not in _text(browser, "#callers")
+    action = [line for line in console_bot.log().splitlines() if "operator action" in line]
+    assert action and "action='forget_caller'" in action[-1] and "user" not in action[-1], action
+
+
+def test_a_call_scheduled_in_the_console_is_placed_to_a_sipp_callee(console_bot, browser, tmp_path):
+    from selenium.webdriver.common.by import By
+
+    port = free_udp_port()
+    callee = SippServer(write(tmp_path / "callee.xml", callee_scenario("answer", ring_ms=300)), tmp_path, port=port)
+    browser.get(console_bot.console_url + "/scheduled")
+    form = browser.find_element(By.ID, "schedule")
+    form.find_element(By.NAME, "target").send_keys(f"sip:+15550177@127.0.0.1:{port}")
+    form.find_element(By.NAME, "task").send_keys("confirm the visit on Friday")
+    form.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+    assert "confirm the visit on Friday" in _text(browser, "#scheduled")
+    rc, out = callee.wait(60)
+    assert rc == 0, out
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        browser.get(console_bot.console_url + "/scheduled")
+        if "1: answered" in _text(browser, "#scheduled .outcomes"):
+            break
+        time.sleep(0.5)
+    assert "1: answered" in _text(browser, "#scheduled .outcomes"), _text(browser, "#scheduled")
+    assert _text(browser, "#scheduled .status") == "done"
+    _shot(browser, "scheduled")
+    call = [c for c in console_bot.calls() if c["direction"] == "outbound"][-1]
+    assert call["purpose"] == "confirm the visit on Friday" and call["scheduled_id"] == 1
+
+
+def test_tasks_and_status_pages_mask_secrets(console_bot, browser):
+    browser.get(console_bot.console_url + "/tasks")
+    assert "No tasks waiting." in _text(browser, "#tasks")
+    _shot(browser, "tasks")
+    browser.get(console_bot.console_url + "/status")
+    assert _text(browser, "#registration .state") == "off"
+    assert "registration.password" in _text(browser, "#config")
+    _shot(browser, "status")
+
+
+def test_metrics_count_the_calls_made(console_bot):
+    with urllib.request.urlopen(console_bot.console_url + "/metrics", timeout=10) as response:
+        text = response.read().decode()
+    families = {f.name: f for f in text_string_to_metric_families(text)}
+    ended = {}
+    for sample in families["employai_calls"].samples:
+        if sample.name == "employai_calls_total":
+            ended[sample.labels["direction"]] = ended.get(sample.labels["direction"], 0) + sample.value
+    made = {}
+    for call in console_bot.calls():
+        made[call["direction"]] = made.get(call["direction"], 0) + 1
+    assert ended == made == {"inbound": 1, "outbound": 1}, (ended, made)
+    assert families["employai_active_calls"].samples[0].value == 0
+    latency = {s.name: s.value for s in families["employai_turn_latency_seconds"].samples}
+    assert latency["employai_turn_latency_seconds_count"] >= 1
+    stages = {s.labels["stage"]: s.value for s in families["employai_turn_stage_seconds"].samples
+              if s.name.endswith("_count")}
+    assert all(stages[stage] >= 1 for stage in ("stt", "first_token", "first_audio", "first_frame")), stages
+    attempts = {s.labels["outcome"]: s.value for s in families["employai_scheduled_call_attempts"].samples
+                if s.name.endswith("_total")}
+    assert attempts == {"answered": 1}
+    registration = {s.labels["state"]: s.value for s in families["employai_registration_state"].samples}
+    assert registration["off"] == 1 and sum(registration.values()) == 1
+    assert families["employai_database_size_bytes"].samples[0].value > 0
+    assert families["employai_engine_jobs"].samples[0].value > 0

@@ -1,0 +1,176 @@
+"""The console without a bot: the [console] config rules, the login and CSRF rules, escaping, masking, the latency
+chart, and /metrics, over real HTTP from an in-process server on a free loopback port."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import threading
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+
+import pytest
+from prometheus_client.parser import text_string_to_metric_families
+
+from employai.console.app import authorised
+from employai.console.chart import latency_chart
+from employai.console.ports import LiveCall
+from employai.console.views import running_config
+from employai.runtime.cpu import CpuLanes
+from employai.runtime.metrics import Metrics
+from memory.transcripts import TranscriptStore, Turn, TurnTiming
+from sip_config import ConfigError, config_from_dict
+from telephony.account import RegistrationState
+
+from .peers import free_port
+
+pytestmark = pytest.mark.unit
+
+
+def test_loopback_needs_no_token_and_other_addresses_are_refused_without_one(monkeypatch):
+    assert config_from_dict({}).console.listen == "127.0.0.1:8080"
+    assert config_from_dict({"console": {"listen": "[::1]:9000"}}).console.host_port == ("::1", 9000)
+    with pytest.raises(ConfigError) as refused:
+        config_from_dict({"console": {"listen": "0.0.0.0:8080"}})
+    assert refused.value.key == "console.listen"
+    with pytest.raises(ConfigError) as unset:
+        config_from_dict({"console": {"listen": "0.0.0.0:8080", "token_env": "EMPLOYAI_TEST_CONSOLE_TOKEN"}})
+    assert unset.value.key == "console.token_env"
+    monkeypatch.setenv("EMPLOYAI_TEST_CONSOLE_TOKEN", "s3cret")
+    config_from_dict({"console": {"listen": "0.0.0.0:8080", "token_env": "EMPLOYAI_TEST_CONSOLE_TOKEN"}})
+    config_from_dict({"console": {"listen": "0.0.0.0:8080", "enabled": False}})  # off: nothing listens
+    for bad in ({"listen": "localhost"}, {"listen": "example.com:80"}, {"listen": "127.0.0.1:0"}, {"bogus": 1},
+                {"enabled": "yes"}):
+        with pytest.raises(ConfigError) as error:
+            config_from_dict({"console": bad})
+        assert error.value.key.startswith("console.")
+
+
+def test_the_token_is_a_bearer_or_the_basic_password():
+    basic = base64.b64encode(b"operator:s3cret").decode()
+    assert authorised("Bearer s3cret", "s3cret") and authorised(f"Basic {basic}", "s3cret")
+    assert not authorised("Bearer wrong", "s3cret") and not authorised("", "s3cret")
+    assert not authorised("Basic !!notbase64", "s3cret")
+
+
+def test_secrets_are_masked_in_the_running_config():
+    config = config_from_dict({"registration": {"registrar": "sip:pbx.example:5080", "password": "hunter2"}})
+    shown = dict(running_config(config))
+    assert shown["registration.password"] == "********" and "hunter2" not in str(shown)
+    assert shown["registration.registrar"] == "'sip:pbx.example:5080'"
+    assert shown["llm.api_key_env"] == "''"
+
+
+def test_the_latency_chart_stacks_each_answered_turn_by_stage():
+    timed = TurnTiming(10.0, 10.3, 10.5, 10.9, 11.0)
+    turns = [Turn(1, "bot", "Hello", False, 9.0, TurnTiming(first_frame=9.1)),
+             Turn(1, "caller", "Hi", False, 10.3, TurnTiming(10.0, 10.3)), Turn(1, "bot", "Yes", False, 11.0, timed)]
+    chart = latency_chart(turns)
+    assert chart is not None and len(chart.bars) == 1
+    bar = chart.bars[0]
+    assert bar.label == "turn 3" and bar.total_ms == 1000
+    assert [s.stage for s in bar.segments] == ["stt", "first_token", "first_audio", "first_frame"]
+    assert [round(s.seconds, 2) for s in bar.segments] == [0.3, 0.2, 0.4, 0.1]
+    assert latency_chart(turns[:2]) is None
+
+
+class _Bot:
+    def live_calls(self) -> list[LiveCall]:
+        return [LiveCall(1, "inbound", "<b>mallory</b>", "dialled in", time.time() - 5, False)]
+
+    def registration_state(self) -> RegistrationState:
+        return RegistrationState()
+
+
+@pytest.fixture
+def console(tmp_path, monkeypatch):
+    """A console on a free loopback port over a real database, on an event loop in a thread."""
+    from employai.console.server import run_console
+
+    port = free_port()
+    monkeypatch.setenv("EMPLOYAI_TEST_TOKEN", "tok")
+    config = config_from_dict({"data": {"dir": str(tmp_path)},
+                               "console": {"listen": f"127.0.0.1:{port}", "token_env": "EMPLOYAI_TEST_TOKEN"}})
+    store = TranscriptStore(tmp_path / "employai.sqlite3")
+    call = store.start_call("inbound", "sip:mallory@x", "mallory", claimed_user="mallory", verified=True)
+    store.add_turn(call, "caller", "<script>alert(1)</script> hello", timing=TurnTiming(1.0, 1.2))
+    store.end_call(call, "caller_hangup")
+    metrics = Metrics(CpuLanes(1), tmp_path / "employai.sqlite3")
+    loop = asyncio.new_event_loop()
+    stop = asyncio.Event()
+    thread = threading.Thread(target=loop.run_until_complete,
+                              args=(run_console(config, store, metrics, _Bot(), stop),), daemon=True)
+    thread.start()
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        try:
+            urllib.request.urlopen(base + "/metrics", timeout=1)
+        except urllib.error.HTTPError:
+            break  # 401: it is up
+        except OSError:
+            time.sleep(0.05)
+    yield base, store, metrics
+    loop.call_soon_threadsafe(stop.set)
+    thread.join(10)
+    store.close()
+
+
+def _get(url: str, token: str | None = "tok", data: dict | None = None, headers: dict | None = None):
+    body = urllib.parse.urlencode(data).encode() if data is not None else None
+    request = urllib.request.Request(url, data=body, headers=headers or {})
+    if token is not None:
+        request.add_header("Authorization", f"Bearer {token}")
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.status, response.read().decode()
+    except urllib.error.HTTPError as error:
+        return error.code, error.read().decode()
+
+
+def test_every_request_needs_the_token_and_caller_text_is_escaped(console):
+    base, _, _ = console
+    assert _get(base + "/calls", token=None)[0] == 401
+    assert _get(base + "/calls", token="wrong")[0] == 401
+    status, page = _get(base + "/calls/1")
+    assert status == 200 and "&lt;script&gt;alert(1)&lt;/script&gt; hello" in page and "<script>" not in page
+    status, page = _get(base + "/live")
+    assert status == 200 and "&lt;b&gt;mallory&lt;/b&gt;" in page
+    for path in ("/calls", "/memory", "/memory/mallory", "/memory/mallory/forget", "/scheduled", "/tasks", "/status"):
+        assert _get(base + path)[0] == 200, path
+
+
+def test_an_action_without_the_forms_token_or_from_another_origin_is_refused(console):
+    base, store, _ = console
+    assert _get(base + "/memory/mallory/forget", data={})[0] == 403
+    assert _get(base + "/memory/mallory/forget", data={"csrf": "guess"})[0] == 403
+    page = _get(base + "/memory/mallory/forget")[1]
+    csrf = page.split('name="csrf" value="', 1)[1].split('"', 1)[0]
+    evil = {"Origin": "http://evil.example"}
+    assert _get(base + "/memory/mallory/forget", data={"csrf": csrf}, headers=evil)[0] == 403
+    assert store.caller_memory("mallory").forms() == [] and store.turns(1)  # still remembered
+    status, page = _get(base + "/memory/mallory/forget", data={"csrf": csrf},
+                        headers={"Origin": base})
+    assert status == 200 and "The caller was forgotten." in page
+    assert store.turns(1) == []
+
+
+def test_metrics_are_prometheus_text_from_a_private_registry(console):
+    base, _, metrics = console
+    metrics.call_started("inbound")
+    metrics.call_ended("inbound", "caller_hangup")
+    metrics.turns([TurnTiming(1.0, 1.25, 1.5, 1.75, 2.0)])
+    status, text = _get(base + "/metrics")
+    assert status == 200
+    families = {f.name: f for f in text_string_to_metric_families(text)}
+    calls = [s for s in families["employai_calls"].samples if s.name == "employai_calls_total"]
+    assert [(s.labels, s.value) for s in calls] == [({"direction": "inbound", "end_reason": "caller_hangup"}, 1.0)]
+    latency = {s.name: s.value for s in families["employai_turn_latency_seconds"].samples if not s.labels.get("le")}
+    assert latency["employai_turn_latency_seconds_count"] == 1 and latency["employai_turn_latency_seconds_sum"] == 1.0
+    assert families["employai_database_size_bytes"].samples[0].value > 0
+    assert families["employai_engine_lanes"].samples[0].value == 1
+    from prometheus_client import REGISTRY
+    assert REGISTRY.get_sample_value("employai_calls_total", {"direction": "inbound",
+                                                              "end_reason": "caller_hangup"}) is None
