@@ -85,10 +85,15 @@ def outcome_of(sip_status: int, answered: bool) -> str:
 class ScheduleStore:
     """Scheduled calls on the shared connection; writes hold the store's lock, multi-step ones in a transaction."""
 
-    def __init__(self, db: Database | sqlite3.Connection, lock: threading.RLock | None = None):
+    def __init__(self, db: Database | sqlite3.Connection, lock: threading.RLock | None = None, instance: str = ""):
         self._db = as_database(db, lock)
         self._lock = self._db.lock
+        self._instance = instance  # the bot that claims (see TranscriptStore); recover() touches only its own
         sqlite_schema(self._db, SCHEMA)
+        if self._db.dialect == "sqlite":  # a column added after the first release
+            with self._lock:
+                if "claimed_by" not in {row[1] for row in self._db.execute("PRAGMA table_info(scheduled_calls)")}:
+                    self._db.execute("ALTER TABLE scheduled_calls ADD COLUMN claimed_by TEXT NOT NULL DEFAULT ''")
 
     def add(self, uri: str, task: str, due_at: float, max_attempts: int, followup_id: int | None = None) -> int:
         return self._db.insert(
@@ -119,13 +124,15 @@ class ScheduleStore:
             return cur.rowcount == 1
 
     def recover(self) -> int:
-        """After a crash or restart: attempts left 'calling' count as failed and are retried."""
+        """After a crash or restart: attempts this instance left 'calling' count as failed and are retried (another
+        bot's on a shared database are being placed now)."""
         now = time.time()
+        mine = "SELECT id FROM scheduled_calls WHERE claimed_by = ?"
         with self._db.transaction():
-            self._db.execute("UPDATE call_attempts SET outcome = 'failed', ended_at = ? WHERE outcome IS NULL",
-                             (now,))
+            self._db.execute("UPDATE call_attempts SET outcome = 'failed', ended_at = ? WHERE outcome IS NULL"
+                             f" AND scheduled_id IN ({mine})", (now, self._instance))
             cur = self._db.execute("UPDATE scheduled_calls SET status = 'pending', last_outcome = 'failed'"
-                                   " WHERE status = 'calling'")
+                                   " WHERE status = 'calling' AND claimed_by = ?", (self._instance,))
             return cur.rowcount
 
     def begin_attempt(self, scheduled_id: int) -> tuple[int, int] | None:
@@ -137,8 +144,8 @@ class ScheduleStore:
             if claimed is None:
                 return None
             attempt = claimed[0] + 1
-            self._db.execute("UPDATE scheduled_calls SET status = 'calling', attempts = ? WHERE id = ?",
-                             (attempt, scheduled_id))
+            self._db.execute("UPDATE scheduled_calls SET status = 'calling', attempts = ?, claimed_by = ? WHERE id = ?",
+                             (attempt, self._instance, scheduled_id))
             attempt_id = self._db.insert("INSERT INTO call_attempts (scheduled_id, attempt, started_at)"
                                          " VALUES (?, ?, ?)", (scheduled_id, attempt, time.time()))
             return attempt_id, attempt

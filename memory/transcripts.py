@@ -32,6 +32,7 @@ log = logging.getLogger(__name__)
 # four; the identity columns are set by `start_call` and `set_call_identity` only.
 _CALL_COLUMNS = {"transferred_from": "TEXT", "transferred_to": "TEXT", "purpose": "TEXT", "scheduled_id": "INTEGER"}
 _IDENTITY_COLUMNS = {"claimed_user": "TEXT", "identity_verified": "INTEGER"}
+_OWNER_COLUMNS = {"instance": "TEXT NOT NULL DEFAULT ''"}  # which bot took the call ('' : the only one)
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS calls (
@@ -88,7 +89,7 @@ def _install_sqlite(db: SqliteDatabase) -> None:
     with db.lock:
         db.connection.executescript(SCHEMA)
         have = {row[1] for row in db.execute("PRAGMA table_info(calls)")}
-        for column, kind in (_CALL_COLUMNS | _IDENTITY_COLUMNS).items():
+        for column, kind in (_CALL_COLUMNS | _IDENTITY_COLUMNS | _OWNER_COLUMNS).items():
             if column not in have:
                 db.execute(f"ALTER TABLE calls ADD COLUMN {column} {kind}")
         install_schema(db.connection)
@@ -96,16 +97,19 @@ def _install_sqlite(db: SqliteDatabase) -> None:
 
 
 class TranscriptStore:
-    def __init__(self, where: Path | str | Database, embedder: Embedder | None = None, password: str | None = None):
+    def __init__(self, where: Path | str | Database, embedder: Embedder | None = None, password: str | None = None,
+                 instance: str = ""):
         """`where`: a SQLite file, a `postgresql://` URL (`password` from the environment, if given), or an open
-        `Database`."""
+        `Database`. `instance` names this bot among several sharing the database: the calls it takes and the
+        scheduled calls it claims are marked with it, so at its restart it closes and retries only its own."""
+        self.instance = instance
         # Autocommit: each statement commits; the lock keeps another thread's statement out of a transaction.
         self._db: Database = connect(where, password) if isinstance(where, (str, Path)) else where
         self._lock: threading.RLock = self._db.lock
         self.path = self._db.path if isinstance(self._db, SqliteDatabase) else None
         if isinstance(self._db, SqliteDatabase):
             _install_sqlite(self._db)
-        self.schedule = ScheduleStore(self._db, self._lock)
+        self.schedule = ScheduleStore(self._db, self._lock, instance)
         self._followups = FollowupStore(self._db, self._lock)
         self.forms = FormStore(self._db, self._lock)  # completed intake forms and the staff's task list
         self.pins = PinStore(self._db, self._lock)
@@ -132,9 +136,9 @@ class TranscriptStore:
         `claimed_user` is who the caller ID says it is, kept as a claim whether or not it was believed."""
         return self._db.insert(
             "INSERT INTO calls (sip_call_id, direction, remote_uri, caller_user, display_name, started_at,"
-            " claimed_user, identity_verified) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            " claimed_user, identity_verified, instance) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (sip_call_id, direction, remote_uri, caller_user, display_name, time.time(), claimed_user,
-             int(verified)),
+             int(verified), self.instance),
         )
 
     def set_call_identity(self, call_id: int, caller_user: str, verified: bool = True) -> None:
@@ -178,12 +182,13 @@ class TranscriptStore:
 
     def close_interrupted(self) -> int:
         """At start: close the calls the last run left open (a crash, `kill -9`), ended at their last turn (else
-        their start) with end reason 'interrupted'. Returns how many. Call it before this process starts calls."""
+        their start) with end reason 'interrupted'. Returns how many. Call it before this process starts calls.
+        Only this instance's calls: another bot's open calls on a shared database are live."""
         with self._lock:
             return self._db.execute(
                 "UPDATE calls SET end_reason = 'interrupted', ended_at = COALESCE("
                 "(SELECT MAX(created_at) FROM turns WHERE turns.call_id = calls.id), started_at)"
-                " WHERE ended_at IS NULL").rowcount
+                " WHERE ended_at IS NULL AND instance = ?", (self.instance,)).rowcount
 
     def add_turn(self, call_id: int, role: str, text: str, interrupted: bool = False,
                  timing: TurnTiming = TurnTiming()) -> int:

@@ -118,3 +118,22 @@ def test_a_lost_postgresql_connection_is_opened_again(postgres):
     assert [t.text for t in store.turns(call)] == ["and came back"]
     assert store.describe().startswith("postgresql://test@127.0.0.1:")
     store.close()
+
+
+def test_a_restarting_bot_closes_and_retries_only_its_own_calls(open_store, database_url):
+    from memory.transcripts import TranscriptStore
+
+    bot_a = TranscriptStore(database_url, instance="host-a:5060")
+    bot_b = TranscriptStore(database_url, instance="host-b:5060")
+    a_call, b_call = bot_a.start_call("inbound", "sip:x@pbx", "x"), bot_b.start_call("inbound", "sip:y@pbx", "y")
+    due = [bot_a.schedule.add(f"sip:+1555020{i}@pbx", "survey", time.time() - 1, 3) for i in range(2)]
+    assert bot_a.schedule.begin_attempt(due[0]) is not None and bot_b.schedule.begin_attempt(due[1]) is not None
+    bot_a.close()  # killed, and back:
+    bot_a = TranscriptStore(database_url, instance="host-a:5060")
+    assert bot_a.close_interrupted() == 1 and bot_a.schedule.recover() == 1
+    calls = {c["id"]: c for c in bot_a.calls()}
+    assert calls[a_call]["end_reason"] == "interrupted" and calls[b_call]["ended_at"] is None  # B's is live
+    assert bot_a.schedule.get(due[0]).status == "pending" and bot_a.schedule.get(due[1]).status == "calling"
+    assert [a["outcome"] for a in bot_a.schedule.attempts(due[1])] == [None]  # B's attempt is still going
+    bot_a.close()
+    bot_b.close()

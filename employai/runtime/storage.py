@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import os
+import socket
 from pathlib import Path
 
 from memory.database import mask_url
@@ -24,6 +25,13 @@ def database_label(config: Config) -> str:
     return mask_url(database_location(config))
 
 
+def instance_name(config: Config) -> str:
+    """This bot among several sharing a PostgreSQL database: its host and SIP port (two bots on one host listen on
+    two ports). '' with SQLite, whose file is one bot's."""
+    return f"{socket.gethostname()}:{config.sip.port}" if config.data.url.strip() else ""
+
+
 def open_store(config: Config, embedder: Embedder | None = None) -> TranscriptStore:
     password = os.environ.get(config.data.password_env) if config.data.password_env else None
-    return TranscriptStore(database_location(config), embedder=embedder, password=password)
+    return TranscriptStore(database_location(config), embedder=embedder, password=password,
+                           instance=instance_name(config))
