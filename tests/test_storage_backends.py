@@ -137,3 +137,32 @@ def test_a_restarting_bot_closes_and_retries_only_its_own_calls(open_store, data
     assert [a["outcome"] for a in bot_a.schedule.attempts(due[1])] == [None]  # B's attempt is still going
     bot_a.close()
     bot_b.close()
+
+
+def test_status_names_the_database_it_uses_without_its_password(postgres, tmp_path, capsys, monkeypatch):
+    from employai.cli.calls import run_status
+    from employai.runtime.status import StatusFile
+    from employai.runtime.storage import database_label, open_store
+    from sip_config import config_from_dict
+
+    url = postgres.fresh_url().replace("test@", "test:s3cret@")  # trust auth: the password is only shown, or not
+    monkeypatch.setenv("EMPLOYAI_TEST_DB_PW", "also-s3cret")
+    config = config_from_dict({"data": {"dir": str(tmp_path), "url": url, "password_env": "EMPLOYAI_TEST_DB_PW"}})
+    store = open_store(config)
+    store.schedule.add("sip:+15550101@pbx", "confirm the visit", time.time() + 3600, 3)
+    store.close()
+    status = StatusFile(tmp_path / "status.json", "sip:employai@127.0.0.1", "")
+    status.describe(database=database_label(config))  # as the bot writes it at start
+    status.stopped()
+    assert run_status(config) == 1  # not running
+    out = capsys.readouterr().out
+    assert f"database:     {url.replace(':s3cret@', ':***@')}" in out and "s3cret" not in out
+    assert "scheduled:    1 call(s)" in out  # read from that PostgreSQL database
+
+
+def test_without_postgresql_the_tests_fail_and_say_how_to_install_it(monkeypatch):
+    from . import postgres as helper
+
+    monkeypatch.setattr(helper, "bindir", lambda: None)
+    with pytest.raises(pytest.fail.Exception, match="make test-peers"):
+        helper.start_server()
