@@ -124,6 +124,7 @@ CREATE TABLE IF NOT EXISTS call_attempts (
     task_done     INTEGER
 );
 CREATE INDEX IF NOT EXISTS scheduled_by_due ON scheduled_calls(status, next_attempt_at);
+CREATE UNIQUE INDEX IF NOT EXISTS scheduled_by_followup ON scheduled_calls(followup_id) WHERE followup_id IS NOT NULL;
 CREATE TABLE IF NOT EXISTS caller_pins (
     caller_user   TEXT PRIMARY KEY,
     salt          BYTEA NOT NULL,

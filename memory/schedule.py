@@ -9,6 +9,7 @@ exactly one places each call.
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 import threading
 import time
@@ -16,6 +17,8 @@ from dataclasses import dataclass
 
 from .database import Database, as_database
 from .sqlite_db import sqlite_schema
+
+log = logging.getLogger(__name__)
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS scheduled_calls (
@@ -46,6 +49,10 @@ CREATE TABLE IF NOT EXISTS call_attempts (
 );
 CREATE INDEX IF NOT EXISTS scheduled_by_due ON scheduled_calls(status, next_attempt_at);
 """
+
+# One scheduled call per follow-up: two bots turning the same callback into a call make one (`add`).
+FOLLOWUP_INDEX = ("CREATE UNIQUE INDEX IF NOT EXISTS scheduled_by_followup ON scheduled_calls(followup_id)"
+                  " WHERE followup_id IS NOT NULL")
 
 OUTCOMES = ("answered", "busy", "no_answer", "failed")
 
@@ -94,12 +101,23 @@ class ScheduleStore:
             with self._lock:
                 if "claimed_by" not in {row[1] for row in self._db.execute("PRAGMA table_info(scheduled_calls)")}:
                     self._db.execute("ALTER TABLE scheduled_calls ADD COLUMN claimed_by TEXT NOT NULL DEFAULT ''")
+                try:
+                    self._db.execute(FOLLOWUP_INDEX)
+                except sqlite3.IntegrityError:  # a database that already has two calls for one follow-up
+                    log.warning("scheduled calls share a follow-up: not indexed as one call per follow-up")
 
     def add(self, uri: str, task: str, due_at: float, max_attempts: int, followup_id: int | None = None) -> int:
-        return self._db.insert(
-            "INSERT INTO scheduled_calls (uri, task, due_at, next_attempt_at, max_attempts, followup_id,"
-            " created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (uri, task, due_at, due_at, max_attempts, followup_id, time.time()))
+        """Schedule a call; its id. For a follow-up, at most one call: another bot's call for it, if it made one
+        first, is the one (its id is returned)."""
+        insert = ("INSERT INTO scheduled_calls (uri, task, due_at, next_attempt_at, max_attempts, followup_id,"
+                  " created_at) VALUES (?, ?, ?, ?, ?, ?, ?)")
+        args = (uri, task, due_at, due_at, max_attempts, followup_id, time.time())
+        if followup_id is None:
+            return self._db.insert(insert, args)
+        with self._db.transaction():
+            self._db.execute(insert + " ON CONFLICT DO NOTHING", args)
+            return int(self._db.execute("SELECT id FROM scheduled_calls WHERE followup_id = ? ORDER BY id LIMIT 1",
+                                        (followup_id,)).fetchone()[0])
 
     def get(self, scheduled_id: int) -> ScheduledCall | None:
         rows = self._select("WHERE id = ?", (scheduled_id,))

@@ -166,3 +166,17 @@ def test_without_postgresql_the_tests_fail_and_say_how_to_install_it(monkeypatch
     monkeypatch.setattr(helper, "bindir", lambda: None)
     with pytest.raises(pytest.fail.Exception, match="make test-peers"):
         helper.start_server()
+
+
+def test_two_bots_turning_one_callback_into_a_call_make_one_call(open_store, database_url):
+    from memory.followups import Followup
+    from memory.transcripts import TranscriptStore
+
+    bot_a, bot_b = open_store(), TranscriptStore(database_url, instance="host-b:5060")
+    followup = bot_a.followups().add(ALICE, None, Followup("call me back", None))
+    first = bot_a.schedule.add(f"sip:{ALICE}@pbx", "callback", time.time(), 3, followup_id=followup)
+    again = bot_b.schedule.add(f"sip:{ALICE}@pbx", "callback", time.time(), 3, followup_id=followup)
+    assert again == first and len(bot_a.schedule.listing()) == 1
+    other = bot_b.schedule.add(f"sip:{BOB}@pbx", "a survey", time.time(), 3)  # no follow-up: no such limit
+    assert other != first and len(bot_a.schedule.listing()) == 2
+    bot_b.close()
