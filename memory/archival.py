@@ -107,6 +107,8 @@ class Archive:
 
     def _refresh(self) -> _Matrix:
         with self._cache_lock:
+            if self._db.dialect != "sqlite" and self._changed_elsewhere():
+                self._matrix = _EMPTY
             old = self._matrix
             rows = self._db.execute("SELECT id, scope, caller_user, embedding FROM passages WHERE id > ?"
                                     " ORDER BY id", (old.loaded_max,)).fetchall()
@@ -118,6 +120,12 @@ class Archive:
                     np.concatenate([old.owners, np.array([r[2] for r in rows], dtype=object)]),
                     np.concatenate([old.vectors, new]), rows[-1][0])
             return self._matrix
+
+    def _changed_elsewhere(self) -> bool:
+        """Whether another bot on the shared server deleted passages, or committed one below the highest loaded
+        (ids are handed out before commit): then the passages are not what was loaded, and all are reloaded."""
+        row = self._db.execute("SELECT COUNT(*) FROM passages WHERE id <= ?", (self._matrix.loaded_max,)).fetchone()
+        return int(row[0]) != len(self._matrix.ids)
 
     def replace_source(self, texts: list[str], source: str) -> None:
         """Make the org passages from `source` exactly `texts` (the employee profile's facts, at start)."""

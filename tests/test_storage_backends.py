@@ -180,3 +180,26 @@ def test_two_bots_turning_one_callback_into_a_call_make_one_call(open_store, dat
     other = bot_b.schedule.add(f"sip:{BOB}@pbx", "a survey", time.time(), 3)  # no follow-up: no such limit
     assert other != first and len(bot_a.schedule.listing()) == 2
     bot_b.close()
+
+
+def test_passages_another_bot_adds_or_erases_are_seen(open_store, database_url, backend):
+    from memory.transcripts import TranscriptStore
+
+    from .test_records import WordEmbedder
+
+    bot_a = open_store(WordEmbedder())
+    bot_b = TranscriptStore(database_url, embedder=WordEmbedder(), instance="host-b:5060")
+    bot_a.archive.insert(["We fix boilers on weekdays."], scope="org")
+    assert [p.text for p in bot_b.archive.search("boilers", "")] == ["We fix boilers on weekdays."]
+    bot_a.caller_memory(ALICE).archival_insert("Alice has a combi boiler.")
+    assert bot_b.caller_memory(ALICE).archival_search("combi boiler")[0] == "Alice has a combi boiler."
+    bot_a.caller_memory(ALICE).forget()
+    assert bot_b.caller_memory(ALICE).archival_search("combi boiler") == ["We fix boilers on weekdays."]
+    if backend == "postgresql":  # ids are handed out before commit: one bot's may commit after a higher one
+        vector = WordEmbedder().embed(["radiators"])[0].tobytes()
+        insert = "INSERT INTO passages (id, scope, text, embedding, created_at) VALUES (?, 'org', ?, ?, 0)"
+        bot_a.database.execute(insert, (100, "We bleed radiators.", vector))
+        assert bot_b.archive.search("bleed radiators", "", limit=1)[0].id == 100
+        bot_a.database.execute(insert, (50, "Our trade.", vector))  # committed later, a lower id; found by meaning
+        assert 50 in {p.id for p in bot_b.archive.search("radiators", "", limit=3)}
+    bot_b.close()
