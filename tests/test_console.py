@@ -145,6 +145,32 @@ def test_forgetting_a_caller_in_the_console_leaves_memory_show_empty(console_bot
     assert action and "action='forget_caller'" in action[-1] and "user" not in action[-1], action
 
 
+def test_the_operator_hangs_up_a_live_call(console_bot, browser, say, tmp_path):
+    from selenium.webdriver.common.by import By
+
+    question = to_phone_wav(say("I would like to book a visit please."), tmp_path / "q.wav", 5.0, 12)
+    call = threading.Thread(target=baresip_call, args=(console_bot.uri, question, tmp_path / "baresip", 20),
+                            kwargs={"user": "hangup"}, daemon=True)
+    call.start()
+    deadline = time.monotonic() + 20
+    buttons = []
+    while not buttons and time.monotonic() < deadline:
+        browser.get(console_bot.console_url + "/live")
+        buttons = browser.find_elements(By.CSS_SELECTOR, "button.hang-up")
+        time.sleep(0.3)
+    assert buttons, "the call never showed on the live page"
+    _shot(browser, "live-hang-up")
+    clicked = time.time()
+    buttons[0].click()
+    call.join(30)
+    assert not call.is_alive()
+    ended = [c for c in console_bot.calls() if c["caller_user"] == "hangup"]
+    assert len(ended) == 1 and ended[0]["end_reason"] == "operator_hangup", [dict(c) for c in ended]
+    assert ended[0]["ended_at"] - clicked < 12  # a goodbye, then BYE (the caller would talk on for 17 s)
+    turns = console_bot.turns(ended[0]["id"])
+    assert turns[-1]["role"] == "bot" and "have to go" in turns[-1]["text"], [dict(t) for t in turns]
+
+
 def test_a_call_scheduled_in_the_console_is_placed_to_a_sipp_callee(console_bot, browser, tmp_path):
     from selenium.webdriver.common.by import By
 
@@ -192,7 +218,10 @@ def test_metrics_count_the_calls_made(console_bot):
     made = {}
     for call in console_bot.calls():
         made[call["direction"]] = made.get(call["direction"], 0) + 1
-    assert ended == made == {"inbound": 1, "outbound": 1}, (ended, made)
+    assert ended == made == {"inbound": 2, "outbound": 1}, (ended, made)
+    hung_up = [s.value for s in families["employai_calls"].samples
+               if s.name == "employai_calls_total" and s.labels["end_reason"] == "operator_hangup"]
+    assert hung_up == [1]
     assert families["employai_active_calls"].samples[0].value == 0
     latency = {s.name: s.value for s in families["employai_turn_latency_seconds"].samples}
     assert latency["employai_turn_latency_seconds_count"] >= 1

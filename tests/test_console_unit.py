@@ -83,16 +83,28 @@ class _Bot:
     def registration_state(self) -> RegistrationState:
         return RegistrationState()
 
+    def hang_up(self, call_id: int) -> bool:
+        return False
+
 
 @pytest.fixture
 def console(tmp_path, monkeypatch):
+    monkeypatch.setenv("EMPLOYAI_TEST_TOKEN", "tok")
+    yield from _serve(tmp_path, "EMPLOYAI_TEST_TOKEN")
+
+
+@pytest.fixture
+def open_console(tmp_path):
+    yield from _serve(tmp_path, "")
+
+
+def _serve(tmp_path, token_env: str):
     """A console on a free loopback port over a real database, on an event loop in a thread."""
     from employai.console.server import run_console
 
     port = free_port()
-    monkeypatch.setenv("EMPLOYAI_TEST_TOKEN", "tok")
     config = config_from_dict({"data": {"dir": str(tmp_path)},
-                               "console": {"listen": f"127.0.0.1:{port}", "token_env": "EMPLOYAI_TEST_TOKEN"}})
+                               "console": {"listen": f"127.0.0.1:{port}", "token_env": token_env}})
     store = TranscriptStore(tmp_path / "employai.sqlite3")
     call = store.start_call("inbound", "sip:mallory@x", "mallory", claimed_user="mallory", verified=True)
     store.add_turn(call, "caller", "<script>alert(1)</script> hello", timing=TurnTiming(1.0, 1.2))
@@ -108,6 +120,7 @@ def console(tmp_path, monkeypatch):
     while time.monotonic() < deadline:
         try:
             urllib.request.urlopen(base + "/metrics", timeout=1)
+            break
         except urllib.error.HTTPError:
             break  # 401: it is up
         except OSError:
@@ -174,3 +187,11 @@ def test_metrics_are_prometheus_text_from_a_private_registry(console):
     from prometheus_client import REGISTRY
     assert REGISTRY.get_sample_value("employai_calls_total", {"direction": "inbound",
                                                               "end_reason": "caller_hangup"}) is None
+
+
+def test_on_loopback_no_login_is_asked_but_only_loopback_names_are_served(open_console):
+    base, _, _ = open_console
+    assert _get(base + "/calls", token=None)[0] == 200
+    assert _get(base + "/calls", token=None, headers={"Host": f"localhost:{base.rsplit(':', 1)[1]}"})[0] == 200
+    # A page whose own name was made to resolve to 127.0.0.1 (DNS rebinding) is not served the operator's data.
+    assert _get(base + "/calls", token=None, headers={"Host": "evil.example:8080"})[0] == 400

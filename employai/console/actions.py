@@ -100,7 +100,18 @@ async def task_done(request: Request) -> Response:
     return _done("mark_task_done", "/tasks", task_id=task_id, changed=marked)
 
 
+async def hang_up(request: Request) -> Response:
+    try:
+        console, _ = await _form(request)
+    except Refused:
+        return _refused()
+    call_id = request.path_params["call_id"]
+    ended = console.bot.hang_up(call_id)  # on the event loop, where the bot keeps its calls
+    return _done("hang_up", "/live", call_id=call_id, changed=ended)
+
+
 ROUTES = [
+    Route("/live/{call_id:int}/hangup", hang_up, methods=["POST"]),
     Route("/memory/{caller}/forget", forget, methods=["POST"]),
     Route("/scheduled", schedule, methods=["POST"]),
     Route("/scheduled/{scheduled_id:int}/cancel", cancel, methods=["POST"]),

@@ -20,6 +20,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoint
+from starlette.middleware.trustedhost import TrustedHostMiddleware
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Mount, Route
@@ -35,6 +36,7 @@ from . import actions, pages
 from .ports import BotState
 
 HERE = Path(__file__).parent
+LOOPBACK_NAMES = ["127.0.0.1", "localhost", "::1", "[::1]"]
 
 
 @dataclass
@@ -84,7 +86,10 @@ async def metrics_endpoint(request: Request) -> Response:
 def console_app(config: Config, store: TranscriptStore, metrics: Metrics, bot: BotState, token: str = "") -> Starlette:
     env = Environment(loader=FileSystemLoader(HERE / "templates"), autoescape=select_autoescape(default=True))
     pages.install_filters(env)
-    middleware = [Middleware(TokenGate, token=token)] if token else []
+    # On loopback without a login, only loopback names are served: a page whose own name resolves to 127.0.0.1
+    # (DNS rebinding) gets 400 instead of the operator's data. With a token, the token guards every request.
+    middleware = ([Middleware(TokenGate, token=token)] if token else
+                  [Middleware(TrustedHostMiddleware, allowed_hosts=LOOPBACK_NAMES)])
     routes = [*pages.ROUTES, *actions.ROUTES, Route("/metrics", metrics_endpoint),
               Mount("/static", StaticFiles(directory=HERE / "static"), name="static")]
     app = Starlette(routes=routes, middleware=middleware)

@@ -158,6 +158,14 @@ class Bot:
     def registration_state(self) -> RegistrationState:
         return self.agent.registration
 
+    def hang_up(self, call_id: int) -> bool:
+        """The operator ends a call (the console): the shutdown line, then BYE; end reason operator_hangup."""
+        for conductor in self._conductors:
+            if conductor.call_id == call_id:
+                self._spawn(conductor.finish("shutdown", "operator_hangup"))
+                return True
+        return False
+
     async def _review(self, conductor: CallConductor) -> None:
         """The after-call memory keeper and task agent, off the call's path."""
         if conductor.call_id is None:
