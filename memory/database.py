@@ -40,6 +40,10 @@ def uri_user(uri: str) -> str:
     return user.lower()
 
 
+class DatabaseUnavailable(Exception):
+    """The database server could not be reached; the message names it (any password masked) and why."""
+
+
 class Cursor(Protocol):
     """What a statement returns: the DB-API cursor of either engine."""
 

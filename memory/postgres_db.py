@@ -24,7 +24,7 @@ from typing import Any
 import psycopg
 from psycopg import pq
 
-from .database import mask_url
+from .database import DatabaseUnavailable, mask_url
 
 log = logging.getLogger(__name__)
 
@@ -184,7 +184,10 @@ class PostgresDatabase:
         self._password = password
         self.lock = threading.RLock()
         self._depth = 0  # transactions open on this connection (an inner one joins the outer)
-        self.connection = self._connect()
+        try:
+            self.connection = self._connect()
+        except psycopg.OperationalError as exc:  # libpq's reason names host, port and user, never the password
+            raise DatabaseUnavailable(f"cannot connect to {mask_url(url)}: {str(exc).strip()}") from None
         self.install_schema()
 
     def _connect(self) -> psycopg.Connection[Any]:

@@ -203,3 +203,20 @@ def test_passages_another_bot_adds_or_erases_are_seen(open_store, database_url, 
         bot_a.database.execute(insert, (50, "Our trade.", vector))  # committed later, a lower id; found by meaning
         assert 50 in {p.id for p in bot_b.archive.search("radiators", "", limit=3)}
     bot_b.close()
+
+
+def test_a_database_server_that_cannot_be_reached_is_named_without_its_password(tmp_path):
+    import socket
+    import subprocess
+    import sys
+
+    with socket.socket() as s:  # a port nothing listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    config = tmp_path / "bot.toml"
+    config.write_text(f'[data]\ndir = "{tmp_path}"\nurl = "postgresql://bot:s3cret@127.0.0.1:{port}/employai"\n')
+    result = subprocess.run([sys.executable, "-m", "employai", "-c", str(config), "tasks"], capture_output=True,
+                            text=True, timeout=60)
+    assert result.returncode == 1, result.stderr
+    assert f"cannot connect to postgresql://bot:***@127.0.0.1:{port}/employai" in result.stderr
+    assert "s3cret" not in result.stderr + result.stdout and "Traceback" not in result.stderr

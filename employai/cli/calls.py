@@ -105,6 +105,7 @@ def run_status(config: Config) -> int:
     status = read_status(data_dir(config) / "status.json")
     if status is None:
         print("Employai has not run with this configuration (no status file).")
+        print(f"  database:     {database_label(config)}")
         return 1
     state = "running" if status["running"] else "not running"
     print(f"Employai: {state} (pid {status['pid']})")

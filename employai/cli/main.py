@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 from employai.runtime.logs import setup_logging
+from memory.database import DatabaseUnavailable
 from sip_config import ConfigError, load_config, resolve_models
 
 EXIT_CONFIG = 2
@@ -118,6 +119,9 @@ def main(argv: list[str] | None = None) -> int:
         return _dispatch(args, config)
     except KeyboardInterrupt:
         return 130
+    except DatabaseUnavailable as exc:  # data.url names a server that is down or refuses us
+        print(f"employai: {exc}", file=sys.stderr)
+        return 1
 
 
 def _dispatch(args: argparse.Namespace, config) -> int:
