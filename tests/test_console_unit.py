@@ -195,3 +195,14 @@ def test_on_loopback_no_login_is_asked_but_only_loopback_names_are_served(open_c
     assert _get(base + "/calls", token=None, headers={"Host": f"localhost:{base.rsplit(':', 1)[1]}"})[0] == 200
     # A page whose own name was made to resolve to 127.0.0.1 (DNS rebinding) is not served the operator's data.
     assert _get(base + "/calls", token=None, headers={"Host": "evil.example:8080"})[0] == 400
+
+
+def test_employai_run_refuses_a_console_off_loopback_without_a_token(tmp_path):
+    import subprocess
+    import sys
+
+    config = tmp_path / "bot.toml"
+    config.write_text(f'[data]\ndir = "{tmp_path}"\n[console]\nlisten = "0.0.0.0:8080"\n')
+    run = subprocess.run([sys.executable, "-m", "employai", "-c", str(config), "run"], capture_output=True, text=True,
+                         timeout=60)
+    assert run.returncode == 2 and "console.listen" in run.stdout + run.stderr, run
