@@ -29,7 +29,7 @@ def to_phone_wav(src: Path, dst: Path, lead_s: float, tail_s: float, rate: int =
 
 
 def baresip_call(uri: str, source_wav: Path, workdir: Path, seconds: int, user: str = "caller",
-                 wideband: bool = True) -> Path:
+                 wideband: bool = True, password: str = "") -> Path:
     """Call `uri` with baresip playing `source_wav`; returns the WAV of what baresip heard.
 
     Wideband offers PCMU, PCMA and G.722 (the bot picks G.722); narrowband offers only G.711 (8 kHz).
@@ -54,7 +54,8 @@ def baresip_call(uri: str, source_wav: Path, workdir: Path, seconds: int, user: 
         f"snd_path {rec}\n"
         f"rtp_ports {30000 + port % 10000 // 2 * 2}-{30010 + port % 10000 // 2 * 2}\n"
     )
-    (workdir / "accounts").write_text(f"<sip:{user}@127.0.0.1:{port}>;regint=0\n")
+    auth = f";auth_pass={password}" if password else ""  # answers a proxy's digest challenge
+    (workdir / "accounts").write_text(f"<sip:{user}@127.0.0.1:{port}>;regint=0{auth}\n")
     with open(workdir / "baresip.log", "w") as out:
         subprocess.run(["baresip", "-f", str(workdir), "-e", f"/dial {uri}", "-t", str(seconds)],
                        stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT, timeout=seconds + 30,

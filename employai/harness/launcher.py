@@ -72,9 +72,11 @@ class BotProcess:
         return self.proc.returncode
 
 
-def start_bot(workdir: Path, extra_toml: str = "", sip_toml: str = "", port: int = 0) -> BotProcess:
+def start_bot(workdir: Path, extra_toml: str = "", sip_toml: str = "", port: int = 0,
+              data_url: str = "") -> BotProcess:
     """`sip_toml`: more keys of the [sip] table (the launcher writes that table's ports itself); `port`: the SIP
-    port (a free one by default; a bot restarted behind a proxy keeps its own)."""
+    port (a free one by default; a bot restarted behind a proxy keeps its own); `data_url`: the database's
+    `data.url` (SQLite in the work directory by default)."""
     workdir.mkdir(parents=True, exist_ok=True)
     port = port or free_port()
     if "[console]" not in extra_toml:  # a console of its own: bots side by side never fight over port 8080
@@ -83,7 +85,7 @@ def start_bot(workdir: Path, extra_toml: str = "", sip_toml: str = "", port: int
     data = workdir / "data"
     config = workdir / "bot.toml"
     config.write_text(f'[sip]\nport = {port}\nrtp_port = {rtp}\nrtp_port_range = 200\n{sip_toml}\n'
-                      f'[data]\ndir = "{data}"\n{extra_toml}\n')
+                      f'[data]\ndir = "{data}"\nurl = "{data_url}"\n{extra_toml}\n')
     log_path = workdir / "bot.log"
     with open(log_path, "w") as log_file:
         proc = subprocess.Popen([sys.executable, "-m", "employai", "-c", str(config), "run"],
