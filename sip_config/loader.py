@@ -101,6 +101,8 @@ def _check_values(c: Config) -> None:
     _check_telephony(c)
     _check_forms(c)
     _check_console(c)
+    _require(not c.recording.enabled or bool(c.recording.announcement.strip()), "recording.announcement",
+             "must tell callers they are recorded when recording.enabled is true")
     _require(c.capacity.cores >= 0, "capacity.cores", "must be 0 (all this process may use) or more")
     _require(c.capacity.calls >= 0, "capacity.calls", "must be 0 (as measured) or more")
     _require(c.capacity.when_full in ("announce", "486", "503"), "capacity.when_full",

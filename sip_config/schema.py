@@ -269,6 +269,13 @@ class ConsoleSettings:
 
 
 @dataclass(frozen=True)
+class RecordingSettings:
+    enabled: bool = False  # one stereo WAV per call (caller left, bot right), kept as long as memory.retention_days
+    announcement: str = "This call is recorded."  # said to the caller before anything else when enabled
+    dir: str = ""  # where the WAVs go; empty: <data.dir>/recordings
+
+
+@dataclass(frozen=True)
 class Config:
     sip: SipSettings = field(default_factory=SipSettings)
     registration: RegistrationSettings = field(default_factory=RegistrationSettings)
@@ -287,3 +294,4 @@ class Config:
     notify: NotifySettings = field(default_factory=NotifySettings)
     capacity: CapacitySettings = field(default_factory=CapacitySettings)
     console: ConsoleSettings = field(default_factory=ConsoleSettings)
+    recording: RecordingSettings = field(default_factory=RecordingSettings)

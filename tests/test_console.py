@@ -12,9 +12,12 @@ import shutil
 import tempfile
 import threading
 import time
+import urllib.error
 import urllib.request
+import wave
 from pathlib import Path
 
+import numpy as np
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
@@ -36,7 +39,12 @@ ring_timeout_s = 8
 [call]
 silence_prompt_s = 3.0
 silence_hangup_s = 6.0
+
+[recording]
+enabled = true
+announcement = "This call is recorded."
 """
+LEAD_S = 7.0  # the caller waits for the announcement and the greeting before speaking
 
 
 @pytest.fixture(scope="module")
@@ -85,7 +93,7 @@ def _text(driver, css: str) -> str:
 
 
 def _call_in_thread(bot, say, tmp_path) -> threading.Thread:
-    question = to_phone_wav(say("What are your opening hours?"), tmp_path / "q.wav", 5.0, 8)
+    question = to_phone_wav(say("What are your opening hours?"), tmp_path / "q.wav", LEAD_S, 8)
     thread = threading.Thread(target=baresip_call, args=(bot.uri, question, tmp_path / "baresip", 20), daemon=True)
     thread.start()
     return thread
@@ -122,6 +130,28 @@ def test_a_call_is_seen_live_then_in_the_history_with_its_latencies(console_bot,
     stages = {bar.get_attribute("class") for bar in bars}
     assert {"stage-stt", "stage-first_token", "stage-first_audio", "stage-first_frame"} <= stages, stages
     _shot(browser, "call")
+    assert browser.find_element(By.ID, "recording").get_attribute("src").endswith("/recordings/1.wav")
+    _check_recording(console_bot, tmp_path / "call.wav")
+
+
+def _loud(channel: np.ndarray) -> np.ndarray:
+    """Seconds (20 ms steps) where a channel is louder than line noise."""
+    frames = channel[: len(channel) // 320 * 320].reshape(-1, 320).astype(np.int32)
+    return np.flatnonzero(np.abs(frames).max(axis=1) > 2000) * 0.02
+
+
+def _check_recording(bot, path: Path) -> None:
+    with urllib.request.urlopen(bot.console_url + "/recordings/1.wav", timeout=10) as response:
+        path.write_bytes(response.read())
+    with wave.open(str(path)) as wav:
+        assert wav.getnchannels() == 2 and wav.getframerate() == 16000
+        stereo = np.frombuffer(wav.readframes(wav.getnframes()), np.int16).reshape(-1, 2)
+    call = bot.calls()[0]
+    assert abs(len(stereo) / 16000 - (call["ended_at"] - call["started_at"])) < 3
+    caller, bot_side = _loud(stereo[:, 0]), _loud(stereo[:, 1])
+    assert bot_side.size and bot_side[0] < 1.0  # the announcement, at once
+    assert caller.size and LEAD_S - 1.5 < caller[0] < LEAD_S + 1.5, caller[:5]  # the question, when it was asked
+    assert (bot_side > caller[0] + 1.0).any()  # the answer, after it
 
 
 def test_forgetting_a_caller_in_the_console_leaves_memory_show_empty(console_bot, browser):
@@ -141,6 +171,9 @@ def test_forgetting_a_caller_in_the_console_leaves_memory_show_empty(console_bot
     assert shown.returncode == 0 and "calls: 0" in shown.stdout and "opening hours" not in shown.stdout, shown.stdout
     assert "] caller:" not in shown.stdout and "] bot:" not in shown.stdout
     assert "caller" not in _text(browser, "#callers")
+    with pytest.raises(urllib.error.HTTPError) as gone:  # the recording went with the rest
+        urllib.request.urlopen(console_bot.console_url + "/recordings/1.wav", timeout=10)
+    assert gone.value.code == 404
     action = [line for line in console_bot.log().splitlines() if "operator action" in line]
     assert action and "action='forget_caller'" in action[-1] and "user" not in action[-1], action
 

@@ -8,6 +8,7 @@ import json
 import sys
 from pathlib import Path
 
+from employai.runtime.recording import forget_recordings, recordings_dir
 from employai.runtime.storage import open_store
 from memory.documents import passages, read_document
 from memory.embeddings import MiniLMEmbedder
@@ -28,11 +29,12 @@ def run_memory(args, config: Config) -> int:
         memory = store.caller_memory(user)
         calls = [c for c in store.calls() if c["caller_user"] == user]
         if args.memory_command == "forget":
-            erased = forget_caller(store, user)
+            erased = forget_caller(store, user, recordings_dir(config))
             print(f"Erased everything about {user}: {erased.get('calls_anonymised', 0)} call records anonymised,"
                   f" {erased.get('turns', 0)} turns, {erased.get('followups', 0)} follow-ups,"
                   f" {erased.get('scheduled_calls', 0)} scheduled calls, {erased.get('passages', 0)} notes"
-                  f"{', the PIN' if erased.get('pins') else ''} removed.")
+                  f"{', the PIN' if erased.get('pins') else ''}"
+                  f"{', {} recordings'.format(erased['recordings']) if erased.get('recordings') else ''} removed.")
             return 0
         turns = [t for c in calls for t in store.turns(c["id"])]
         forms = memory.forms()
@@ -53,9 +55,13 @@ def run_memory(args, config: Config) -> int:
         store.close()
 
 
-def forget_caller(store: TranscriptStore, user: str) -> dict[str, int]:
-    """Erase everything remembered of a caller (`employai memory forget`, the console): what was removed, counted."""
-    return store.caller_memory(user).forget()
+def forget_caller(store: TranscriptStore, user: str, recordings: Path | None = None) -> dict[str, int]:
+    """Erase everything remembered of a caller (`employai memory forget`, the console), their call recordings in
+    the folder `recordings` too: what was removed, counted."""
+    erased = store.caller_memory(user).forget()
+    if recordings is not None:
+        erased["recordings"] = forget_recordings(recordings, user)
+    return erased
 
 
 def _set_pin(store: TranscriptStore, user: str, args) -> int:

@@ -17,6 +17,7 @@ from starlette.routing import Route
 from employai.cli.calls import UsageError, cancel_scheduled, schedule_call
 from employai.cli.memory import forget_caller
 from employai.cli.tasks import mark_task_done
+from employai.runtime.recording import recordings_dir
 
 if TYPE_CHECKING:
     from .app import Console
@@ -62,8 +63,10 @@ async def forget(request: Request) -> Response:
         console, _ = await _form(request)
     except Refused:
         return _refused()
-    erased = await run_in_threadpool(forget_caller, console.store, request.path_params["caller"])
-    return _done("forget_caller", "/memory?forgotten=1", turns=erased.get("turns", 0))
+    erased = await run_in_threadpool(forget_caller, console.store, request.path_params["caller"],
+                                     recordings_dir(console.config))
+    return _done("forget_caller", "/memory?forgotten=1", turns=erased.get("turns", 0),
+                 recordings=erased.get("recordings", 0))
 
 
 async def schedule(request: Request) -> Response:

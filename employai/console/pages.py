@@ -9,8 +9,10 @@ from typing import TYPE_CHECKING
 from jinja2 import Environment
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import PlainTextResponse, RedirectResponse, Response
+from starlette.responses import FileResponse, PlainTextResponse, RedirectResponse, Response
 from starlette.routing import Route
+
+from employai.runtime.recording import find_recording, recordings_dir
 
 from . import views
 from .chart import latency_chart
@@ -53,7 +55,17 @@ async def call(request: Request) -> Response:
     if record is None:
         return PlainTextResponse("No such call.", status_code=404)
     turns = await run_in_threadpool(console.store.turns, call_id)
-    return console.render(request, "call.html", page="calls", call=record, turns=turns, chart=latency_chart(turns))
+    recorded = find_recording(recordings_dir(console.config), call_id) is not None
+    return console.render(request, "call.html", page="calls", call=record, turns=turns, chart=latency_chart(turns),
+                          recorded=recorded)
+
+
+async def recording(request: Request) -> Response:
+    console = _console(request)
+    path = find_recording(recordings_dir(console.config), request.path_params["call_id"])
+    if path is None:
+        return PlainTextResponse("No recording of that call.", status_code=404)
+    return FileResponse(path, media_type="audio/wav")
 
 
 async def live(request: Request) -> Response:
@@ -108,6 +120,7 @@ ROUTES = [
     Route("/", home),
     Route("/calls", history),
     Route("/calls/{call_id:int}", call),
+    Route("/recordings/{call_id:int}.wav", recording),
     Route("/live", live),
     Route("/memory", memory),
     Route("/memory/{caller}", caller),

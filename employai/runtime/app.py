@@ -20,6 +20,7 @@ from employai.runtime.conversation import review_call, sync_profile_facts, wants
 from employai.runtime.dial_policy import DialPolicy
 from employai.runtime.engines import Engines, load_engines
 from employai.runtime.metrics import Metrics
+from employai.runtime.recording import Recordings, recordings_dir
 from employai.runtime.scheduler import Scheduler
 from employai.runtime.status import StatusFile
 from employai.runtime.storage import database_label, open_store
@@ -66,6 +67,7 @@ class Bot:
         capacity, source = serving_capacity(config, data_dir(config))
         self.admission = Admission(capacity, config.capacity.when_full)
         self.metrics = Metrics(engines.lanes, data_dir(config) / "employai.sqlite3")
+        self.recordings = Recordings(recordings_dir(config)) if config.recording.enabled else None
         log.info("calls served at once", extra={"calls": capacity, "from": source})
         if capacity <= config.sip.max_calls_per_source:
             log.warning("one source may fill every line: keep sip.max_calls_per_source below the calls served "
@@ -92,7 +94,17 @@ class Bot:
                 self.admission.release()
             raise
         self._loop.call_soon_threadsafe(self._launch, conductor)
-        return conductor
+        return self._recorded(conductor)
+
+    def _recorded(self, conductor: CallConductor) -> CallEvents:
+        """The call's events, recorded when `[recording]` is on (not a caller only told the lines are busy)."""
+        return conductor if self.recordings is None or conductor.busy else self.recordings.wrap(conductor)
+
+    def _finish_recording(self, conductor: CallConductor) -> None:
+        """Worker thread: the call's recording named after its record (or deleted: see Recordings.finish)."""
+        if self.recordings is not None:
+            record = self._store.call_record(conductor.call_id) if conductor.call_id is not None else None
+            self.recordings.finish(conductor, conductor.call_id, record, conductor.context.remote.user)
 
     def _conductor(self, handle: CallHandle | None, context: CallContext, busy: bool = False) -> CallConductor:
         assert self._loop is not None
@@ -130,6 +142,8 @@ class Bot:
         self.metrics.call_ended(conductor.context.direction, conductor.end_reason or "caller_hangup")
         if conductor.call_id is not None:
             self._spawn(self._observe_turns(conductor.call_id))
+        if self.recordings is not None:
+            self._spawn(asyncio.to_thread(self._finish_recording, conductor))
         self._live_status()
         if conductor.call_id is not None and conductor.memory is not None and wants_after_call_review(self._config):
             review = asyncio.create_task(self._review(conductor))
@@ -197,9 +211,11 @@ class Bot:
             return None
         conductor = self._conductor(None, context)
         try:
-            conductor.attach(await self.dial(context.remote.uri, conductor, "scheduled"))
+            conductor.attach(await self.dial(context.remote.uri, self._recorded(conductor), "scheduled"))
         except SipError:
             self.admission.release()
+            if self.recordings is not None:
+                self.recordings.discard(conductor)
             log.warning("an outbound call could not be placed")
             return None
         await asyncio.shield(self._launch(conductor))
@@ -207,6 +223,9 @@ class Bot:
 
     async def serve(self, stop: asyncio.Event) -> None:
         self._loop = asyncio.get_running_loop()
+        if self.recordings is not None:
+            await asyncio.to_thread(self.recordings.prepare, self._engines.synthesizer.synthesize,
+                                    self._config.recording.announcement, self._config.memory.retention_days)
         await asyncio.to_thread(self.agent.start)
         self.status.update(registration=self.agent.registration, calls=0)
         print(f"Employai is answering at {self.agent.uri}", flush=True)
