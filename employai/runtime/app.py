@@ -42,8 +42,10 @@ def reached_by(context: CallContext) -> str:
     """How a call reached us, for the console."""
     if context.direction == "outbound":
         return f"scheduled call {context.scheduled_id}" if context.scheduled_id is not None else "we called"
-    if context.transferred_from is not None:
-        return f"transferred by {context.referrer or context.transferred_from.name or 'a colleague'}"
+    source = context.transferred_from
+    if source is not None:
+        claim = "" if source.verified else " (claimed by an untrusted source)"
+        return f"transferred by {context.referrer or source.name or 'a colleague'}{claim}"
     return "dialled in"
 
 
