@@ -22,8 +22,8 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from .pbx import SippServer
-from .peers import baresip_call, free_udp_port, start_bot, to_phone_wav
-from .sipp_scenarios import callee_scenario, write
+from .peers import baresip_call, free_udp_port, sipp, start_bot, to_phone_wav
+from .sipp_scenarios import callee_scenario, caller_scenario, pause, take_refer, write
 
 pytestmark = pytest.mark.sip
 
@@ -43,6 +43,10 @@ silence_hangup_s = 6.0
 [recording]
 enabled = true
 announcement = "This call is recorded."
+
+[[transfer.directory]]
+name = "Operator"
+uri = "sip:operator@127.0.0.1:5998"
 """
 LEAD_S = 7.0  # the caller waits for the announcement and the greeting before speaking
 
@@ -204,6 +208,37 @@ def test_the_operator_hangs_up_a_live_call(console_bot, browser, say, tmp_path):
     assert turns[-1]["role"] == "bot" and "have to go" in turns[-1]["text"], [dict(t) for t in turns]
 
 
+def test_the_operator_transfers_a_live_call_to_a_directory_entry(console_bot, browser, tmp_path):
+    """The REFER names the directory entry's URI; the SIPp caller accepts it and reports the far end answered."""
+    from selenium.webdriver.common.by import By
+
+    scenario = caller_scenario(pause(1000) + take_refer(r"sip:operator@127\.0\.0\.1:5998", timeout_ms=30000),
+                               bot_hangs_up=True, caller="+15550140")
+    ran: list = []
+    call = threading.Thread(target=lambda: ran.append(sipp(write(tmp_path / "caller.xml", scenario),
+                                                           f"127.0.0.1:{console_bot.port}", tmp_path,
+                                                           ["-s", "employai"], timeout=50)), daemon=True)
+    call.start()
+    deadline = time.monotonic() + 20
+    buttons = []
+    while not buttons and time.monotonic() < deadline:
+        browser.get(console_bot.console_url + "/live")
+        buttons = browser.find_elements(By.CSS_SELECTOR, "button.transfer-to[value=Operator]")
+        time.sleep(0.3)
+    assert buttons, "the call never showed on the live page with the directory's names"
+    _shot(browser, "live-transfer")
+    buttons[0].click()
+    call.join(60)
+    assert ran and ran[0].returncode == 0, (ran[0].stdout[-3000:] if ran else "sipp did not end")
+    record = [c for c in console_bot.calls() if c["claimed_user"] == "+15550140"][-1]
+    assert record["end_reason"] == "transferred", dict(record)
+    assert record["transferred_to"].startswith("Operator <sip:operator@127.0.0.1:5998> (joined 200")
+    said = [t["text"] for t in console_bot.turns(record["id"]) if t["role"] == "bot"]
+    assert any("put you through to Operator" in t for t in said), said
+    action = [line for line in console_bot.log().splitlines() if "action='transfer_call'" in line]
+    assert action and "changed=True" in action[-1] and "15550140" not in action[-1], action
+
+
 def test_a_call_scheduled_in_the_console_is_placed_to_a_sipp_callee(console_bot, browser, tmp_path):
     from selenium.webdriver.common.by import By
 
@@ -251,7 +286,7 @@ def test_metrics_count_the_calls_made(console_bot):
     made = {}
     for call in console_bot.calls():
         made[call["direction"]] = made.get(call["direction"], 0) + 1
-    assert ended == made == {"inbound": 2, "outbound": 1}, (ended, made)
+    assert ended == made == {"inbound": 3, "outbound": 1}, (ended, made)
     hung_up = [s.value for s in families["employai_calls"].samples
                if s.name == "employai_calls_total" and s.labels["end_reason"] == "operator_hangup"]
     assert hung_up == [1]

@@ -77,6 +77,9 @@ def test_the_latency_chart_stacks_each_answered_turn_by_stage():
 
 
 class _Bot:
+    def __init__(self) -> None:
+        self.transfers: list[tuple[int, str]] = []
+
     def live_calls(self) -> list[LiveCall]:
         return [LiveCall(1, "inbound", "<b>mallory</b>", "dialled in", time.time() - 5, False)]
 
@@ -85,6 +88,10 @@ class _Bot:
 
     def hang_up(self, call_id: int) -> bool:
         return False
+
+    def transfer(self, call_id: int, entry: str) -> bool:
+        self.transfers.append((call_id, entry))
+        return entry == "Operator"  # as the conductor: a directory entry only
 
 
 @pytest.fixture
@@ -104,7 +111,8 @@ def _serve(tmp_path, token_env: str):
 
     port = free_port()
     config = config_from_dict({"data": {"dir": str(tmp_path)},
-                               "console": {"listen": f"127.0.0.1:{port}", "token_env": token_env}})
+                               "console": {"listen": f"127.0.0.1:{port}", "token_env": token_env},
+                               "transfer": {"directory": [{"name": "Operator", "uri": "sip:operator@127.0.0.1:5999"}]}})
     store = TranscriptStore(tmp_path / "employai.sqlite3")
     call = store.start_call("inbound", "sip:mallory@x", "mallory", claimed_user="mallory", verified=True)
     store.add_turn(call, "caller", "<script>alert(1)</script> hello", timing=TurnTiming(1.0, 1.2))
@@ -112,8 +120,9 @@ def _serve(tmp_path, token_env: str):
     metrics = Metrics(CpuLanes(1), tmp_path / "employai.sqlite3")
     loop = asyncio.new_event_loop()
     stop = asyncio.Event()
+    bot = _Bot()
     thread = threading.Thread(target=loop.run_until_complete,
-                              args=(run_console(config, store, metrics, _Bot(), stop),), daemon=True)
+                              args=(run_console(config, store, metrics, bot, stop),), daemon=True)
     thread.start()
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 10
@@ -125,7 +134,7 @@ def _serve(tmp_path, token_env: str):
             break  # 401: it is up
         except OSError:
             time.sleep(0.05)
-    yield base, store, metrics
+    yield base, store, metrics, bot
     loop.call_soon_threadsafe(stop.set)
     thread.join(10)
     store.close()
@@ -144,7 +153,7 @@ def _get(url: str, token: str | None = "tok", data: dict | None = None, headers:
 
 
 def test_every_request_needs_the_token_and_caller_text_is_escaped(console):
-    base, _, _ = console
+    base, _, _, _ = console
     assert _get(base + "/calls", token=None)[0] == 401
     assert _get(base + "/calls", token="wrong")[0] == 401
     status, page = _get(base + "/calls/1")
@@ -156,7 +165,7 @@ def test_every_request_needs_the_token_and_caller_text_is_escaped(console):
 
 
 def test_an_action_without_the_forms_token_or_from_another_origin_is_refused(console):
-    base, store, _ = console
+    base, store, _, _ = console
     assert _get(base + "/memory/mallory/forget", data={})[0] == 403
     assert _get(base + "/memory/mallory/forget", data={"csrf": "guess"})[0] == 403
     page = _get(base + "/memory/mallory/forget")[1]
@@ -171,7 +180,7 @@ def test_an_action_without_the_forms_token_or_from_another_origin_is_refused(con
 
 
 def test_metrics_are_prometheus_text_from_a_private_registry(console):
-    base, _, metrics = console
+    base, _, metrics, _ = console
     metrics.call_started("inbound")
     metrics.call_ended("inbound", "caller_hangup")
     metrics.turns([TurnTiming(1.0, 1.25, 1.5, 1.75, 2.0)])
@@ -190,7 +199,7 @@ def test_metrics_are_prometheus_text_from_a_private_registry(console):
 
 
 def test_on_loopback_no_login_is_asked_but_only_loopback_names_are_served(open_console):
-    base, _, _ = open_console
+    base, _, _, _ = open_console
     assert _get(base + "/calls", token=None)[0] == 200
     assert _get(base + "/calls", token=None, headers={"Host": f"localhost:{base.rsplit(':', 1)[1]}"})[0] == 200
     # A page whose own name was made to resolve to 127.0.0.1 (DNS rebinding) is not served the operator's data.
@@ -206,3 +215,21 @@ def test_employai_run_refuses_a_console_off_loopback_without_a_token(tmp_path):
     run = subprocess.run([sys.executable, "-m", "employai", "-c", str(config), "run"], capture_output=True, text=True,
                          timeout=60)
     assert run.returncode == 2 and "console.listen" in run.stdout + run.stderr, run
+
+
+def _csrf(page: str) -> str:
+    return page.split('name="csrf" value="', 1)[1].split('"', 1)[0]
+
+
+def test_the_operator_transfers_a_live_call_to_a_directory_entry_only(console):
+    base, _, _, bot = console
+    status, page = _get(base + "/live")
+    assert status == 200 and 'value="Operator"' in page and "/live/1/transfer" in page
+    assert _get(base + "/live/1/transfer", data={"entry": "Operator"})[0] == 403  # no CSRF token
+    assert _get(base + "/live/1/transfer", data={"entry": "Operator", "csrf": _csrf(page)},
+                headers={"Origin": "http://evil.example"})[0] == 403
+    assert bot.transfers == []
+    status, page = _get(base + "/live/1/transfer", data={"entry": "Operator", "csrf": _csrf(page)})
+    assert status == 200 and bot.transfers == [(1, "Operator")] and 'id="problem"' not in page
+    status, page = _get(base + "/live/1/transfer", data={"entry": "sip:mallory@198.51.100.7", "csrf": _csrf(page)})
+    assert status == 200 and "was not transferred" in page

@@ -113,8 +113,23 @@ async def hang_up(request: Request) -> Response:
     return _done("hang_up", "/live", call_id=call_id, changed=ended)
 
 
+async def transfer(request: Request) -> Response:
+    """Put a live call through to an entry of `[transfer] directory` (the only numbers the bot ever dials)."""
+    try:
+        console, form = await _form(request)
+    except Refused:
+        return _refused()
+    call_id, entry = request.path_params["call_id"], form.get("entry", "")
+    started = console.bot.transfer(call_id, entry)  # on the event loop, where the bot keeps its calls
+    return _done("transfer_call", "/live" if started else f"/live?problem={quote(NOT_TRANSFERRED)}",
+                 call_id=call_id, entry=entry, changed=started)
+
+
+NOT_TRANSFERRED = "The call was not transferred: it is no longer on the line, or the name is not in the directory."
+
 ROUTES = [
     Route("/live/{call_id:int}/hangup", hang_up, methods=["POST"]),
+    Route("/live/{call_id:int}/transfer", transfer, methods=["POST"]),
     Route("/memory/{caller}/forget", forget, methods=["POST"]),
     Route("/scheduled", schedule, methods=["POST"]),
     Route("/scheduled/{scheduled_id:int}/cancel", cancel, methods=["POST"]),

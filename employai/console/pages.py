@@ -75,7 +75,9 @@ async def live(request: Request) -> Response:
     for c in calls:
         if c.call_id is not None:
             transcripts[c.call_id] = await run_in_threadpool(console.store.turns, c.call_id)
-    return console.render(request, "live.html", page="live", calls=calls, transcripts=transcripts, now=time.time())
+    return console.render(request, "live.html", page="live", calls=calls, transcripts=transcripts, now=time.time(),
+                          directory=[e.name for e in console.config.transfer.directory],
+                          problem=request.query_params.get("problem", ""))
 
 
 async def memory(request: Request) -> Response:

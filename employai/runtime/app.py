@@ -182,6 +182,12 @@ class Bot:
                 return True
         return False
 
+    def transfer(self, call_id: int, entry: str) -> bool:
+        """The operator puts a call through to a directory entry (the console), as the caller's shortcut key does;
+        False when the call is not on the line or the name is not in `[transfer] directory`."""
+        conductor = next((c for c in self._conductors if c.call_id == call_id), None)
+        return conductor is not None and conductor.transfer(entry)
+
     async def _review(self, conductor: CallConductor) -> None:
         """The after-call memory keeper and task agent, off the call's path."""
         if conductor.call_id is None:

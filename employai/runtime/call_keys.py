@@ -20,7 +20,7 @@ log = logging.getLogger(__name__)
 
 class CallKeys:
     def __init__(self, settings: DtmfSettings, loop: asyncio.AbstractEventLoop,
-                 on_number: Callable[[str], None], on_shortcut: Callable[[str], None]):
+                 on_number: Callable[[str], None], on_shortcut: Callable[[str], object]):
         """`on_number(text)`: keyed digits, as the caller would have said them ("My phone number is 5550107788.");
         `on_shortcut(name)`: a key that names a directory entry."""
         self._keypad = Keypad(settings)

@@ -339,14 +339,19 @@ class CallConductor:
         self._start_turn(lambda t: self._reply(stt, t), caller_turn=(stt, time.monotonic()))
         self._caller_turn_heard(stt, time.monotonic())
 
-    def _shortcut(self, name: str) -> None:
+    def transfer(self, name: str) -> bool:
+        """The operator puts the caller through (the console), as the caller's shortcut key does: a directory entry."""
+        return self.call_id is not None and not self._ended.is_set() and self._shortcut(name)
+
+    def _shortcut(self, name: str) -> bool:
         entry = self._directory.by_name(name)
         if entry is None:
-            return
+            return False
         self._clock.activity()
         self._barge_in()
         announce = self._config.transfer.announce_text.format(name=entry.name)
         self._start_turn(lambda turn: self._deliver(Answer("transfer", announce, transfer_to=entry), turn))
+        return True
 
     async def _transfer_to(self, entry: DirectoryEntry) -> None:
         """Put the caller through; if that fails, tell them (and offer a message when nobody answered)."""
