@@ -111,7 +111,7 @@ class Bot:
     def _conductor(self, handle: CallHandle | None, context: CallContext, busy: bool = False) -> CallConductor:
         assert self._loop is not None
         return CallConductor(self._config, self._engines, self._store, handle, context, self._loop,
-                             directory=self.directory, dial=self.dial_colleague, busy=busy)
+                             directory=self.directory, dial=self.dial_colleague, busy=busy, metrics=self.metrics)
 
     def _on_registration(self, state: RegistrationState) -> None:
         """SIP thread: the registration changed."""
@@ -142,8 +142,6 @@ class Bot:
         if not conductor.busy:
             self.admission.release()
         self.metrics.call_ended(conductor.context.direction, conductor.end_reason or "caller_hangup")
-        if conductor.call_id is not None:
-            self._spawn(self._observe_turns(conductor.call_id))
         if self.recordings is not None:
             self._spawn(asyncio.to_thread(self._finish_recording, conductor))
         self._live_status()
@@ -156,15 +154,6 @@ class Bot:
         task = asyncio.create_task(work)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
-
-    async def _observe_turns(self, call_id: int) -> None:
-        """A finished call's turn latencies into the metrics (its record is closed: every turn is written)."""
-        try:
-            turns = await asyncio.to_thread(self._store.turns, call_id)
-        except Exception:
-            log.exception("a call's turns could not be read for the metrics")
-            return
-        self.metrics.turns(t.timing for t in turns if t.role == "bot")
 
     def live_calls(self) -> list[LiveCall]:
         """The calls on the line now, for the console (event loop)."""

@@ -21,6 +21,7 @@ from typing import Any
 from employai.runtime.call_context import CallContext
 from employai.runtime.cpu import FINISHED_TURN, URGENCY
 from employai.runtime.identity import IdentityCheck
+from employai.runtime.metrics import CallMetrics, NoMetrics
 from memory.caller_memory import CallerMemory
 from memory.transcripts import TranscriptStore, TurnTiming
 
@@ -39,8 +40,10 @@ def _nothing() -> None:
 
 
 class CallRecord:
-    def __init__(self, store: TranscriptStore, context: CallContext, loop: asyncio.AbstractEventLoop):
+    def __init__(self, store: TranscriptStore, context: CallContext, loop: asyncio.AbstractEventLoop,
+                 metrics: CallMetrics | None = None):
         self._store, self._context, self._loop = store, context, loop
+        self._metrics = metrics or NoMetrics()  # each timed bot turn is reported as it is said
         self.identity = IdentityCheck(context.remote.user, context.remote.verified, store.pins)
         self.call_id: int | None = None
         self.memory = CallerMemory(None, "")  # nobody's (and no knowledge base) until the record opens
@@ -91,6 +94,8 @@ class CallRecord:
     def bot_said(self, text: str, interrupted: bool, timing: TurnTiming | None = None) -> None:
         self.write(self._store.add_turn, self.call_id, "bot", text, interrupted=interrupted,
                    timing=timing or TurnTiming())
+        if timing is not None:
+            self._metrics.turns([timing])  # the turn's latency by stage, in /metrics at once
 
     def who_is_calling(self, memory: CallerMemory) -> tuple[str, list[str]]:
         """For an attended transfer's introduction: the caller's name as we know it, and what they said."""

@@ -26,6 +26,7 @@ from employai.runtime.cpu import FINISHED_TURN, URGENCY, Pending, Urgency
 from employai.runtime.engines import Engines, canned_lines
 from employai.runtime.inbound import InboundFrames
 from employai.runtime.listening import Listener
+from employai.runtime.metrics import CallMetrics
 from employai.runtime.speaker import Speaker, SpokenTurn, once
 from employai.runtime.timing import bot_turn_timing, caller_timing, log_turn
 from employai.runtime.transcription import CallTranscriber
@@ -49,7 +50,7 @@ MAX_TURN_CHARS = 600  # what one reply answers, at most (words carried over from
 class CallConductor:
     def __init__(self, config: Config, engines: Engines, store: TranscriptStore, handle: CallHandle | None,
                  context: CallContext, loop: asyncio.AbstractEventLoop, directory: Directory | None = None,
-                 dial: Dial | None = None, busy: bool = False):
+                 dial: Dial | None = None, busy: bool = False, metrics: CallMetrics | None = None):
         self.busy = busy  # over capacity: the caller hears that the lines are busy, then a goodbye (BYE)
         self._config, self._engines, self._store = config, engines, store
         self._handle, self.context, self._loop = handle, context, loop
@@ -65,7 +66,7 @@ class CallConductor:
         self._listener = Listener(audio)
         self._inbound = InboundFrames()  # the caller's audio, bounded, with the end of the call always kept
         self._stt = CallTranscriber(engines.transcriber, loop)  # at most one transcription in flight per call
-        self._record = CallRecord(store, context, loop)  # the call's record, and whose memory it may touch
+        self._record = CallRecord(store, context, loop, metrics)  # the call's record, whose memory it may touch
         self._identity = self._record.identity
         self._answered = asyncio.Event()
         self._ended = asyncio.Event()
