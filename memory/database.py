@@ -109,6 +109,11 @@ class Database(Protocol):
         """Where the data is, for people: a path, or a URL without its password."""
         ...
 
+    def size_bytes(self) -> int:
+        """How much room the data takes: the SQLite file with its write-ahead log; on PostgreSQL the database, or
+        the tables (with their indexes and TOAST) of the schema the URL names in its search_path."""
+        ...
+
     def close(self) -> None: ...
 
 

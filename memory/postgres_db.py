@@ -23,6 +23,7 @@ from typing import Any
 
 import psycopg
 from psycopg import pq
+from psycopg.conninfo import conninfo_to_dict
 
 from .database import DatabaseUnavailable, mask_url
 
@@ -169,6 +170,13 @@ def to_pyformat(sql: str) -> str:
     return _QUOTED_OR_MARK.sub(swap, sql)
 
 
+def url_schema(url: str) -> str:
+    """The schema a URL's `options` put first in the search_path (`-csearch_path=NAME`), else ''."""
+    options = conninfo_to_dict(url).get("options") or ""
+    match = re.search(r"search_path\s*=\s*\"?([^\s,\"]+)", str(options))
+    return match.group(1) if match and not match.group(1).startswith("$") else ""
+
+
 def _tsquery(words: Sequence[str]) -> str:
     return " or ".join(words)  # websearch_to_tsquery syntax: any of the words; it never fails on odd input
 
@@ -270,6 +278,16 @@ class PostgresDatabase:
 
     def describe(self) -> str:
         return mask_url(self.url)
+
+    def size_bytes(self) -> int:
+        schema = url_schema(self.url)
+        if not schema:
+            return int(self.execute("SELECT pg_database_size(current_database())").fetchone()[0])
+        row = self.execute(
+            "SELECT COALESCE(SUM(pg_total_relation_size(c.oid)), 0) FROM pg_class c"
+            " JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = ? AND c.relkind IN ('r', 'm')",
+            (schema,)).fetchone()
+        return int(row[0])
 
     def close(self) -> None:
         self.connection.close()

@@ -166,5 +166,12 @@ class SqliteDatabase:
     def describe(self) -> str:
         return str(self.path) if self.path is not None else "sqlite"
 
+    def size_bytes(self) -> int:
+        if self.path is None:  # a connection handed in: its pages
+            return int(self.execute("PRAGMA page_count").fetchone()[0]) * int(
+                self.execute("PRAGMA page_size").fetchone()[0])
+        files = (self.path, self.path.with_name(self.path.name + "-wal"))
+        return sum(p.stat().st_size for p in files if p.exists())
+
     def close(self) -> None:
         self.connection.close()

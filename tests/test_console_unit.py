@@ -117,7 +117,7 @@ def _serve(tmp_path, token_env: str):
     call = store.start_call("inbound", "sip:mallory@x", "mallory", claimed_user="mallory", verified=True)
     store.add_turn(call, "caller", "<script>alert(1)</script> hello", timing=TurnTiming(1.0, 1.2))
     store.end_call(call, "caller_hangup")
-    metrics = Metrics(CpuLanes(1), tmp_path / "employai.sqlite3")
+    metrics = Metrics(CpuLanes(1), store.database.size_bytes)
     loop = asyncio.new_event_loop()
     stop = asyncio.Event()
     bot = _Bot()

@@ -18,6 +18,7 @@ from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
 from starlette.middleware import Middleware
 from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoint
 from starlette.middleware.trustedhost import TrustedHostMiddleware
@@ -80,7 +81,8 @@ class TokenGate(BaseHTTPMiddleware):
 
 async def metrics_endpoint(request: Request) -> Response:
     console: Console = request.app.state.console
-    return Response(console.metrics.exposition(), media_type=CONTENT_TYPE)
+    text = await run_in_threadpool(console.metrics.exposition)  # the database's size is read from it
+    return Response(text, media_type=CONTENT_TYPE)
 
 
 def console_app(config: Config, store: TranscriptStore, metrics: Metrics, bot: BotState, token: str = "") -> Starlette:

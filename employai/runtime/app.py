@@ -68,7 +68,7 @@ class Bot:
         self.status = StatusFile(data_dir(config) / "status.json", self.agent.uri, self.agent.aor)
         capacity, source = serving_capacity(config, data_dir(config))
         self.admission = Admission(capacity, config.capacity.when_full)
-        self.metrics = Metrics(engines.lanes, data_dir(config) / "employai.sqlite3")
+        self.metrics = Metrics(engines.lanes, store.database.size_bytes)
         self.recordings = Recordings(recordings_dir(config)) if config.recording.enabled else None
         log.info("calls served at once", extra={"calls": capacity, "from": source})
         if capacity <= config.sip.max_calls_per_source:

@@ -2,7 +2,8 @@
 
 The bot tells a `Metrics` what happened (a call began or ended, a finished call's turns, the registration changed,
 a scheduled attempt ended); what is read at scrape time (the CPU lanes' queue and busy time, the database's size)
-is collected then, from the narrow `LaneView` and the database path. `NoMetrics` is the same interface doing nothing
+is collected then, from the narrow `LaneView` and the database's `size_bytes` (a scrape may wait on the database:
+serve it from a worker thread). `NoMetrics` is the same interface doing nothing
 (tests, the CLI). Names:
 
     employai_calls_total{direction,end_reason}        calls ended
@@ -16,13 +17,14 @@ is collected then, from the narrow `LaneView` and the database path. `NoMetrics`
     employai_engine_busy_seconds_total                time the CPU lanes spent on model work
     employai_engine_jobs_total                        model jobs run
     employai_engine_lanes                             CPU lanes
-    employai_database_size_bytes                      the SQLite database with its write-ahead log
+    employai_database_size_bytes                      the SQLite file with its write-ahead log, or on PostgreSQL
+                                                      the database (the schema's tables when data.url names one)
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
-from pathlib import Path
+import logging
+from collections.abc import Callable, Iterable, Iterator
 from typing import Protocol
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
@@ -31,6 +33,8 @@ from prometheus_client.registry import Collector
 
 from employai.runtime.cpu import LaneStats
 from memory.transcripts import TurnTiming
+
+log = logging.getLogger(__name__)
 
 REGISTRATION_STATES = ("off", "registering", "registered", "failed", "unregistering", "unregistered")
 STAGES = (("stt", "speech_end", "transcript_ready"), ("first_token", "transcript_ready", "first_token"),
@@ -100,8 +104,8 @@ class NoMetrics:
 class _Sampled(Collector):
     """Values read at scrape time."""
 
-    def __init__(self, lanes: LaneView | None, database: Path | None):
-        self._lanes, self._database = lanes, database
+    def __init__(self, lanes: LaneView | None, database_size: Callable[[], int] | None):
+        self._lanes, self._database_size = lanes, database_size
 
     def collect(self) -> Iterator[Metric]:
         if self._lanes is not None:
@@ -113,16 +117,20 @@ class _Sampled(Collector):
             yield CounterMetricFamily("employai_engine_busy_seconds", "Seconds the CPU lanes spent on model work",
                                       value=busy_s)
             yield CounterMetricFamily("employai_engine_jobs", "Model jobs run on the CPU lanes", value=jobs)
-        if self._database is not None and self._database.exists():  # SQLite (a PostgreSQL server sizes its own)
-            size = sum(p.stat().st_size for p in (self._database, Path(f"{self._database}-wal")) if p.exists())
-            yield GaugeMetricFamily("employai_database_size_bytes", "The database file with its write-ahead log",
+        if self._database_size is not None:
+            try:
+                size = self._database_size()
+            except Exception as exc:  # the server is unreachable: the other metrics are still served
+                log.debug("the database size could not be read", extra={"error": type(exc).__name__})
+                return
+            yield GaugeMetricFamily("employai_database_size_bytes", "The room the bot's data takes in its database",
                                     value=size)
 
 
 class Metrics:
     """The bot's metrics, in a private registry. Event loop (or any thread: prometheus_client is thread-safe)."""
 
-    def __init__(self, lanes: LaneView | None = None, database: Path | None = None):
+    def __init__(self, lanes: LaneView | None = None, database_size: Callable[[], int] | None = None):
         self.registry = r = CollectorRegistry(auto_describe=True)
         self._calls = Counter("employai_calls", "Calls ended, by direction and end reason",
                               ["direction", "end_reason"], registry=r)
@@ -140,7 +148,7 @@ class Metrics:
         for stage, _, _ in STAGES:
             self._stages.labels(stage)
         self.registration("off")
-        r.register(_Sampled(lanes, database))
+        r.register(_Sampled(lanes, database_size))
 
     def call_started(self, direction: str) -> None:
         self._active.inc()
