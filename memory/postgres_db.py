@@ -282,12 +282,13 @@ class PostgresDatabase:
     def size_bytes(self) -> int:
         schema = url_schema(self.url)
         if not schema:
-            return int(self.execute("SELECT pg_database_size(current_database())").fetchone()[0])
-        row = self.execute(
-            "SELECT COALESCE(SUM(pg_total_relation_size(c.oid)), 0) FROM pg_class c"
-            " JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = ? AND c.relkind IN ('r', 'm')",
-            (schema,)).fetchone()
-        return int(row[0])
+            row = self.execute("SELECT pg_database_size(current_database())").fetchone()
+        else:
+            row = self.execute(
+                "SELECT COALESCE(SUM(pg_total_relation_size(c.oid)), 0) FROM pg_class c"
+                " JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = ? AND c.relkind IN ('r', 'm')",
+                (schema,)).fetchone()
+        return int(row[0]) if row is not None else 0
 
     def close(self) -> None:
         self.connection.close()
