@@ -12,6 +12,7 @@ import re
 import sqlite3
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -41,6 +42,9 @@ CREATE TRIGGER IF NOT EXISTS passages_fts_delete AFTER DELETE ON passages BEGIN
 END;
 """
 _RRF_K = 60
+EMBED_BATCH = 16  # passages embedded at a time: progress is reported between batches
+
+Progress = Callable[[int, int], None]  # (passages embedded so far, passages in all)
 
 
 @dataclass(frozen=True)
@@ -49,6 +53,29 @@ class Passage:
     text: str
     source: str
     score: float
+
+
+@dataclass(frozen=True)
+class Document:
+    """A document of the knowledge base: the org passages kept under one source name."""
+
+    source: str
+    passages: int
+    added_at: float
+
+
+def documents(db: Database) -> list[Document]:
+    """The knowledge base's documents, newest first (the employee profile's facts are the source 'profile')."""
+    rows = db.execute("SELECT source, COUNT(*), MAX(created_at) FROM passages WHERE scope = 'org'"
+                      " GROUP BY source ORDER BY MAX(created_at) DESC, source").fetchall()
+    return [Document(r[0], int(r[1]), float(r[2])) for r in rows]
+
+
+def remove_source(db: Database, source: str) -> int:
+    """Delete the knowledge base's passages of one document; how many. (An `Archive` in this process drops its
+    cached vectors with `forget_cached`; another bot's drops them when it sees passages gone.)"""
+    with db.transaction():
+        return db.execute("DELETE FROM passages WHERE scope = 'org' AND source = ?", (source,)).rowcount
 
 
 def install_schema(db: sqlite3.Connection) -> None:
@@ -92,12 +119,18 @@ class Archive:
             self._insert_rows(rows)
         return len(rows)
 
-    def _rows(self, texts: list[str], scope: str, caller_user: str, source: str) -> list[tuple]:
-        """Passage rows with their embeddings (computed here, outside any lock)."""
+    def _rows(self, texts: list[str], scope: str, caller_user: str, source: str,
+              progress: Progress | None = None) -> list[tuple]:
+        """Passage rows with their embeddings (computed here, outside any lock, a batch at a time)."""
         texts = [t.strip() for t in texts if t.strip()]
         if not texts:
             return []
-        vectors = self._embedder.embed(texts)
+        batches = []
+        for start in range(0, len(texts), EMBED_BATCH):
+            batches.append(self._embedder.embed(texts[start : start + EMBED_BATCH]))
+            if progress is not None:
+                progress(min(start + EMBED_BATCH, len(texts)), len(texts))
+        vectors = np.concatenate(batches)
         now = time.time()
         return [(scope, caller_user, source, t, v.tobytes(), now) for t, v in zip(texts, vectors, strict=True)]
 
@@ -127,13 +160,16 @@ class Archive:
         row = self._db.execute("SELECT COUNT(*) FROM passages WHERE id <= ?", (self._matrix.loaded_max,)).fetchone()
         return int(row[0]) != len(self._matrix.ids)
 
-    def replace_source(self, texts: list[str], source: str) -> None:
-        """Make the org passages from `source` exactly `texts` (the employee profile's facts, at start)."""
+    def replace_source(self, texts: list[str], source: str, progress: Progress | None = None) -> None:
+        """Make the org passages from `source` exactly `texts`, in one transaction (the employee profile's facts at
+        start; a document added again under its name). `progress(done, total)` is told as passages are embedded."""
         current = [r[0] for r in self._db.execute(
             "SELECT text FROM passages WHERE scope = 'org' AND source = ? ORDER BY id", (source,))]
         if current == [t.strip() for t in texts if t.strip()]:
+            if progress is not None:
+                progress(len(current), len(current))
             return
-        rows = self._rows(texts, "org", "", source)
+        rows = self._rows(texts, "org", "", source, progress)
         with self._db.transaction():
             self._db.execute("DELETE FROM passages WHERE scope = 'org' AND source = ?", (source,))
             self._insert_rows(rows)

@@ -25,6 +25,7 @@ from sip_config import ConfigError, config_from_dict
 from telephony.account import RegistrationState
 
 from .peers import free_port
+from .test_records import WordEmbedder
 
 pytestmark = pytest.mark.unit
 
@@ -94,6 +95,14 @@ class _Bot:
         return entry == "Operator"  # as the conductor: a directory entry only
 
 
+class SlowEmbedder(WordEmbedder):
+    """Takes its time, as MiniLM does on a long document, so the page can show the passages embedded so far."""
+
+    def embed(self, texts):
+        time.sleep(0.15)
+        return super().embed(texts)
+
+
 @pytest.fixture
 def console(tmp_path, monkeypatch):
     monkeypatch.setenv("EMPLOYAI_TEST_TOKEN", "tok")
@@ -113,7 +122,7 @@ def _serve(tmp_path, token_env: str):
     config = config_from_dict({"data": {"dir": str(tmp_path)},
                                "console": {"listen": f"127.0.0.1:{port}", "token_env": token_env},
                                "transfer": {"directory": [{"name": "Operator", "uri": "sip:operator@127.0.0.1:5999"}]}})
-    store = TranscriptStore(tmp_path / "employai.sqlite3")
+    store = TranscriptStore(tmp_path / "employai.sqlite3", embedder=SlowEmbedder())
     call = store.start_call("inbound", "sip:mallory@x", "mallory", claimed_user="mallory", verified=True)
     store.add_turn(call, "caller", "<script>alert(1)</script> hello", timing=TurnTiming(1.0, 1.2))
     store.end_call(call, "caller_hangup")
@@ -233,3 +242,70 @@ def test_the_operator_transfers_a_live_call_to_a_directory_entry_only(console):
     assert status == 200 and bot.transfers == [(1, "Operator")] and 'id="problem"' not in page
     status, page = _get(base + "/live/1/transfer", data={"entry": "sip:mallory@198.51.100.7", "csrf": _csrf(page)})
     assert status == 200 and "was not transferred" in page
+
+
+def _upload(base: str, csrf: str, filename: str, content: bytes, headers: dict | None = None):
+    boundary = "employai-test-boundary"
+    body = (f'--{boundary}\r\nContent-Disposition: form-data; name="csrf"\r\n\r\n{csrf}\r\n'
+            f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="{filename}"\r\n'
+            "Content-Type: application/octet-stream\r\n\r\n").encode() + content + f"\r\n--{boundary}--\r\n".encode()
+    request = urllib.request.Request(base + "/knowledge", data=body, headers={
+        "Content-Type": f"multipart/form-data; boundary={boundary}", "Authorization": "Bearer tok", **(headers or {})})
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.status, response.read().decode()
+    except urllib.error.HTTPError as error:
+        return error.code, error.read().decode()
+
+
+def test_documents_are_uploaded_with_progress_shown_and_removed(console, monkeypatch, caplog):
+    import html
+    import logging
+
+    from employai.console import knowledge
+
+    caplog.set_level(logging.DEBUG)
+    base, store, _, _ = console
+    status, page = _get(base + "/knowledge")
+    assert status == 200 and "The knowledge base is empty." in page
+    csrf = _csrf(page)
+    menu = "\n\n".join(f"Dish {i}: a bowl of soup number {i} costs {i} dollars." for i in range(40)).encode()
+    assert _upload(base, "guess", "menu.txt", menu)[0] == 403
+    assert _upload(base, csrf, "menu.txt", menu, headers={"Origin": "http://evil.example"})[0] == 403
+    refusals = {"notes.docx": (b"PK\x03\x04", "Only .txt, .md and .pdf files can be added, not .docx."),
+                "fake.pdf": (b"just text", "That file is not a PDF."),
+                "blob.txt": (b"abc\x00def", "must be text, not binary data"),
+                "latin.md": ("caf\u00e9".encode("latin-1"), "must be UTF-8 text")}
+    for name, (content, why) in refusals.items():
+        status, page = _upload(base, csrf, name, content)
+        assert status == 200 and why in html.unescape(page), name
+    monkeypatch.setattr(knowledge, "MAX_UPLOAD_BYTES", 1000)
+    assert _upload(base, csrf, "big.txt", b"a" * 80_000)[0] == 413  # refused unread, by its length
+    assert "The file is too large: at most 0 MB." in _upload(base, csrf, "big.txt", b"a" * 2000)[1]
+    monkeypatch.undo()
+    assert store.archive is not None and knowledge.list_documents(store) == []
+
+    status, page = _upload(base, csrf, "menu.txt", menu)
+    assert status == 200
+    pages = [page]
+    deadline = time.monotonic() + 20
+    while "added, 40 passages" not in pages[-1] and time.monotonic() < deadline:
+        time.sleep(0.05)
+        pages.append(_get(base + "/knowledge")[1])
+    assert "added, 40 passages" in pages[-1]
+    assert any(" of 40 passages embedded" in p and 'http-equiv="refresh"' in p for p in pages), pages[:3]
+    assert 'http-equiv="refresh"' not in pages[-1]
+    assert [(d.source, d.passages) for d in knowledge.list_documents(store)] == [("menu.txt", 40)]
+    assert '<td class="source">menu.txt</td>' in pages[-1]
+
+    status, page = _get(base + "/knowledge/remove", data={"csrf": csrf, "source": "menu.txt"},
+                        headers={"Origin": "http://evil.example"})
+    assert status == 403 and knowledge.list_documents(store)
+    status, page = _get(base + "/knowledge/remove", data={"csrf": csrf, "source": "menu.txt"})
+    assert status == 200 and "The knowledge base is empty." in page
+    assert knowledge.list_documents(store) == [] and store.archive.search("soup", "") == []
+    actions = [r for r in caplog.records if r.getMessage() == "operator action"]
+    assert [(r.action, r.passages) for r in actions] == [("add_document", 40), ("remove_document", 40)]
+    for record in caplog.records:  # neither the file's name nor its words in any log
+        shown = f"{record.getMessage()} {record.__dict__}"
+        assert "menu" not in shown and "soup" not in shown, shown

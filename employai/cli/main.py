@@ -53,8 +53,11 @@ def _parser() -> argparse.ArgumentParser:
     pin.add_argument("--clear", action="store_true", help="remove the caller's PIN")
     knowledge = sub.add_parser("knowledge", help="the organisation's knowledge base")
     knowledge_sub = knowledge.add_subparsers(dest="knowledge_command", required=True)
-    add = knowledge_sub.add_parser("add", help="add text, Markdown or PDF files")
+    add = knowledge_sub.add_parser("add", help="add text, Markdown or PDF files (a name already there is replaced)")
     add.add_argument("files", nargs="+")
+    knowledge_sub.add_parser("list", help="the documents in the knowledge base")
+    remove = knowledge_sub.add_parser("remove", help="remove a document from the knowledge base")
+    remove.add_argument("source", help="the document's name, as `employai knowledge list` shows it")
     sub.add_parser("status", help="is the bot running, is it registered, how many calls")
     call = sub.add_parser("call", help="schedule an outbound call (placed by `employai run`)")
     call.add_argument("uri", help="a SIP URI, or a number or extension at the bot's SIP domain")
@@ -155,9 +158,9 @@ def _dispatch(args: argparse.Namespace, config) -> int:
 
         return run_memory(args, config)
     if args.command == "knowledge":
-        from employai.cli.memory import run_knowledge_add
+        from employai.cli.knowledge import run_knowledge
 
-        return run_knowledge_add(args.files, config)
+        return run_knowledge(args, config)
     if args.command in ("status", "call", "calls"):
         from employai.cli.calls import run_call, run_calls, run_status
 

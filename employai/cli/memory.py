@@ -10,10 +10,8 @@ from pathlib import Path
 
 from employai.runtime.recording import forget_recordings, recordings_dir
 from employai.runtime.storage import open_store
-from memory.documents import passages, read_document
-from memory.embeddings import MiniLMEmbedder
 from memory.transcripts import TranscriptStore
-from sip_config import Config, ConfigError, resolve_models
+from sip_config import Config
 from telephony.headers import normalise_user
 
 
@@ -87,26 +85,3 @@ def _set_pin(store: TranscriptStore, user: str, args) -> int:
     print(f"PIN of {user} set.")
     return 0
 
-
-def run_knowledge_add(files: list[str], config: Config) -> int:
-    """Cut each file into passages and store them, with their embeddings, in the knowledge base."""
-    try:
-        embedder = MiniLMEmbedder(resolve_models(config).embedding_zip).load()
-    except ConfigError as exc:
-        print(f"employai: {exc}")
-        return 2
-    store = open_store(config, embedder=embedder)
-    assert store.archive is not None  # a store opened with an embedder has the knowledge base
-    try:
-        for name in files:
-            path = Path(name)
-            try:
-                chunks = passages(read_document(path))
-            except (OSError, ValueError) as exc:
-                print(f"employai: {path}: {exc}")
-                return 2
-            added = store.archive.insert(chunks, scope="org", source=path.name)
-            print(f"{path.name}: {added} passages added to the knowledge base")
-        return 0
-    finally:
-        store.close()

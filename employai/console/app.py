@@ -33,7 +33,7 @@ from employai.runtime.metrics import CONTENT_TYPE, Metrics
 from memory.transcripts import TranscriptStore
 from sip_config import Config
 
-from . import actions, pages
+from . import actions, knowledge, pages
 from .ports import BotState
 
 HERE = Path(__file__).parent
@@ -92,8 +92,9 @@ def console_app(config: Config, store: TranscriptStore, metrics: Metrics, bot: B
     # (DNS rebinding) gets 400 instead of the operator's data. With a token, the token guards every request.
     middleware = ([Middleware(TokenGate, token=token)] if token else
                   [Middleware(TrustedHostMiddleware, allowed_hosts=LOOPBACK_NAMES)])
-    routes = [*pages.ROUTES, *actions.ROUTES, Route("/metrics", metrics_endpoint),
+    routes = [*pages.ROUTES, *actions.ROUTES, *knowledge.ROUTES, Route("/metrics", metrics_endpoint),
               Mount("/static", StaticFiles(directory=HERE / "static"), name="static")]
     app = Starlette(routes=routes, middleware=middleware)
     app.state.console = Console(config, store, metrics, bot, Jinja2Templates(env=env))
+    app.state.knowledge_jobs = knowledge.Jobs()
     return app

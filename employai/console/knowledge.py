@@ -1,0 +1,185 @@
+"""The knowledge-base page: the documents in it, adding a txt, md or pdf file (uploaded, then cut into passages and
+embedded in the background, the page showing how many passages are embedded so far), and removing a document.
+Adding and removing go through the CLI's own functions (`employai.cli.knowledge`).
+
+Uploads are bounded: at most MAX_UPLOAD_BYTES, one file, named .txt, .md or .pdf and looking like one (a PDF's
+header, text that is UTF-8 without NUL bytes); anything else is refused with a message saying why. A file's name and
+content never reach the logs."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import logging
+import secrets
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path, PurePath
+from typing import TYPE_CHECKING
+from urllib.parse import quote
+
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import UploadFile
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse, RedirectResponse, Response
+from starlette.routing import Route
+
+from employai.cli.knowledge import PROFILE_SOURCE, add_document, list_documents, remove_document
+
+from .actions import Refused, _done, _form, _refused, same_origin
+
+if TYPE_CHECKING:
+    from memory.archival import Archive, Progress
+
+    from .app import Console
+
+log = logging.getLogger(__name__)
+
+MAX_UPLOAD_BYTES = 20 * 1024 * 1024
+KINDS = (".txt", ".md", ".pdf")
+JOBS_KEPT = 20
+
+
+@dataclass
+class Job:
+    """One document being added: read, then embedded passage batch by passage batch."""
+
+    id: int
+    name: str
+    done: int = 0
+    total: int = 0
+    state: str = "reading"  # reading | embedding | added | failed
+    problem: str = ""
+
+    def progress(self, done: int, total: int) -> None:  # a worker thread: plain assignments
+        self.state, self.done, self.total = "embedding", done, total
+
+
+class Jobs:
+    def __init__(self) -> None:
+        self._ids = itertools.count(1)
+        self.recent: dict[int, Job] = {}
+        self._tasks: set[asyncio.Task] = set()
+
+    def start(self, archive: Archive, path: Path, name: str) -> Job:
+        job = Job(next(self._ids), name)
+        self.recent[job.id] = job
+        for old in list(self.recent)[:-JOBS_KEPT]:
+            del self.recent[old]
+        task = asyncio.create_task(self._run(job, archive, path))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return job
+
+    @property
+    def running(self) -> bool:
+        return any(job.state in ("reading", "embedding") for job in self.recent.values())
+
+    async def _run(self, job: Job, archive: Archive, path: Path) -> None:
+        try:
+            job.done = job.total = await run_in_threadpool(_add_and_delete, archive, path, job.name, job.progress)
+            job.state = "added"
+            log.info("operator action", extra={"action": "add_document", "via": "console", "job": job.id,
+                                               "passages": job.total})
+        except (OSError, ValueError) as exc:
+            job.state, job.problem = "failed", f"The file could not be read: {type(exc).__name__}."
+        except Exception:
+            log.exception("a document could not be added to the knowledge base")
+            job.state, job.problem = "failed", "The document could not be added (see the bot's log)."
+
+
+def _kept(content: bytes, suffix: str) -> Path:
+    """The upload in a private temporary folder, for the reader (which reads files)."""
+    path = Path(tempfile.mkdtemp(prefix="employai-upload-")) / f"document{suffix}"
+    path.write_bytes(content)
+    return path
+
+
+def _add_and_delete(archive: Archive, path: Path, name: str, progress: Progress) -> int:
+    try:
+        return add_document(archive, path, name, progress)
+    finally:
+        path.unlink(missing_ok=True)
+        path.parent.rmdir()
+
+
+def _jobs(request: Request) -> Jobs:
+    return request.app.state.knowledge_jobs
+
+
+def _problem(text: str) -> Response:
+    return RedirectResponse(f"/knowledge?problem={quote(text)}", status_code=303)
+
+
+def check_upload(name: str, content: bytes) -> str:
+    """Why a file cannot be added ('' when it can): its kind by name, and its content looking like that kind."""
+    suffix = PurePath(name).suffix.lower()
+    if suffix not in KINDS:
+        return f"Only .txt, .md and .pdf files can be added, not {suffix or 'a file without an extension'}."
+    if not content:
+        return "The file is empty."
+    if suffix == ".pdf":
+        return "" if content.startswith(b"%PDF-") else "That file is not a PDF."
+    try:
+        text = content.decode("utf-8")
+    except UnicodeDecodeError:
+        return "A .txt or .md file must be UTF-8 text."
+    return "A .txt or .md file must be text, not binary data." if "\0" in text else ""
+
+
+async def page(request: Request) -> Response:
+    console: Console = request.app.state.console
+    docs = await run_in_threadpool(list_documents, console.store)
+    jobs = _jobs(request)
+    return console.render(request, "knowledge.html", page="knowledge", documents=docs, profile=PROFILE_SOURCE,
+                          jobs=list(reversed(jobs.recent.values())), running=jobs.running,
+                          available=console.store.archive is not None, max_mb=MAX_UPLOAD_BYTES // 2**20,
+                          problem=request.query_params.get("problem", ""))
+
+
+async def upload(request: Request) -> Response:
+    """A multipart form (csrf, file), refused before it is read when it is too large or from another origin."""
+    console: Console = request.app.state.console
+    if not same_origin(request):
+        return _refused()
+    length = request.headers.get("content-length", "")
+    if not length.isdigit():
+        return PlainTextResponse("An upload must say its length.", status_code=411)
+    if int(length) > MAX_UPLOAD_BYTES + 64 * 1024:
+        return PlainTextResponse(f"The file is too large: at most {MAX_UPLOAD_BYTES // 2**20} MB.", status_code=413)
+    async with request.form(max_files=1, max_fields=2) as form:
+        token, file = str(form.get("csrf") or ""), form.get("file")
+        if not secrets.compare_digest(token.encode(), console.csrf.encode()):
+            log.warning("an operator action was refused: no valid CSRF token or another origin")
+            return _refused()
+        if not isinstance(file, UploadFile) or not file.filename:
+            return _problem("Choose a file to add.")
+        content = await file.read(MAX_UPLOAD_BYTES + 1)
+        name = PurePath(file.filename.replace("\\", "/")).name.strip()[:200]
+    if len(content) > MAX_UPLOAD_BYTES:
+        return _problem(f"The file is too large: at most {MAX_UPLOAD_BYTES // 2**20} MB.")
+    if problem := check_upload(name, content):
+        return _problem(problem)
+    if console.store.archive is None:
+        return _problem("The knowledge base needs the embedding model, which this process has not loaded.")
+    path = await run_in_threadpool(_kept, content, PurePath(name).suffix.lower())
+    job = _jobs(request).start(console.store.archive, path, name)
+    log.debug("a document is being added to the knowledge base", extra={"job": job.id, "bytes": len(content)})
+    return RedirectResponse("/knowledge", status_code=303)
+
+
+async def remove(request: Request) -> Response:
+    try:
+        console, form = await _form(request)
+    except Refused:
+        return _refused()
+    source = form.get("source", "")
+    removed = await run_in_threadpool(remove_document, console.store, source)
+    return _done("remove_document", "/knowledge", passages=removed, changed=removed > 0)
+
+
+ROUTES = [
+    Route("/knowledge", page),
+    Route("/knowledge", upload, methods=["POST"]),
+    Route("/knowledge/remove", remove, methods=["POST"]),
+]
