@@ -99,6 +99,20 @@ class CallerMemory:
                 " DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
                 (self._caller, block.value, block.limit, time.time()))
 
+    def set_fact(self, key: str, value: str) -> None:
+        """Set one remembered fact, the `key: value` line of the `human` block, in place of that key's lines; an
+        empty value forgets it (an operator's correction). Raises ValueError for a key that is not a short label,
+        BlockFullError when the block would overflow."""
+        key, value = " ".join(key.split()).lower(), " ".join(value.split())
+        if not key or ":" in key or len(key) > 40:
+            raise ValueError("a fact's name is a few words without a colon")
+        if self._db is None:
+            return
+        with self._lock:
+            lines = [line for line in self.human().value.splitlines()
+                     if line.strip() and not line.startswith(f"{key}: ")]
+            self.set_human("\n".join([*lines, f"{key}: {value}"] if value else lines))
+
     @property
     def caller_user(self) -> str:
         return self._caller

@@ -166,6 +166,12 @@ def test_forgetting_a_caller_in_the_console_leaves_memory_show_empty(console_bot
     _shot(browser, "memory")
     browser.find_element(By.LINK_TEXT, "caller").click()
     assert "opening hours" in _text(browser, ".transcript").lower()
+    form = browser.find_element(By.ID, "new-fact")  # an operator's correction, as `employai memory set` makes it
+    form.find_element(By.NAME, "key").send_keys("email")
+    form.find_element(By.NAME, "value").send_keys("caller@example.org")
+    form.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+    assert "saved" in _text(browser, "#saved")
+    assert "email: caller@example.org" in console_bot.cli("memory", "show", "caller").stdout
     _shot(browser, "caller")
     browser.find_element(By.ID, "forget").click()
     _shot(browser, "forget")

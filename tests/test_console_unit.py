@@ -309,3 +309,23 @@ def test_documents_are_uploaded_with_progress_shown_and_removed(console, monkeyp
     for record in caplog.records:  # neither the file's name nor its words in any log
         shown = f"{record.getMessage()} {record.__dict__}"
         assert "menu" not in shown and "soup" not in shown, shown
+
+
+def test_the_operator_corrects_one_fact_of_a_caller(console):
+    import html
+
+    base, store, _, _ = console
+    store.caller_memory("mallory").learn_from("My name is Mallory Jones, my order number is 4471.")
+    status, page = _get(base + "/memory/mallory")
+    assert status == 200 and 'value="Mallory Jones"' in page and '<td class="key">order number</td>' in page
+    csrf = _csrf(page)
+    assert _get(base + "/memory/mallory/fact", data={"key": "name", "value": "Eve"})[0] == 403
+    assert store.caller_memory("mallory").known("name") == "Mallory Jones"
+    status, page = _get(base + "/memory/mallory/fact", data={"csrf": csrf, "key": "name", "value": "<i>Mal</i> Jones"})
+    assert status == 200 and "The fact was saved." in page and "&lt;i&gt;Mal&lt;/i&gt; Jones" in page
+    assert "<i>" not in page
+    _get(base + "/memory/mallory/fact", data={"csrf": csrf, "key": "order number", "value": ""})
+    status, page = _get(base + "/memory/mallory/fact", data={"csrf": csrf, "key": "bad: key", "value": "x"})
+    assert "a fact&#39;s name is a few words without a colon" in page or "without a colon" in html.unescape(page)
+    memory = store.caller_memory("mallory")
+    assert memory.known("name") == "<i>Mal</i> Jones" and memory.known("order number") == ""

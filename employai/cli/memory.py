@@ -1,10 +1,11 @@
-"""`employai memory show|forget|pin CALLER`: what the bot remembers of a caller, erasing it on request, and the
-PIN a caller proves who they are with on a call whose caller ID is only a claim."""
+"""`employai memory show|set|forget|pin CALLER`: what the bot remembers of a caller, correcting one fact, erasing it
+all on request, and the PIN a caller proves who they are with on a call whose caller ID is only a claim."""
 
 from __future__ import annotations
 
 import getpass
 import json
+import logging
 import sys
 from pathlib import Path
 
@@ -13,6 +14,8 @@ from employai.runtime.storage import open_store
 from memory.transcripts import TranscriptStore
 from sip_config import Config
 from telephony.headers import normalise_user
+
+log = logging.getLogger(__name__)
 
 
 def run_memory(args, config: Config) -> int:
@@ -24,6 +27,14 @@ def run_memory(args, config: Config) -> int:
     try:
         if args.memory_command == "pin":
             return _set_pin(store, user, args)
+        if args.memory_command == "set":
+            try:
+                set_fact(store, user, args.key, args.value, via="cli")
+            except ValueError as exc:
+                print(f"employai: {exc}; nothing changed")
+                return 2
+            print(f"{args.key.strip()} of {user} " + ("set." if args.value.strip() else "forgotten."))
+            return 0
         memory = store.caller_memory(user)
         calls = [c for c in store.calls() if c["caller_user"] == user]
         if args.memory_command == "forget":
@@ -51,6 +62,13 @@ def run_memory(args, config: Config) -> int:
         return 0
     finally:
         store.close()
+
+
+def set_fact(store: TranscriptStore, user: str, key: str, value: str, via: str) -> None:
+    """Correct one fact remembered of a caller (`employai memory set`, the console); an empty value forgets it.
+    Logged as an operator action, without the caller, the fact or its value."""
+    store.caller_memory(user).set_fact(key, value)
+    log.info("operator action", extra={"action": "set_fact", "via": via, "removed": not value.strip()})
 
 
 def forget_caller(store: TranscriptStore, user: str, recordings: Path | None = None) -> dict[str, int]:

@@ -15,7 +15,7 @@ from starlette.responses import PlainTextResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from employai.cli.calls import UsageError, cancel_scheduled, schedule_call
-from employai.cli.memory import forget_caller
+from employai.cli.memory import forget_caller, set_fact
 from employai.cli.tasks import mark_task_done
 from employai.runtime.recording import recordings_dir
 
@@ -67,6 +67,21 @@ async def forget(request: Request) -> Response:
                                      recordings_dir(console.config))
     return _done("forget_caller", "/memory?forgotten=1", turns=erased.get("turns", 0),
                  recordings=erased.get("recordings", 0))
+
+
+async def fact(request: Request) -> Response:
+    """Correct one fact remembered of a caller (an empty value forgets it), as `employai memory set` does."""
+    try:
+        console, form = await _form(request)
+    except Refused:
+        return _refused()
+    user = request.path_params["caller"]
+    page = f"/memory/{quote(user, safe='')}"
+    try:
+        await run_in_threadpool(set_fact, console.store, user, form.get("key", ""), form.get("value", ""), "console")
+    except ValueError as exc:  # set_fact logs the action once it is done
+        return RedirectResponse(f"{page}?problem={quote(str(exc))}", status_code=303)
+    return RedirectResponse(f"{page}?saved=1", status_code=303)
 
 
 async def schedule(request: Request) -> Response:
@@ -131,6 +146,7 @@ ROUTES = [
     Route("/live/{call_id:int}/hangup", hang_up, methods=["POST"]),
     Route("/live/{call_id:int}/transfer", transfer, methods=["POST"]),
     Route("/memory/{caller}/forget", forget, methods=["POST"]),
+    Route("/memory/{caller}/fact", fact, methods=["POST"]),
     Route("/scheduled", schedule, methods=["POST"]),
     Route("/scheduled/{scheduled_id:int}/cancel", cancel, methods=["POST"]),
     Route("/tasks/{task_id:int}/done", task_done, methods=["POST"]),

@@ -90,7 +90,8 @@ async def memory(request: Request) -> Response:
 async def caller(request: Request) -> Response:
     console = _console(request)
     shown = await run_in_threadpool(views.caller_memory, console.store, request.path_params["caller"])
-    return console.render(request, "caller.html", page="memory", **shown)
+    return console.render(request, "caller.html", page="memory", saved=request.query_params.get("saved") == "1",
+                          problem=request.query_params.get("problem", ""), **shown)
 
 
 async def forget_confirm(request: Request) -> Response:

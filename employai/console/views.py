@@ -48,8 +48,9 @@ def caller_memory(store: TranscriptStore, user: str) -> dict:
     memory = store.caller_memory(user)
     calls = [c for c in store.calls() if c["caller_user"] == user]
     turns = [t for c in calls for t in store.turns(c["id"])]
+    facts = [line.partition(": ") for line in memory.human().value.splitlines() if ": " in line]
     return {"user": user, "human": memory.human().render(), "calls": calls, "turns": turns[-20:],
-            "forms": memory.forms()}
+            "forms": memory.forms(), "facts": [(key, value) for key, _, value in facts]}
 
 
 def scheduled(store: TranscriptStore) -> list[dict]:
