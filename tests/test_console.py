@@ -271,6 +271,37 @@ def test_a_call_scheduled_in_the_console_is_placed_to_a_sipp_callee(console_bot,
     assert call["purpose"] == "confirm the visit on Friday" and call["scheduled_id"] == 1
 
 
+def test_a_document_is_added_with_progress_and_removed_in_the_knowledge_page(console_bot, browser, tmp_path):
+    from selenium.webdriver.common.by import By
+
+    doc = tmp_path / "parking.md"
+    doc.write_text("# Parking\n\n" + "\n\n".join(f"Car park {i} opens at {i} in the morning." for i in range(1, 41)))
+    browser.get(console_bot.console_url + "/knowledge")
+    form = browser.find_element(By.ID, "add-document")
+    form.find_element(By.NAME, "file").send_keys(str(doc))
+    form.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+    shown, deadline = [], time.monotonic() + 60
+    while "added, 40 passages" not in (shown or [""])[-1] and time.monotonic() < deadline:
+        shown.append(_text(browser, "#jobs") if browser.find_elements(By.ID, "jobs") else "")
+        if "passages embedded" in shown[-1]:
+            _shot(browser, "knowledge-progress")
+        time.sleep(0.2)
+        browser.refresh()
+    assert "added, 40 passages" in shown[-1], shown
+    assert "parking.md" in _text(browser, "#documents")
+    _shot(browser, "knowledge")
+    assert "parking.md: 40 passages" in console_bot.cli("knowledge", "list").stdout
+    row = [r for r in browser.find_elements(By.CSS_SELECTOR, "#documents tr") if "parking.md" in r.text][0]
+    row.find_element(By.CSS_SELECTOR, "button.remove").click()
+    assert "parking.md" not in _text(browser, "#documents")
+    assert "parking.md" not in console_bot.cli("knowledge", "list").stdout
+    bad = tmp_path / "notes.docx"
+    bad.write_bytes(b"PK\x03\x04")
+    browser.find_element(By.NAME, "file").send_keys(str(bad))
+    browser.find_element(By.CSS_SELECTOR, "#add-document button[type=submit]").click()
+    assert "Only .txt, .md and .pdf files can be added" in _text(browser, "#problem")
+
+
 def test_tasks_and_status_pages_mask_secrets(console_bot, browser):
     browser.get(console_bot.console_url + "/tasks")
     assert "No tasks waiting." in _text(browser, "#tasks")
