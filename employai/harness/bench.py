@@ -23,6 +23,7 @@ from employai.harness.launcher import BotProcess, start_bot
 from employai.harness.wer import wer
 from employai.runtime.cpu import cpu_model, machine_cores
 from employai.runtime.engines import load_synthesizer, load_transcriber
+from employai.runtime.progress import progress, say
 from sip_config import Config
 from speech.pcm import read_wav, write_wav
 from speech.stt import Transcriber
@@ -89,10 +90,10 @@ def run_bench(args: argparse.Namespace, config: Config) -> int:
     uri = bot.uri if bot is not None else args.uri
     results: list[dict] = []
     try:
-        for n, start in enumerate(range(0, len(prompts), TURNS_PER_CALL)):
+        for n, start in enumerate(progress(range(0, len(prompts), TURNS_PER_CALL), "calls", unit="call")):
             batch = prompts[start : start + TURNS_PER_CALL]
             results += _dial(uri, [p for p, _ in batch], workdir, n)
-            print(f"  call {n + 1}: {len(batch)} turns", flush=True)
+            say(f"  call {n + 1}: {len(batch)} turns")
     finally:
         if bot is not None:
             bot.stop()

@@ -20,6 +20,7 @@ import numpy as np
 
 from employai.harness.eval_hearing import telephone
 from employai.runtime.engines import load_transcriber
+from employai.runtime.progress import progress
 from sip_config import Config
 from speech.pcm import RATE, read_wav, to_float32
 
@@ -57,7 +58,7 @@ def run_bench_batching(config: Config, eval_dir: Path) -> int:
     for size in (2, 4):
         groups = [turns[i:i + size] for i in range(0, len(turns) - size + 1, size)]
         one_by_one, batched = [], []
-        for group in groups:
+        for group in progress(groups, f"{size} turns at once", unit="group"):
             began = time.perf_counter()
             for pcm in group:
                 transcriber.transcribe(pcm)

@@ -29,6 +29,7 @@ from employai.harness.bench_reliability import Bench
 from employai.harness.bench_soak import DialResult
 from employai.harness.eval_hearing import flite
 from employai.runtime.cpu import cpu_model, machine_cores
+from employai.runtime.progress import progress, say
 from sip_config import Config
 from speech.pcm import write_wav
 
@@ -149,9 +150,9 @@ def run_bench_calls(config: Config, workdir: Path, counts: list[int], heavy: boo
     rounds = []
     try:
         bench.dial(voices[0][:1], "warm-up", CALL_TIMEOUT_S)
-        for n in counts:
+        for n in progress(counts, "rounds", unit="round"):
             rounds.append(run_round(bench, voices, n))
-            print(f"  {n} at once: done in {rounds[-1].seconds:.0f} s", flush=True)
+            say(f"  {n} at once: done in {rounds[-1].seconds:.0f} s")
     finally:
         print(f"  the bot {bench.stop()}")
     print()

@@ -16,6 +16,7 @@ from autogen_core.models import ChatCompletionClient, SystemMessage, UserMessage
 
 from brain.model_clients import build_model_client
 from brain.persona import front_desk_prompt
+from employai.runtime.progress import progress
 from sip_config import Config, resolve_models
 
 QUESTIONS = [
@@ -55,7 +56,7 @@ def run_bench_llm(config: Config, rounds: int = 3, extra_buffers: bool | None = 
     load_s = time.perf_counter() - started
     system = front_desk_prompt(config.profile)
     first_tokens, speeds = [], []
-    for i in range(rounds * len(QUESTIONS)):
+    for i in progress(range(rounds * len(QUESTIONS)), "questions", unit="question"):
         # A different question each time after the first round: the prompt prefix is cached, as on a call.
         first, decode, pieces = asyncio.run(_one(client, system, QUESTIONS[i % len(QUESTIONS)]))
         first_tokens.append(first)

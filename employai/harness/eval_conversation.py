@@ -24,6 +24,7 @@ from employai.harness.conversation_calls import CallerVoices, play
 from employai.harness.conversation_scoring import DialogueScore, score_dialogue
 from employai.harness.dialogues import Profile, profiles
 from employai.harness.launcher import BotProcess, start_bot
+from employai.runtime.progress import progress, say
 
 
 def model_toml(model: str | None, base_url: str | None) -> str:
@@ -54,15 +55,15 @@ def run_profile(profile: Profile, workdir: Path, quick: bool, extra_toml: str = 
     print(f"{profile.name}: bot started in {time.monotonic() - began:.0f} s ({profile.about})", flush=True)
     scores = []
     try:
-        for n, dialogue in enumerate(dialogues):
+        for n, dialogue in enumerate(progress(dialogues, profile.name, unit="dialogue")):
             began = time.monotonic()
             call = play(bot, dialogue, f"eval-{profile.name}-{n:02d}", voices, calls_dir)
             score = score_dialogue(dialogue, call)
             scores.append(score)
             passed = sum(t.passed for t in score.turns)
-            print(f"  {dialogue.name:<28} turns {passed:>2}/{len(score.turns):<2} "
-                  f"{'passed' if score.passed else 'failed'}  ({time.monotonic() - began:.0f} s, "
-                  f"{dialogue.voice}, {dialogue.codec})", flush=True)
+            say(f"  {dialogue.name:<28} turns {passed:>2}/{len(score.turns):<2} "
+                f"{'passed' if score.passed else 'failed'}  ({time.monotonic() - began:.0f} s, "
+                f"{dialogue.voice}, {dialogue.codec})")
     finally:
         bot.stop()
     return scores

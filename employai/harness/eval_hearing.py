@@ -37,6 +37,7 @@ from employai.harness.hearing_numbers import hear_numbers
 from employai.harness.hearing_sentences import DEFAULT_SENTENCES, DENTAL_SENTENCES, EVAL_DIRECTORY
 from employai.harness.wer import normalise, wer
 from employai.runtime.cpu import cpu_model
+from employai.runtime.progress import progress
 from employai.runtime.vocabulary import business_vocabulary
 from sip_config import Config, load_config, resolve_models
 from sip_config.schema import ProfileSettings
@@ -230,7 +231,7 @@ def hear(config: Config, items: Sequence[Clip], audio_dir: Path) -> list[Heard]:
     for ear in ears.values():
         ear.transcribe(bytes(RATE * 2))  # warm up
     out = []
-    for clip in items:
+    for clip in progress(items, "hearing", unit="clip"):
         speech = read_wav(clip.recording) if clip.recording else flite(clip.text, clip.voice, audio_dir)
         pcm = telephone(speech, clip.law).tobytes()
         for biased, ear in ears.items():

@@ -21,6 +21,7 @@ from autogen_core.models import ChatCompletionClient
 
 from brain.model_clients import build_model_client
 from employai.runtime.conversation import new_front_desk
+from employai.runtime.progress import progress
 from memory.embeddings import MiniLMEmbedder
 from memory.transcripts import TranscriptStore
 from sip_config import Config, resolve_models
@@ -66,7 +67,7 @@ def _normalise(text: str) -> str:
 
 async def _dmr(config: Config, store: TranscriptStore, client: ChatCompletionClient) -> tuple[int, list[str]]:
     correct, misses = 0, []
-    for i, (statement, question, answer) in enumerate(DMR_ITEMS):
+    for i, (statement, question, answer) in enumerate(progress(DMR_ITEMS, "deep memory retrieval", unit="question")):
         caller = f"+1555990{i:04d}"
         memory = store.caller_memory(caller)
         first = store.start_call("chat", caller, caller)
@@ -93,7 +94,7 @@ def _fill(store: TranscriptStore, passages: int, messages: int, callers: int) ->
     archive = store.archive
     if archive is None:
         raise ValueError("the memory eval needs a store with an embedder (its knowledge base)")
-    for start in range(0, passages, 256):
+    for start in progress(range(0, passages, 256), "filling the archive", unit="batch"):
         archive.insert(texts[start : start + 256], scope="org", source="bench")
     db = store._db
     db.execute("BEGIN")
@@ -110,7 +111,7 @@ def _cost(store: TranscriptStore, queries: list[str]) -> list[float]:
     memory = store.caller_memory("+1555000042")
     memory.learn_from("this is Alice Martin, my order number is 4471")
     timings = []
-    for q in queries:
+    for q in progress(queries, "memory work per turn", unit="turn"):
         started = time.perf_counter()
         memory.fact_sentences()
         memory.conversation_search(q)

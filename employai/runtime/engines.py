@@ -18,6 +18,7 @@ from speech.tts_cache import CachedSynthesizer
 
 from .answers import fixed_lines
 from .cpu import CpuLanes, lanes_for, machine_cores
+from .progress import steps
 from .scheduled import ScheduledEmbedder, ScheduledSynthesizer, ScheduledTranscriber, token_step
 from .understanding import Understanding
 from .vocabulary import business_vocabulary
@@ -77,19 +78,25 @@ def load_engines(config: Config) -> Engines:
     models = resolve_models(config)
     started = time.monotonic()
     lanes = cpu_lanes(config)
-    transcriber = ScheduledTranscriber(load_transcriber(config), lanes)
-    synthesizer = CachedSynthesizer(ScheduledSynthesizer(load_synthesizer(config), lanes))
-    model_client = build_model_client(config.llm, models)
-    if isinstance(model_client, LlamaCppChatClient):
-        model_client.step = token_step(lanes)
-    canned = {key: synthesizer.synthesize(text) for key, text in canned_lines(config).items()}
-    if config.llm.lead_with_facts:
-        synthesizer.prewarm(config.profile.facts)  # a reply that starts with a fact starts at once
-    if config.llm.backend == "llama_cpp":
-        _prewarm_prompt(model_client, config)
-    embedder = ScheduledEmbedder(MiniLMEmbedder(models.embedding_zip).load(), lanes)
-    understanding = Understanding(config, embedder)
-    synthesizer.prewarm(fixed_lines(config))  # the turn policy's own lines start at once
+    with steps(5, "loading models") as loading:  # a bar on a terminal only
+        transcriber = ScheduledTranscriber(load_transcriber(config), lanes)
+        loading.update()
+        synthesizer = CachedSynthesizer(ScheduledSynthesizer(load_synthesizer(config), lanes))
+        loading.update()
+        model_client = build_model_client(config.llm, models)
+        if isinstance(model_client, LlamaCppChatClient):
+            model_client.step = token_step(lanes)
+        canned = {key: synthesizer.synthesize(text) for key, text in canned_lines(config).items()}
+        if config.llm.lead_with_facts:
+            synthesizer.prewarm(config.profile.facts)  # a reply that starts with a fact starts at once
+        if config.llm.backend == "llama_cpp":
+            _prewarm_prompt(model_client, config)
+        loading.update()
+        embedder = ScheduledEmbedder(MiniLMEmbedder(models.embedding_zip).load(), lanes)
+        understanding = Understanding(config, embedder)
+        loading.update()
+        synthesizer.prewarm(fixed_lines(config))  # the turn policy's own lines start at once
+        loading.update()
     log.info("engines loaded", extra={"seconds": round(time.monotonic() - started, 2), "cpu_lanes": lanes.lanes})
     return Engines(transcriber, synthesizer, model_client, canned, embedder, understanding, lanes)
 
