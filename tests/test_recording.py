@@ -14,6 +14,7 @@ from employai.runtime.recording import (
     RecordedCall,
     Recordings,
     find_recording,
+    forget_erased,
     forget_recordings,
     prune_recordings,
     recording_path,
@@ -109,3 +110,43 @@ def test_recording_config(tmp_path):
     assert error.value.key == "recording.announcement"
     assert isinstance(Recordings(tmp_path).wrap(_Conductor()), RecordedCall)
     assert FRAME_BYTES == 640
+
+
+def test_a_caller_who_proved_who_they_are_by_pin_and_was_forgotten_loses_every_earlier_recording(tmp_path):
+    """With the store's own erasure: the record of the call where the PIN was given is anonymised, and so every
+    recording keyed by that number goes, those of calls from a trusted caller ID and those that only claimed it."""
+    from memory.transcripts import TranscriptStore
+
+    store = TranscriptStore(tmp_path / "db.sqlite3")
+    folder = tmp_path / "recordings"
+    folder.mkdir()
+    alice, bob = "+15550100", "+15550199"
+    trusted = store.start_call("inbound", f"sip:{alice}@pbx", alice, claimed_user=alice, verified=True)
+    claimed = store.start_call("inbound", f"sip:{alice}@pbx", "", claimed_user=alice)
+    others = store.start_call("inbound", f"sip:{bob}@pbx", bob, claimed_user=bob, verified=True)
+    for call in (trusted, claimed, others):
+        record = store.call_record(call)
+        recording_path(folder, call, record["caller_user"] or record["claimed_user"]).write_bytes(b"RIFF")
+    now = store.start_call("inbound", f"sip:{alice}@pbx", "", claimed_user=alice)  # the caller ID is a claim
+    store.set_call_identity(now, alice)  # the PIN proved it
+    assert store.caller_memory(alice).forget()["calls_anonymised"] == 3  # "forget me", said on this call
+    recordings, conductor = Recordings(folder), _Conductor()
+    recordings.wrap(conductor).on_audio_frame(_frame(1))
+    recordings.finish(conductor, now, store.call_record(now), alice)
+    assert sorted(p.name for p in folder.iterdir()) == [recording_path(folder, others, bob).name]
+    store.close()
+
+
+def test_at_start_the_recordings_of_callers_forgotten_since_are_deleted(tmp_path):
+    """A caller erased on a call that ended with the bot killed, or on another bot sharing the database: their
+    records are anonymised, so at the next start their recordings go; anonymous callers' and unknown calls' stay."""
+    records = {1: {"caller_user": "", "claimed_user": ""}, 2: {"caller_user": "+15550199", "claimed_user": "+15550199"},
+               3: {"caller_user": "", "claimed_user": "+15550177"}, 4: {"caller_user": "", "claimed_user": ""}}
+    erased = recording_path(tmp_path, 1, "+15550100")
+    kept = [recording_path(tmp_path, 2, "+15550199"), recording_path(tmp_path, 3, "+15550177"),
+            recording_path(tmp_path, 4, ""), recording_path(tmp_path, 5, "+15550100"), tmp_path / ".live-1-1.wav"]
+    for path in (erased, *kept):
+        path.write_bytes(b"RIFF")
+    assert forget_erased(tmp_path, records.get) == 1
+    assert not erased.exists() and all(p.exists() for p in kept)
+    assert forget_erased(tmp_path / "none", records.get) == 0

@@ -20,7 +20,7 @@ from employai.runtime.conversation import review_call, sync_profile_facts, wants
 from employai.runtime.dial_policy import DialPolicy
 from employai.runtime.engines import Engines, load_engines
 from employai.runtime.metrics import Metrics
-from employai.runtime.recording import Recordings, recordings_dir
+from employai.runtime.recording import Recordings, forget_erased, recordings_dir
 from employai.runtime.scheduler import Scheduler
 from employai.runtime.status import StatusFile
 from employai.runtime.storage import database_label, open_store
@@ -223,6 +223,7 @@ class Bot:
         if self.recordings is not None:
             await asyncio.to_thread(self.recordings.prepare, self._engines.synthesizer.synthesize,
                                     self._config.recording.announcement, self._config.memory.retention_days)
+            await asyncio.to_thread(forget_erased, self.recordings.folder, self._store.call_record)
         await asyncio.to_thread(self.agent.start)
         self.status.update(registration=self.agent.registration, calls=0)
         print(f"Employai is answering at {self.agent.uri}", flush=True)

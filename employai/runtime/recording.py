@@ -74,6 +74,23 @@ def prune_recordings(folder: Path, retention_days: float, now: float | None = No
     return len(old)
 
 
+def forget_erased(folder: Path, call_record: Callable[[int], dict | None]) -> int:
+    """Delete the recordings of calls whose record was anonymised since ("forget me" said on a call that ended
+    with the bot killed, or on another bot sharing the database): at start, beside retention. How many."""
+    if not folder.is_dir():
+        return 0
+    gone = 0
+    for path in folder.glob("*-*.wav"):
+        call_id, _, key = path.stem.partition("-")
+        if not call_id.isdigit() or key == caller_key(""):
+            continue
+        record = call_record(int(call_id))
+        if record is not None and not (record.get("caller_user") or record.get("claimed_user")):
+            path.unlink(missing_ok=True)
+            gone += 1
+    return gone
+
+
 class StereoWriter:
     """Caller and bot frames into one 16 kHz stereo WAV, written by a thread; `close` pads the shorter side."""
 
