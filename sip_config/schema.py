@@ -17,7 +17,7 @@ class SipSettings:
     rtp_port: int = 40000
     rtp_port_range: int = 400
     codecs: tuple[str, ...] = ("G722", "PCMU", "PCMA")
-    max_calls: int = 3  # calls at once; pjsua2-python 2.15 holds 4 (one is kept for refusals), see README
+    max_calls: int = 4  # calls at once; pjsua2-python 2.15 holds 4, in and out together, see README
     log_level: int = 1
     # Sources whose identity headers (P-Asserted-Identity, Diversion, Referred-By, History-Info) and From are
     # believed: addresses or CIDR ranges. Anyone else's caller ID is a claim. Loopback by default, since the
