@@ -15,13 +15,12 @@ T = TypeVar("T")
 
 def progress(items: Iterable[T], desc: str, total: int | None = None, unit: str = "item") -> tqdm:
     """`items`, with a bar while they are gone through."""
-    return tqdm(items, desc=desc, total=total, unit=unit, disable=None, leave=False, file=sys.stderr,
-                dynamic_ncols=True)
+    return tqdm(items, desc=desc, total=total, unit=unit, disable=None, leave=False, file=sys.stderr)
 
 
 def steps(total: int, desc: str) -> tqdm:
     """A bar advanced by hand (`update()`), e.g. a step per model loaded."""
-    return tqdm(total=total, desc=desc, unit="step", disable=None, leave=False, file=sys.stderr, dynamic_ncols=True)
+    return tqdm(total=total, desc=desc, unit="step", disable=None, leave=False, file=sys.stderr)
 
 
 def say(text: str) -> None:
