@@ -298,6 +298,8 @@ def test_documents_are_uploaded_with_progress_shown_and_removed(console, monkeyp
     assert [(d.source, d.passages) for d in knowledge.list_documents(store)] == [("menu.txt", 40)]
     assert '<td class="source">menu.txt</td>' in pages[-1]
 
+    status, page = _get(base + "/knowledge/remove", data={"csrf": csrf, "source": "profile"})
+    assert status == 200 and "changed in the configuration" in page
     status, page = _get(base + "/knowledge/remove", data={"csrf": csrf, "source": "menu.txt"},
                         headers={"Origin": "http://evil.example"})
     assert status == 403 and knowledge.list_documents(store)

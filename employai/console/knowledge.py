@@ -174,6 +174,8 @@ async def remove(request: Request) -> Response:
     except Refused:
         return _refused()
     source = form.get("source", "")
+    if source == PROFILE_SOURCE:  # the profile's facts: changed in the config, restored at each start
+        return _problem("The employee profile's facts are changed in the configuration, not here.")
     removed = await run_in_threadpool(remove_document, console.store, source)
     return _done("remove_document", "/knowledge", passages=removed, changed=removed > 0)
 
