@@ -239,3 +239,27 @@ def test_the_forms_a_call_stored_are_read_from_the_bots_database():
     forms, messages = stored_forms(db, 7)
     assert forms == (StoredForm("take a message", {"for whom": "Priya Shah", "message": "Call me back",
                                                    "callback number": "5550102291"}),) and messages == ()
+
+
+def test_the_scripted_caller_answers_the_bots_checks_as_a_person_would():
+    """A transfer asked for by name, or a number said aloud: when the bot checks it ("Sales, is that right?",
+    "That's 5 5 5 ... Is that right?"), the caller says yes if it has it right and restates it if not; a yes is
+    left to the script when its next turn already answers the check. Keys are never checked."""
+    from employai.harness.dialogues.script import check_for, digits_in_words, keys, say
+
+    transfer = (say("Put me through to sales, please.", "transfers", transfers_to="Sales"),
+                goodbye("Thanks, bye."))
+    check = check_for(transfer, 0)
+    assert check is not None and check.yes == "Yes, please." and check.no == "No, Sales, please."
+    assert re.search(check.asks, "Sales, is that right?") and re.search(check.right, "sales, is that right?", re.I)
+    assert not re.search(check.right, "Priya Shah, is that right?", re.I)
+    assert check_for(transfer, 1) is None
+
+    said = say("It's five five five, oh one oh, seven seven eight eight.", "reads back", number("5550107788"))
+    answered = check_for((said, say("Yes, that's right.", "reads the form back")), 0)
+    assert answered is not None and answered.digits and answered.yes == ""  # the script's next turn says yes
+    assert answered.no == "No, it's five five five, zero one zero, seven seven eight eight."
+    assert re.search(answered.right, "That's 5 5 5, 0 1 0, 7 7 8 8. Is that right?")
+    assert not re.search(answered.right, "That's 5 5 5, 0 1 0, 7 7 8. Is that right?")
+    assert digits_in_words("5550107788") == "five five five, zero one zero, seven seven eight eight"
+    assert check_for((keys("5550142233#", "reads back", number("5550142233")),), 0) is None

@@ -40,6 +40,7 @@ def _parser() -> argparse.ArgumentParser:
                       help="a turn of DTMF keys instead of a WAV, e.g. 5550107788# (info:123# for SIP INFO)")
     dial.add_argument("--user", default="tester", help="SIP user of the test caller (its caller ID)")
     dial.add_argument("--linger", type=float, default=0.0, help="after the last turn, wait this long for a BYE")
+    dial.add_argument("--listen", help="JSON list of checks the caller answers (employai.harness.dialer.Listening)")
     memory = sub.add_parser("memory", help="what the bot remembers of a caller")
     memory_sub = memory.add_subparsers(dest="memory_command", required=True)
     show = memory_sub.add_parser("show", help="print a caller's memory")

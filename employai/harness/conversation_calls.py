@@ -3,7 +3,8 @@
 The caller's turns are spoken by flite voices (slt, rms; cached WAVs) or taken from the shared human recordings,
 or keyed (DTMF). One dialogue is one call placed by `employai dial` in its own process (PJSUA2 holds one endpoint
 per process), offering only PCMU or PCMA, so the audio really is 8 kHz G.711. Afterwards the bot's database says
-what it heard and replied per caller turn, the forms and messages it stored, the transfer it attempted and how
+what it heard and replied per caller turn (a caller's answer to the bot's check of what it heard, "Sales, is that
+right?", counted with the turn it checked; see `script.check_for`), the forms and messages it stored, the transfer it attempted and how
 the call ended; the dialer says whether the bot hung up (BYE).
 
 Blocking: each call to `play` runs one call to its end; several may run at once from different threads
@@ -23,7 +24,7 @@ from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
 
-from employai.harness.dialogues.script import Dialogue, Turn
+from employai.harness.dialogues.script import Dialogue, Expect, Turn, check_for
 from employai.harness.launcher import BotProcess, free_port
 from speech.pcm import normalize_peak, read_wav, write_wav
 
@@ -45,6 +46,7 @@ class PlayedTurn:
     reply: str  # what the bot said after it (until the next caller turn)
     latency_s: float | None  # voice to voice, on the caller's side
     kind: str  # "speech" or "keys"
+    checks: int = 0  # the bot checked what it heard this many times, and the caller answered (in heard / reply)
 
 
 @dataclass(frozen=True)
@@ -103,13 +105,18 @@ def play(bot: BotProcess, dialogue: Dialogue, user: str, voices: CallerVoices, w
                            " ORDER BY id", (row["id"],)).fetchall()
         forms, messages = stored_forms(db, row["id"])
     starts = [r["started_at"] for r in results]
-    played = []
+    played: list[PlayedTurn] = []
     for i, result in enumerate(results):
         low, high = starts[i], starts[i + 1] if i + 1 < len(starts) else float("inf")
         said = [t for t in turns if low <= t["at"] < high]
-        played.append(PlayedTurn(" ".join(t["text"] for t in said if t["role"] == "caller"),
-                                 " ".join(t["text"] for t in said if t["role"] == "bot"),
-                                 result["latency_s"], result.get("kind", "speech")))
+        turn = PlayedTurn(" ".join(t["text"] for t in said if t["role"] == "caller"),
+                          " ".join(t["text"] for t in said if t["role"] == "bot"),
+                          result["latency_s"], result.get("kind", "speech"))
+        if result.get("answers_check") and played:  # the caller's answer to a check: part of the scripted turn
+            before = played.pop()
+            turn = PlayedTurn(f"{before.heard} / {turn.heard}", f"{before.reply} / {turn.reply}", before.latency_s,
+                              before.kind, before.checks + 1)
+        played.append(turn)
     first = starts[0] if starts else float("inf")
     greeting = " ".join(t["text"] for t in turns if t["role"] == "bot" and t["at"] < first)
     return DialogueCall(user, greeting, tuple(played), summary.get("ended_by", ""), row["end_reason"] or "",
@@ -124,6 +131,18 @@ def _dial(bot: BotProcess, dialogue: Dialogue, user: str, voices: CallerVoices,
            "--codec", dialogue.codec, "--timeout", str(timeout), "--json", "--user", user, "--linger", str(linger)]
     for turn in dialogue.turns:
         cmd += ["--keys", turn.keys] if turn.keys else ["--play", str(voices.wav(turn, dialogue.voice))]
+    listening = []
+    for index in range(len(dialogue.turns)):
+        check = check_for(dialogue.turns, index)
+        if check is not None:
+            said = {key: str(voices.wav(Turn(text, Expect("")), dialogue.voice)) if text else ""
+                    for key, text in (("yes", check.yes), ("no", check.no))}
+            listening.append({"turn": index, "asks": check.asks, "right": check.right, "digits": check.digits,
+                              **said})
+    if listening:
+        checks = workdir / f"checks-{user}.json"
+        checks.write_text(json.dumps(listening))
+        cmd += ["--listen", str(checks)]
     out = None
     for _attempt in range(2):  # one retry: a lost call set-up is not the conversation's failure
         port = ["--port", str(free_port())]

@@ -13,10 +13,13 @@ from __future__ import annotations
 
 import functools
 import json
+import re
 import threading
 import time
 from collections import deque
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -25,6 +28,7 @@ from speech.pcm import FRAME_MS, RATE, frame_peak, read_wav, split_frames, write
 from telephony import SipAgent
 
 AUDIBLE_PEAK = 1000  # about -30 dBFS
+MAX_CHECKS = 2  # answers to the bot's checks after one turn
 REPLY_END_SILENCE_S = 1.5
 KEYS_PREFIX = "keys:"
 KEY_PACE_S = 0.3  # between key presses (a person keying a number)
@@ -38,6 +42,21 @@ class TurnResult:
     speech_end_at: float  # wall clock, when the caller's speech ended (as sent)
     latency_s: float | None  # None: no reply heard
     kind: str = "speech"  # "speech" (a WAV said) or "keys" (DTMF pressed)
+    answers_check: bool = False  # said in answer to the bot's check of the turn before (see `Listening`)
+
+
+@dataclass(frozen=True)
+class Listening:
+    """After turn `turn`, the caller listens to the reply: if it asks a check (`asks`), the caller says `yes` when
+    the reply matches `right`, else `no` (a WAV each; no `yes`: the script's next turn answers it). At most
+    `MAX_CHECKS` answers a turn. The reply is heard as a person hears it: through the line, transcribed."""
+
+    turn: int
+    asks: str
+    right: str
+    no: str
+    yes: str = ""
+    digits: bool = False
 
 
 @dataclass(frozen=True)
@@ -165,10 +184,50 @@ def _play_turn(agent: SipAgent, call_id: int, caller: ScriptedCaller, turn: str,
     return TurnResult(str(turn), started_at, speech_end_at, latency, kind)
 
 
+class _Ears:
+    """Whisper (the configured model, loaded on first use), hearing the bot's replies as the caller does."""
+
+    def __init__(self) -> None:
+        self._transcriber: Any = None
+
+    def hear(self, caller: ScriptedCaller, since: float, digits: bool) -> str:
+        if self._transcriber is None:
+            from employai.runtime.engines import load_transcriber
+            from sip_config import load_config
+
+            self._transcriber = load_transcriber(load_config())
+        pcm = b"".join(frame for at, frame in caller.heard if at >= since)
+        return str(self._transcriber.transcribe(pcm, "digits" if digits else "").text)
+
+
+def _answer_checks(agent: SipAgent, call_id: int, caller: ScriptedCaller, listening: Listening, said: TurnResult,
+                   deadline: float, ears: _Ears) -> list[TurnResult]:
+    """The caller's answers to the bot's checks of what it heard in the turn just played (none when it did not
+    check)."""
+    answers: list[TurnResult] = []
+    for _ in range(MAX_CHECKS):
+        if caller.ended.is_set() or time.monotonic() >= deadline:
+            break
+        since = time.monotonic() - (time.time() - said.speech_end_at)
+        reply = ears.hear(caller, since, listening.digits)
+        if not re.search(listening.asks, reply, re.IGNORECASE):
+            break
+        right = bool(re.search(listening.right, reply, re.IGNORECASE))
+        if right and not listening.yes:
+            break
+        said = _play_turn(agent, call_id, caller, listening.yes if right else listening.no, deadline)
+        said.answers_check = True
+        answers.append(said)
+        if right:
+            break
+    return answers
+
+
 def dial(uri: str, turns: list[str], port: int, codec: str, timeout: float, user: str = "tester",
-         linger_s: float = 0.0) -> tuple[list[TurnResult], bytes, CallSummary]:
+         linger_s: float = 0.0, listening: Sequence[Listening] = ()) -> tuple[list[TurnResult], bytes, CallSummary]:
     """Call `uri`, play the turns (a WAV path, or `keys:DIGITS`), then wait up to `linger_s` for the far end to
-    hang up. Stops early when the far end hangs up."""
+    hang up. Stops early when the far end hangs up. `listening`: after which turns the caller answers the bot's
+    checks."""
     settings = SipSettings(port=port, transports=("udp",), user=user, rtp_port=42000, codecs=(codec,),
                            max_calls=2, log_level=0)
     agent = SipAgent(settings, dial_gate=_the_bot_under_test)
@@ -181,10 +240,14 @@ def dial(uri: str, turns: list[str], port: int, codec: str, timeout: float, user
         if not caller.answered.wait(min(timeout, 15)):
             raise RuntimeError("the call was not answered")
         caller.wait_quiet(time.monotonic(), REPLY_END_SILENCE_S, min(deadline, time.monotonic() + 15))
-        for turn in turns:
+        checks = {listen.turn: listen for listen in listening}
+        ears = _Ears()
+        for index, turn in enumerate(turns):
             if caller.ended.is_set() or time.monotonic() >= deadline:
                 break
             results.append(_play_turn(agent, handle.call_id, caller, turn, deadline))
+            if index in checks:
+                results += _answer_checks(agent, handle.call_id, caller, checks[index], results[-1], deadline, ears)
         caller.ended.wait(max(0.0, min(linger_s, deadline - time.monotonic())))
         ended_by = "bot" if caller.ended.is_set() else "caller"
         agent.submit(lambda: None).result(timeout=5)
@@ -195,8 +258,12 @@ def dial(uri: str, turns: list[str], port: int, codec: str, timeout: float, user
 
 
 def run_dial(args) -> int:
+    listening = []
+    if getattr(args, "listen", None):
+        with open(args.listen) as file:
+            listening = [Listening(**item) for item in json.load(file)]
     results, heard, summary = dial(args.uri, args.play, args.port, args.codec, args.timeout,
-                                   getattr(args, "user", "tester"), getattr(args, "linger", 0.0))
+                                   getattr(args, "user", "tester"), getattr(args, "linger", 0.0), listening)
     write_wav(args.record, heard)
     if args.json:
         print(json.dumps([r.__dict__ for r in results]))

@@ -111,6 +111,55 @@ class Dialogue:
     codec: str = "PCMU"  # the only codec the caller offers: PCMU or PCMA (8 kHz G.711 either way)
 
 
+# --- the caller answers the bot's checks ----------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Check:
+    """How the caller answers when the bot checks what it heard ("Sales, is that right?", "That's 5 5 5, 0 1 0,
+    7 7 8 8. Is that right?"), as a person would: yes when the bot has it right, no and the right words when not.
+    The caller hears the reply through the line (employai dial transcribes it), so the check is on what was heard."""
+
+    right: str  # a pattern the bot's check matches when it has it right
+    yes: str  # what the caller says then ("": the script's next turn answers a right check itself)
+    no: str  # what the caller says when it is wrong
+    digits: bool = False  # a number is checked: the caller listens for digits
+    asks: str = CONFIRMS  # what makes a reply a check
+
+
+_DIGIT_NAMES = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
+_ANSWERS_ITSELF = r"^\W*(?:yes|yeah|yep|no|nope)\b"  # a next turn that already answers a check
+_TITLES = frozenset(("dr", "doctor", "mr", "mrs", "ms", "miss", "mister"))
+
+
+def digits_in_words(digits: str) -> str:
+    """'5550107788' -> 'five five five, zero one zero, seven seven eight eight' (groups of 3, 3, the rest)."""
+    groups = [digits[:3], digits[3:6], digits[6:]] if len(digits) > 6 else [digits]
+    return ", ".join(" ".join(_DIGIT_NAMES[int(d)] for d in group) for group in groups if group)
+
+
+def check_for(turns: tuple[Turn, ...], index: int) -> Check | None:
+    """How the caller answers a check of turn `index`: a transfer asked for by name, or a number said aloud."""
+    import re
+
+    from brain.fields import spoken_digits  # a harness import of the product's digit reading: the words are ours
+
+    turn = turns[index]
+    following = turns[index + 1].text if index + 1 < len(turns) else ""
+    script_answers = bool(re.search(_ANSWERS_ITSELF, following, re.IGNORECASE))
+    if turn.keys:
+        return None  # keys are read back as keyed
+    if turn.expect.transfers_to:
+        name = turn.expect.transfers_to
+        words = [w for w in re.findall(r"[A-Za-z]+", name) if w.lower() not in _TITLES]
+        return Check("|".join(rf"\b{w}\b" for w in words), "" if script_answers else "Yes, please.",
+                     f"No, {name}, please.")
+    digits = spoken_digits(turn.text)
+    if len(digits) >= 7 and number(digits) in turn.expect.says:
+        return Check(number(digits), "" if script_answers else "Yes, that's right.",
+                     f"No, it's {digits_in_words(digits)}.", digits=True)
+    return None
+
+
 # --- shorthands for writing dialogues ------------------------------------------------------------------------
 
 def say(text: str, what: str, *says: str, avoid: tuple[str, ...] = (), repeats: bool = False,
