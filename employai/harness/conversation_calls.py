@@ -3,9 +3,9 @@
 The caller's turns are spoken by flite voices (slt, rms; cached WAVs) or taken from the shared human recordings,
 or keyed (DTMF). One dialogue is one call placed by `employai dial` in its own process (PJSUA2 holds one endpoint
 per process), offering only PCMU or PCMA, so the audio really is 8 kHz G.711. Afterwards the bot's database says
-what it heard and replied per caller turn (a caller's answer to the bot's check of what it heard, "Sales, is that
-right?", counted with the turn it checked; see `script.check_for`), the forms and messages it stored, the transfer it attempted and how
-the call ended; the dialer says whether the bot hung up (BYE).
+what it heard and replied per caller turn (a caller's answer to the bot's check of what it heard, "Sales, is
+that right?", counted with the turn it checked; see `script.check_for`), the forms and messages it stored, the
+transfer it attempted and how the call ended; the dialer says whether the bot hung up (BYE).
 
 Blocking: each call to `play` runs one call to its end; several may run at once from different threads
 (the voice cache writes each file whole, under its final name last).
