@@ -4,8 +4,10 @@ another origin."""
 
 from __future__ import annotations
 
+import functools
 import logging
 import secrets
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 from urllib.parse import parse_qs, quote, urlsplit
 
@@ -53,28 +55,39 @@ def _refused() -> Response:
     return PlainTextResponse("Refused: this form did not come from the console.", status_code=403)
 
 
+Action = Callable[["Request", "Console", dict[str, str]], Awaitable[Response]]
+
+
+def guarded(action: Action) -> Callable[[Request], Awaitable[Response]]:
+    """An action runs only for a form that proves it came from the console (else 403), and is given it."""
+
+    @functools.wraps(action)
+    async def run(request: Request) -> Response:
+        try:
+            console, form = await _form(request)
+        except Refused:
+            return _refused()
+        return await action(request, console, form)
+
+    return run
+
+
 def _done(action: str, location: str, **ids: int | str | bool) -> Response:
     log.info("operator action", extra={"action": action, "via": "console", **ids})
     return RedirectResponse(location, status_code=303)
 
 
-async def forget(request: Request) -> Response:
-    try:
-        console, _ = await _form(request)
-    except Refused:
-        return _refused()
+@guarded
+async def forget(request: Request, console: Console, form: dict[str, str]) -> Response:
     erased = await run_in_threadpool(forget_caller, console.store, request.path_params["caller"],
                                      recordings_dir(console.config))
     return _done("forget_caller", "/memory?forgotten=1", turns=erased.get("turns", 0),
                  recordings=erased.get("recordings", 0))
 
 
-async def fact(request: Request) -> Response:
+@guarded
+async def fact(request: Request, console: Console, form: dict[str, str]) -> Response:
     """Correct one fact remembered of a caller (an empty value forgets it), as `employai memory set` does."""
-    try:
-        console, form = await _form(request)
-    except Refused:
-        return _refused()
     user = request.path_params["caller"]
     page = f"/memory/{quote(user, safe='')}"
     try:
@@ -84,11 +97,8 @@ async def fact(request: Request) -> Response:
     return RedirectResponse(f"{page}?saved=1", status_code=303)
 
 
-async def schedule(request: Request) -> Response:
-    try:
-        console, form = await _form(request)
-    except Refused:
-        return _refused()
+@guarded
+async def schedule(request: Request, console: Console, form: dict[str, str]) -> Response:
     target, at, task = (form.get(k, "") for k in ("target", "at", "task"))
     try:
         scheduled_id, _, _ = await run_in_threadpool(schedule_call, console.store, console.config, target,
@@ -98,42 +108,30 @@ async def schedule(request: Request) -> Response:
     return _done("schedule_call", "/scheduled", scheduled_id=scheduled_id)
 
 
-async def cancel(request: Request) -> Response:
-    try:
-        console, _ = await _form(request)
-    except Refused:
-        return _refused()
+@guarded
+async def cancel(request: Request, console: Console, form: dict[str, str]) -> Response:
     scheduled_id = request.path_params["scheduled_id"]
     cancelled = await run_in_threadpool(cancel_scheduled, console.store, scheduled_id)
     return _done("cancel_scheduled_call", "/scheduled", scheduled_id=scheduled_id, changed=cancelled)
 
 
-async def task_done(request: Request) -> Response:
-    try:
-        console, _ = await _form(request)
-    except Refused:
-        return _refused()
+@guarded
+async def task_done(request: Request, console: Console, form: dict[str, str]) -> Response:
     task_id = request.path_params["task_id"]
     marked = await run_in_threadpool(mark_task_done, console.store, task_id)
     return _done("mark_task_done", "/tasks", task_id=task_id, changed=marked)
 
 
-async def hang_up(request: Request) -> Response:
-    try:
-        console, _ = await _form(request)
-    except Refused:
-        return _refused()
+@guarded
+async def hang_up(request: Request, console: Console, form: dict[str, str]) -> Response:
     call_id = request.path_params["call_id"]
     ended = console.bot.hang_up(call_id)  # on the event loop, where the bot keeps its calls
     return _done("hang_up", "/live", call_id=call_id, changed=ended)
 
 
-async def transfer(request: Request) -> Response:
+@guarded
+async def transfer(request: Request, console: Console, form: dict[str, str]) -> Response:
     """Put a live call through to an entry of `[transfer] directory` (the only numbers the bot ever dials)."""
-    try:
-        console, form = await _form(request)
-    except Refused:
-        return _refused()
     call_id, entry = request.path_params["call_id"], form.get("entry", "")
     started = console.bot.transfer(call_id, entry)  # on the event loop, where the bot keeps its calls
     return _done("transfer_call", "/live" if started else f"/live?problem={quote(NOT_TRANSFERRED)}",

@@ -26,7 +26,7 @@ from starlette.routing import Route
 
 from employai.cli.knowledge import PROFILE_SOURCE, add_document, list_documents, remove_document
 
-from .actions import Refused, _done, _form, _refused, same_origin
+from .actions import _done, _refused, guarded, same_origin
 
 if TYPE_CHECKING:
     from memory.archival import Archive, Progress
@@ -168,11 +168,8 @@ async def upload(request: Request) -> Response:
     return RedirectResponse("/knowledge", status_code=303)
 
 
-async def remove(request: Request) -> Response:
-    try:
-        console, form = await _form(request)
-    except Refused:
-        return _refused()
+@guarded
+async def remove(request: Request, console: Console, form: dict[str, str]) -> Response:
     source = form.get("source", "")
     if source == PROFILE_SOURCE:  # the profile's facts: changed in the config, restored at each start
         return _problem("The employee profile's facts are changed in the configuration, not here.")
