@@ -6,18 +6,41 @@ import re
 from pathlib import Path
 
 MAX_PASSAGE_CHARS = 500
+# A document's text, at most: a knowledge base is read by callers' questions, not a library. It also bounds a PDF
+# whose pages all point at one compressed stream (a few KB that would expand to gigabytes of text).
+MAX_DOCUMENT_CHARS = 2_000_000
+MAX_PDF_PAGES = 2_000
 _SENTENCE = re.compile(r"(?<=[.!?])\s+")
 
 
 def read_document(path: Path) -> str:
     suffix = path.suffix.lower()
     if suffix == ".pdf":
-        from pypdf import PdfReader
-
-        return "\n\n".join(page.extract_text() or "" for page in PdfReader(str(path)).pages)
+        return _read_pdf(path)
     if suffix in (".txt", ".md", ".markdown", ".text", ""):
-        return path.read_text(encoding="utf-8", errors="replace")
+        if path.stat().st_size > 4 * MAX_DOCUMENT_CHARS:
+            raise ValueError(f"{path.name}: longer than a knowledge document may be ({MAX_DOCUMENT_CHARS} characters)")
+        text = path.read_text(encoding="utf-8", errors="replace")
+        if len(text) > MAX_DOCUMENT_CHARS:
+            raise ValueError(f"{path.name}: longer than a knowledge document may be ({MAX_DOCUMENT_CHARS} characters)")
+        return text
     raise ValueError(f"{path.name}: only text, Markdown and PDF files can be added")
+
+
+def _read_pdf(path: Path) -> str:
+    from pypdf import PdfReader
+
+    reader = PdfReader(str(path))
+    if len(reader.pages) > MAX_PDF_PAGES:
+        raise ValueError(f"{path.name}: more pages than a knowledge document may have ({MAX_PDF_PAGES})")
+    texts, total = [], 0
+    for page in reader.pages:
+        text = page.extract_text() or ""
+        total += len(text)
+        if total > MAX_DOCUMENT_CHARS:
+            raise ValueError(f"{path.name}: longer than a knowledge document may be ({MAX_DOCUMENT_CHARS} characters)")
+        texts.append(text)
+    return "\n\n".join(texts)
 
 
 def passages(text: str) -> list[str]:

@@ -196,6 +196,8 @@ class PostgresDatabase:
             self.connection = self._connect()
         except psycopg.OperationalError as exc:  # libpq's reason names host, port and user, never the password
             raise DatabaseUnavailable(f"cannot connect to {mask_url(url)}: {str(exc).strip()}") from None
+        except psycopg.Error:  # a malformed URL: psycopg's message may quote the URL, password and all
+            raise DatabaseUnavailable(f"cannot connect to {mask_url(url)}: the URL is not valid") from None
         self.install_schema()
 
     def _connect(self) -> psycopg.Connection[Any]:

@@ -71,6 +71,25 @@ def test_documents_are_cut_into_passages_with_their_headings(tmp_path):
         read_document(tmp_path / "x.docx")
 
 
+def test_a_document_too_long_for_a_knowledge_base_is_refused(tmp_path, monkeypatch):
+    """A cap on a document's text (and a PDF's pages) bounds what one upload can cost: a PDF whose pages share a
+    compressed stream expands far beyond its size."""
+    import memory.documents as documents
+
+    monkeypatch.setattr(documents, "MAX_DOCUMENT_CHARS", 40)
+    long = tmp_path / "long.txt"
+    long.write_text("We are open on Sundays from noon. " * 3)
+    with pytest.raises(ValueError, match="longer than"):
+        read_document(long)
+    pdf = tmp_path / "long.pdf"
+    pdf.write_bytes(_tiny_pdf("We are open on Sundays from noon, and on Mondays from nine."))
+    with pytest.raises(ValueError, match="longer than"):
+        read_document(pdf)
+    monkeypatch.setattr(documents, "MAX_PDF_PAGES", 0)
+    with pytest.raises(ValueError, match="pages"):
+        read_document(pdf)
+
+
 def _tiny_pdf(text: str) -> bytes:
     """A one-page PDF with one line of text, written by hand (no PDF writer needed)."""
     stream = f"BT /F1 12 Tf 72 720 Td ({text}) Tj ET".encode()

@@ -133,7 +133,7 @@ def test_a_caller_who_proved_who_they_are_by_pin_and_was_forgotten_loses_every_e
     recordings, conductor = Recordings(folder), _Conductor()
     recordings.wrap(conductor).on_audio_frame(_frame(1))
     recordings.finish(conductor, now, store.call_record(now), alice)
-    assert sorted(p.name for p in folder.iterdir()) == [recording_path(folder, others, bob).name]
+    assert sorted(p.name for p in folder.glob("*.wav")) == [recording_path(folder, others, bob).name]
     store.close()
 
 
@@ -150,3 +150,24 @@ def test_at_start_the_recordings_of_callers_forgotten_since_are_deleted(tmp_path
     assert forget_erased(tmp_path, records.get) == 1
     assert not erased.exists() and all(p.exists() for p in kept)
     assert forget_erased(tmp_path / "none", records.get) == 0
+
+
+def test_recordings_are_the_owners_alone_and_their_names_do_not_give_the_number_away(tmp_path):
+    """Folder 0700, files 0600; the caller's part of a name is keyed by the folder's own secret (another folder,
+    another name), so trying every phone number's plain hash finds nothing; a crash's cut-off files go at start."""
+    import hashlib
+
+    folder = tmp_path / "recordings"
+    recordings, conductor = Recordings(folder), _Conductor()
+    recordings.wrap(conductor).on_audio_frame(_frame(1))
+    recordings.finish(conductor, 3, {"caller_user": "+15550100", "claimed_user": "+15550100"}, "+15550100")
+    path = find_recording(folder, 3)
+    assert path is not None and oct(folder.stat().st_mode & 0o777) == "0o700"
+    assert oct(path.stat().st_mode & 0o777) == "0o600" and oct((folder / ".key").stat().st_mode & 0o777) == "0o600"
+    assert hashlib.sha256(b"+15550100").hexdigest()[:16] not in path.name
+    assert recording_path(tmp_path / "other", 3, "+15550100").name != path.name
+    assert recording_path(folder, 9, "+15550100").name.split("-")[1] == path.name.split("-")[1]  # one caller, one key
+    cut_off = folder / ".live-1-1.wav"
+    cut_off.write_bytes(b"RIFF")
+    Recordings(folder).prepare(lambda text: b"", "", 0)
+    assert not cut_off.exists() and path.exists()

@@ -220,3 +220,12 @@ def test_a_database_server_that_cannot_be_reached_is_named_without_its_password(
     assert result.returncode == 1, result.stderr
     assert f"cannot connect to postgresql://bot:***@127.0.0.1:{port}/employai" in result.stderr
     assert "s3cret" not in result.stderr + result.stdout and "Traceback" not in result.stderr
+
+
+def test_a_malformed_database_url_is_refused_without_quoting_its_password():
+    from memory.database import DatabaseUnavailable
+    from memory.postgres_db import PostgresDatabase
+
+    with pytest.raises(DatabaseUnavailable) as refused:
+        PostgresDatabase("postgresql://bot:s3cr%zzt@127.0.0.1:1/employai")  # a bad %-escape in the password
+    assert "not valid" in str(refused.value) and "s3cr" not in str(refused.value)

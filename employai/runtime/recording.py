@@ -6,16 +6,22 @@ the right, with an announcement played to the caller first.
 are clocked by the same conference bridge, 50 frames a second) and writes them on a thread of its own. While the
 announcement plays, the conductor's own audio waits (it is not pulled), so the caller hears it before the greeting.
 
-A file is named `<call id>-<caller key>.wav`, the key a hash of the caller's number (verified, else claimed), so
-that "forget me" finds every recording of a caller whose call records were anonymised (`forget_recordings`), and
-retention removes files older than `memory.retention_days` (`prune_recordings`).
+A file is named `<call id>-<caller key>.wav`, the key an HMAC of the caller's number (verified, else claimed) under
+a secret of the folder's own (`.key`, made at first use), so that "forget me" finds every recording of a caller
+whose call records were anonymised (`forget_recordings`) while a file's name does not give the number away (a
+plain hash of a phone number is undone by trying every number). Retention removes files older than
+`memory.retention_days` (`prune_recordings`). The folder is the owner's alone (0700, files 0600): recordings are
+personal data. At start, the files of calls cut off by a crash (`.live-*`) are deleted: nothing says whose they are.
 """
 
 from __future__ import annotations
 
 import hashlib
+import hmac
 import logging
+import os
 import queue
+import secrets
 import threading
 import time
 import wave
@@ -39,12 +45,33 @@ def recordings_dir(config: Config) -> Path:
     return Path(config.recording.dir or Path(config.data.dir) / "recordings").expanduser()
 
 
-def caller_key(user: str) -> str:
-    return hashlib.sha256(user.encode()).hexdigest()[:16] if user else "anonymous"
+def private_folder(folder: Path) -> Path:
+    """The recordings' folder, made (or kept) readable by its owner only."""
+    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+    if folder.stat().st_mode & 0o077:
+        os.chmod(folder, 0o700)
+    return folder
+
+
+def _secret(folder: Path) -> bytes:
+    path = private_folder(folder) / ".key"
+    try:
+        with os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "wb") as out:
+            out.write(secrets.token_bytes(32))
+    except FileExistsError:
+        pass
+    return path.read_bytes()
+
+
+def caller_key(folder: Path, user: str) -> str:
+    """The caller's part of a file name: an HMAC of their number under the folder's secret ("anonymous": none)."""
+    if not user:
+        return "anonymous"
+    return hmac.new(_secret(folder), user.encode(), hashlib.sha256).hexdigest()[:16]
 
 
 def recording_path(folder: Path, call_id: int, user: str) -> Path:
-    return folder / f"{call_id}-{caller_key(user)}.wav"
+    return folder / f"{call_id}-{caller_key(folder, user)}.wav"
 
 
 def find_recording(folder: Path, call_id: int) -> Path | None:
@@ -57,7 +84,7 @@ def forget_recordings(folder: Path, user: str) -> int:
     if not user or not folder.is_dir():
         return 0
     gone = 0
-    for path in folder.glob(f"*-{caller_key(user)}.wav"):
+    for path in folder.glob(f"*-{caller_key(folder, user)}.wav"):
         path.unlink(missing_ok=True)
         gone += 1
     return gone
@@ -82,7 +109,7 @@ def forget_erased(folder: Path, call_record: Callable[[int], dict | None]) -> in
     gone = 0
     for path in folder.glob("*-*.wav"):
         call_id, _, key = path.stem.partition("-")
-        if not call_id.isdigit() or key == caller_key(""):
+        if not call_id.isdigit() or key == caller_key(folder, ""):
             continue
         record = call_record(int(call_id))
         if record is not None and not (record.get("caller_user") or record.get("claimed_user")):
@@ -95,7 +122,7 @@ class StereoWriter:
     """Caller and bot frames into one 16 kHz stereo WAV, written by a thread; `close` pads the shorter side."""
 
     def __init__(self, path: Path):
-        path.parent.mkdir(parents=True, exist_ok=True)
+        private_folder(path.parent)
         self.path = path
         self._frames: queue.SimpleQueue[tuple[int, bytes] | None] = queue.SimpleQueue()
         self._thread = threading.Thread(target=self._write, name="recording", daemon=True)
@@ -114,7 +141,8 @@ class StereoWriter:
     def _write(self) -> None:
         sides: tuple[list[bytes], list[bytes]] = ([], [])
         try:
-            with wave.open(str(self.path), "wb") as out:
+            with os.fdopen(os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "wb") as file, \
+                    wave.open(file, "wb") as out:
                 out.setnchannels(2)
                 out.setsampwidth(2)
                 out.setframerate(RATE)
@@ -188,6 +216,11 @@ class Recordings:
         pruned = prune_recordings(self.folder, retention_days)
         if pruned:
             log.info("recordings older than the retention period were deleted", extra={"count": pruned})
+        cut_off = list(self.folder.glob(".live-*.wav")) if self.folder.is_dir() else []
+        for path in cut_off:  # a call a crash cut off: no record says whose it is
+            path.unlink(missing_ok=True)
+        if cut_off:
+            log.info("recordings of calls cut off by a crash were deleted", extra={"count": len(cut_off)})
 
     def wrap(self, conductor: CallEvents) -> CallEvents:
         path = self.folder / f".live-{time.time_ns()}-{next(self._names)}.wav"

@@ -30,7 +30,8 @@ class StatusFile:
         if live is not None:
             self._data["live"] = live
         self._data["updated_at"] = time.time()
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        if not self.path.parent.exists():  # the data directory: personal data, its owner's alone
+            self.path.parent.mkdir(parents=True, mode=0o700, exist_ok=True)
         tmp = self.path.with_suffix(".tmp")
         tmp.write_text(json.dumps(self._data, indent=1))
         os.chmod(tmp, 0o600)
