@@ -125,14 +125,19 @@ def transaction(db: Database, lock: threading.RLock | None = None) -> Iterator[N
 
 
 def mask_url(url: str) -> str:
-    """A database URL fit for a log or a status page: any password replaced by ***."""
+    """A database URL fit for a log or a status page: any password replaced by *** (the user's in the address, and
+    a `password` parameter of the query string, as libpq takes it)."""
     parts = urlsplit(url)
-    if parts.password is None:
+    netloc = parts.netloc
+    if parts.password is not None:
+        netloc = f"{parts.username or ''}:***@{netloc.rsplit('@', 1)[-1]}"
+    query = _QUERY_PASSWORD.sub(r"\1***", parts.query)
+    if netloc == parts.netloc and query == parts.query:
         return url
-    netloc = parts.netloc.rsplit("@", 1)
-    host = netloc[-1]
-    user = parts.username or ""
-    return urlunsplit((parts.scheme, f"{user}:***@{host}", parts.path, parts.query, parts.fragment))
+    return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
+
+
+_QUERY_PASSWORD = re.compile(r"((?:^|[&;])password=)[^&;]*", re.IGNORECASE)
 
 
 def is_postgres_url(url: str) -> bool:

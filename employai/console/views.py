@@ -7,11 +7,13 @@ import re
 from datetime import datetime
 from typing import Any
 
+from memory.database import mask_url
 from memory.transcripts import TranscriptStore
 from sip_config import Config
 
 HISTORY_LIMIT = 200
 SECRET = re.compile(r"(password|token|secret|api_key)$")
+URL = re.compile(r"[a-z][a-z0-9+.-]*://", re.IGNORECASE)
 
 
 def history(store: TranscriptStore, caller: str = "", day: str = "") -> list[dict]:
@@ -59,7 +61,8 @@ def scheduled(store: TranscriptStore) -> list[dict]:
 
 
 def running_config(config: Config) -> list[tuple[str, str]]:
-    """Every key and value, secrets masked (a value under a key named password, token, secret or api_key)."""
+    """Every key and value, secrets masked (a value under a key named password, token, secret or api_key, and the
+    password of any URL, as `data.url`'s)."""
     rows: list[tuple[str, str]] = []
     _flatten(dataclasses.asdict(config), "", rows)
     return rows
@@ -74,5 +77,7 @@ def _flatten(value: Any, prefix: str, rows: list[tuple[str, str]]) -> None:
             _flatten(item, f"{prefix}[{i}]", rows)
     else:
         name = prefix.rsplit(".", 1)[-1]
+        if isinstance(value, str) and URL.match(value):
+            value = mask_url(value)  # data.url may carry a password (user:pw@ or ?password=)
         shown = "********" if SECRET.search(name) and value else repr(value)
         rows.append((prefix, shown))
