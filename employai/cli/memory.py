@@ -66,14 +66,22 @@ def run_memory(args, config: Config) -> int:
 
 def set_fact(store: TranscriptStore, user: str, key: str, value: str, via: str) -> None:
     """Correct one fact remembered of a caller (`employai memory set`, the console); an empty value forgets it.
-    Logged as an operator action, without the caller, the fact or its value."""
+    Logged as an operator action, without the caller, the fact or its value. `user` as typed (a number with spaces
+    or dashes, a SIP URI) is keyed as calls key callers (`normalise_user`); an anonymous one is a ValueError."""
+    user = normalise_user(user)
+    if not user:
+        raise ValueError("nothing is remembered of anonymous callers")
     store.caller_memory(user).set_fact(key, value)
     log.info("operator action", extra={"action": "set_fact", "via": via, "removed": not value.strip()})
 
 
 def forget_caller(store: TranscriptStore, user: str, recordings: Path | None = None) -> dict[str, int]:
     """Erase everything remembered of a caller (`employai memory forget`, the console), their call recordings in
-    the folder `recordings` too: what was removed, counted."""
+    the folder `recordings` too: what was removed, counted. `user` as typed is keyed as calls key callers
+    (`normalise_user`); nothing is remembered of an anonymous one, so nothing is erased."""
+    user = normalise_user(user)
+    if not user:
+        return {}
     erased = store.caller_memory(user).forget()
     if recordings is not None:
         erased["recordings"] = forget_recordings(recordings, user)
