@@ -127,6 +127,9 @@ def main(argv: list[str] | None = None) -> int:
         return _dispatch(args, config)
     except KeyboardInterrupt:
         return 130
+    except ConfigError as exc:  # found only as it starts: the console's address is taken
+        print(f"employai: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
     except DatabaseUnavailable as exc:  # data.url names a server that is down or refuses us
         print(f"employai: {exc}", file=sys.stderr)
         return 1

@@ -1,7 +1,10 @@
 """Serve the console with uvicorn on the bot's event loop, until the bot stops.
 
 uvicorn's `Server.serve` would install its own SIGINT/SIGTERM handlers over the bot's: this server leaves signals
-to the bot. A console that cannot listen (the port is taken) is reported and the bot answers calls without it.
+to the bot. The listening socket is bound before the bot loads its models (`claim_socket`): a console that cannot
+listen (the port is taken, perhaps by a local user waiting for the operator's token) stops `employai run` with exit
+2 naming `console.listen`, never a bot running without its console. Connections are bounded (LIMIT_CONCURRENCY,
+KEEP_ALIVE_S), so idle or half-open ones cannot take the bot's file descriptors.
 """
 
 from __future__ import annotations
@@ -14,21 +17,34 @@ import socket
 from collections.abc import Iterator
 
 import uvicorn
+from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from employai.runtime.metrics import Metrics
 from memory.transcripts import TranscriptStore
-from sip_config import Config
+from sip_config import Config, ConfigError
 
 from .app import console_app
 from .ports import BotState
 
 log = logging.getLogger(__name__)
 
+LIMIT_CONCURRENCY = 64  # connections and tasks at once; more are answered 503
+KEEP_ALIVE_S = 5  # an idle keep-alive connection is closed after this
+
 
 class _Server(uvicorn.Server):
     @contextlib.contextmanager
     def capture_signals(self) -> Iterator[None]:
         yield  # the bot owns the signals
+
+
+class _Connection(H11Protocol):
+    """uvicorn's HTTP/1.1 connection, whose idle timer also runs before the first request: a connection that sends
+    nothing is closed after KEEP_ALIVE_S, as an idle keep-alive one is (any bytes received stop the timer)."""
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        self.timeout_keep_alive_task = self.loop.call_later(self.timeout_keep_alive, self.timeout_keep_alive_handler)
 
 
 def listening_socket(host: str, port: int) -> socket.socket:
@@ -43,20 +59,27 @@ def listening_socket(host: str, port: int) -> socket.socket:
     return sock
 
 
-async def run_console(config: Config, store: TranscriptStore, metrics: Metrics, bot: BotState,
-                      stop: asyncio.Event) -> None:
-    """Serve until `stop` is set."""
+def claim_socket(config: Config) -> socket.socket:
+    """The console's listening socket; ConfigError naming console.listen when it cannot be bound."""
     host, port = config.console.host_port
     try:
-        sock = listening_socket(host, port)
+        return listening_socket(host, port)
     except OSError as exc:
-        log.error("the console could not listen; calls are answered without it",
-                  extra={"listen": config.console.listen, "error": str(exc)})
-        print(f"Console not started: cannot listen on {config.console.listen} ({exc.strerror})", flush=True)
-        return
+        log.error("the console could not listen", extra={"listen": config.console.listen, "error": str(exc)})
+        raise ConfigError("console.listen", f"the console cannot listen on {config.console.listen} "
+                          f"({exc.strerror}); free that address or choose another") from None
+
+
+async def run_console(config: Config, store: TranscriptStore, metrics: Metrics, bot: BotState,
+                      stop: asyncio.Event, sock: socket.socket | None = None) -> None:
+    """Serve on `sock` (else one bound now: ConfigError if it cannot be) until `stop` is set."""
+    sock = sock or claim_socket(config)
+    host = config.console.host_port[0]
     token = os.environ.get(config.console.token_env, "") if config.console.token_env else ""
     app = console_app(config, store, metrics, bot, token)
-    server = _Server(uvicorn.Config(app, log_config=None, access_log=False, lifespan="off", log_level="warning"))
+    server = _Server(uvicorn.Config(app, log_config=None, access_log=False, lifespan="off", log_level="warning",
+                                    http=_Connection, limit_concurrency=LIMIT_CONCURRENCY,
+                                    timeout_keep_alive=KEEP_ALIVE_S))
     serving = asyncio.create_task(server.serve(sockets=[sock]))
     shown = f"[{host}]" if ":" in host else host
     print(f"Console at http://{shown}:{sock.getsockname()[1]}/", flush=True)

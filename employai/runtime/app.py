@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+import socket
 import time
 from collections.abc import Coroutine
 from pathlib import Path
@@ -218,8 +219,14 @@ class Bot:
         await asyncio.shield(self._launch(conductor))
         return conductor
 
-    async def serve(self, stop: asyncio.Event) -> None:
+    async def serve(self, stop: asyncio.Event, console_socket: socket.socket | None = None) -> None:
+        """Answer calls until `stop` is set; the console on `console_socket` (bound by `run_bot` before the models
+        load), else on one bound now (ConfigError naming console.listen if it cannot be)."""
         self._loop = asyncio.get_running_loop()
+        if self._config.console.enabled and console_socket is None:
+            from employai.console.server import claim_socket  # the web stack, only when it serves
+
+            console_socket = claim_socket(self._config)
         if self.recordings is not None:
             await asyncio.to_thread(self.recordings.prepare, self._engines.synthesizer.synthesize,
                                     self._config.recording.announcement, self._config.memory.retention_days)
@@ -235,7 +242,7 @@ class Bot:
         if self._config.console.enabled:
             from employai.console.server import run_console  # the web stack, only when it serves
 
-            self._spawn(run_console(self._config, self._store, self.metrics, self, stop))
+            self._spawn(run_console(self._config, self._store, self.metrics, self, stop, console_socket))
         try:
             await stop.wait()
         finally:
@@ -255,6 +262,21 @@ class Bot:
 
 
 async def run_bot(config: Config) -> None:
+    """Bind the console's address first, so a taken one stops the start (ConfigError naming console.listen, exit 2)
+    before the models load, and the bot never runs without the console it was configured with."""
+    console_socket = None
+    if config.console.enabled:
+        from employai.console.server import claim_socket  # the web stack, only when it serves
+
+        console_socket = claim_socket(config)
+    try:
+        await _run_bot(config, console_socket)
+    finally:
+        if console_socket is not None:
+            console_socket.close()
+
+
+async def _run_bot(config: Config, console_socket: socket.socket | None) -> None:
     engines = await asyncio.to_thread(load_engines, config)
     store = open_store(config, embedder=engines.embedder)
     interrupted = store.close_interrupted()  # calls cut off by a crash or kill -9 of the last run
@@ -267,6 +289,6 @@ async def run_bot(config: Config) -> None:
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     try:
-        await Bot(config, engines, store).serve(stop)
+        await Bot(config, engines, store).serve(stop, console_socket)
     finally:
         store.close()
