@@ -1,6 +1,6 @@
 """The console's actions (POST): each through the same function as the CLI, each logged as an operator action
 (its kind and ids, never a caller's number or words), each refused without this process's CSRF token or from
-another origin."""
+another origin, and each form bounded (FORM_LIMIT) before and while it is read."""
 
 from __future__ import annotations
 
@@ -21,14 +21,21 @@ from employai.cli.memory import forget_caller, set_fact
 from employai.cli.tasks import mark_task_done
 from employai.runtime.recording import recordings_dir
 
+from .guard import REFUSED_SITES, TooLarge, body_problem, bounded_receive
+
 if TYPE_CHECKING:
     from .app import Console
 
 log = logging.getLogger(__name__)
 
 
+FORM_LIMIT = 64 * 1024  # the console's forms are a few fields
+
+
 class Refused(Exception):
-    pass
+    def __init__(self, status: int = 403, text: str = "Refused: this form did not come from the console."):
+        super().__init__(text)
+        self.status, self.text = status, text
 
 
 def same_origin(request: Request) -> bool:
@@ -39,20 +46,42 @@ def same_origin(request: Request) -> bool:
     return urlsplit(origin).netloc == request.headers.get("host", "")
 
 
-async def _form(request: Request) -> tuple[Console, dict[str, str]]:
-    """The posted form (application/x-www-form-urlencoded, as the console's forms send), once it proves it came
-    from the console."""
-    console: Console = request.app.state.console
-    form = {k: v[0] for k, v in parse_qs((await request.body()).decode("utf-8", "replace")).items()}
-    token = form.get("csrf", "")
-    if not secrets.compare_digest(token.encode(), console.csrf.encode()) or not same_origin(request):
+def check_token(console: Console, token: str) -> None:
+    """Raises Refused unless `token` is this process's CSRF token (compared in constant time)."""
+    if not secrets.compare_digest(token.encode(), console.csrf.encode()):
         log.warning("an operator action was refused: no valid CSRF token or another origin")
         raise Refused
+
+
+def check_sender(request: Request, limit: int) -> None:
+    """Before any of the body is read: the console's own origin, not another site, a body of a declared length
+    within `limit` (else Refused)."""
+    if not same_origin(request) or request.headers.get("sec-fetch-site", "").lower() in REFUSED_SITES:
+        log.warning("an operator action was refused: no valid CSRF token or another origin")
+        raise Refused
+    if problem := body_problem(request.headers, limit):
+        raise Refused(*problem)
+
+
+async def _form(request: Request) -> tuple[Console, dict[str, str]]:
+    """The posted form (application/x-www-form-urlencoded, as the console's forms send), once it proves it came
+    from the console: its origin and size are checked before it is read, and it is read at most FORM_LIMIT bytes."""
+    console: Console = request.app.state.console
+    check_sender(request, FORM_LIMIT)
+    body = bytearray()
+    try:
+        async for chunk in Request(request.scope, bounded_receive(request.receive, FORM_LIMIT)).stream():
+            body += chunk
+    except TooLarge:
+        raise Refused(413, f"The form is too large: at most {FORM_LIMIT} bytes.") from None
+    form = {k: v[0] for k, v in parse_qs(body.decode("utf-8", "replace")).items()}
+    check_token(console, form.get("csrf", ""))
     return console, form
 
 
-def _refused() -> Response:
-    return PlainTextResponse("Refused: this form did not come from the console.", status_code=403)
+def _refused(refusal: Refused | None = None) -> Response:
+    refusal = refusal or Refused()
+    return PlainTextResponse(refusal.text, status_code=refusal.status)
 
 
 Action = Callable[["Request", "Console", dict[str, str]], Awaitable[Response]]
@@ -65,8 +94,8 @@ def guarded(action: Action) -> Callable[[Request], Awaitable[Response]]:
     async def run(request: Request) -> Response:
         try:
             console, form = await _form(request)
-        except Refused:
-            return _refused()
+        except Refused as refusal:
+            return _refused(refusal)
         return await action(request, console, form)
 
     return run

@@ -4,6 +4,8 @@
   Bearer TOKEN`, or as the password of HTTP Basic, which a browser asks for).
 - Every action is a POST carrying this process's CSRF token (a hidden form field); a POST whose Origin is not the
   console itself is refused. A page of another site cannot make the operator's browser act.
+- Every response forbids framing and loads only the console's own resources (CSP); a request a browser marks as
+  another site's (Sec-Fetch-Site) is refused, GET too (`guard`).
 - Pages are server-rendered with Jinja2 (autoescape on: what callers said is shown as text, never markup), with
   no asset from outside the package.
 """
@@ -34,6 +36,7 @@ from memory.transcripts import TranscriptStore
 from sip_config import Config
 
 from . import actions, knowledge, pages
+from .guard import SecurityHeaders
 from .ports import BotState
 
 HERE = Path(__file__).parent
@@ -90,8 +93,10 @@ def console_app(config: Config, store: TranscriptStore, metrics: Metrics, bot: B
     pages.install_filters(env)
     # On loopback without a login, only loopback names are served: a page whose own name resolves to 127.0.0.1
     # (DNS rebinding) gets 400 instead of the operator's data. With a token, the token guards every request.
-    middleware = ([Middleware(TokenGate, token=token)] if token else
-                  [Middleware(TrustedHostMiddleware, allowed_hosts=LOOPBACK_NAMES)])
+    # Outermost: other sites' requests are refused and every response (a 401 or 400 too) carries the headers.
+    middleware = [Middleware(SecurityHeaders),
+                  Middleware(TokenGate, token=token) if token else
+                  Middleware(TrustedHostMiddleware, allowed_hosts=LOOPBACK_NAMES)]
     routes = [*pages.ROUTES, *actions.ROUTES, *knowledge.ROUTES, Route("/metrics", metrics_endpoint),
               Mount("/static", StaticFiles(directory=HERE / "static"), name="static")]
     app = Starlette(routes=routes, middleware=middleware)

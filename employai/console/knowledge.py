@@ -2,16 +2,16 @@
 embedded in the background, the page showing how many passages are embedded so far), and removing a document.
 Adding and removing go through the CLI's own functions (`employai.cli.knowledge`).
 
-Uploads are bounded: at most MAX_UPLOAD_BYTES, one file, named .txt, .md or .pdf and looking like one (a PDF's
-header, text that is UTF-8 without NUL bytes); anything else is refused with a message saying why. A file's name and
-content never reach the logs."""
+Uploads are bounded: the CSRF token (in the form's URL), the origin and the declared length are checked before the
+body is read, and the body is read through a byte counter; at most MAX_UPLOAD_BYTES, one file, named .txt, .md or
+.pdf and looking like one (a PDF's header, text that is UTF-8 without NUL bytes); anything else is refused with a
+message saying why. A file's name and content never reach the logs."""
 
 from __future__ import annotations
 
 import asyncio
 import itertools
 import logging
-import secrets
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path, PurePath
@@ -26,7 +26,8 @@ from starlette.routing import Route
 
 from employai.cli.knowledge import PROFILE_SOURCE, add_document, list_documents, remove_document
 
-from .actions import _done, _refused, guarded, same_origin
+from .actions import Refused, _done, _refused, check_sender, check_token, guarded
+from .guard import TooLarge, bounded_receive
 
 if TYPE_CHECKING:
     from memory.archival import Archive, Progress
@@ -38,6 +39,7 @@ log = logging.getLogger(__name__)
 MAX_UPLOAD_BYTES = 20 * 1024 * 1024
 KINDS = (".txt", ".md", ".pdf")
 JOBS_KEPT = 20
+MULTIPART_OVERHEAD = 64 * 1024  # the form's boundaries and part headers around the file
 
 
 @dataclass
@@ -138,26 +140,31 @@ async def page(request: Request) -> Response:
 
 
 async def upload(request: Request) -> Response:
-    """A multipart form (csrf, file), refused before it is read when it is too large or from another origin."""
+    """A multipart form (file), its CSRF token in the URL (`/knowledge?csrf=...`, or an X-CSRF-Token header).
+    Refused before any of it is read when it is from another origin, has no token, has a Transfer-Encoding or says
+    it is too large; read through a byte counter that stops at the length allowed."""
     console: Console = request.app.state.console
-    if not same_origin(request):
-        return _refused()
-    length = request.headers.get("content-length", "")
-    if not length.isdigit():
-        return PlainTextResponse("An upload must say its length.", status_code=411)
-    if int(length) > MAX_UPLOAD_BYTES + 64 * 1024:
-        return PlainTextResponse(f"The file is too large: at most {MAX_UPLOAD_BYTES // 2**20} MB.", status_code=413)
-    async with request.form(max_files=1, max_fields=2) as form:
-        token, file = str(form.get("csrf") or ""), form.get("file")
-        if not secrets.compare_digest(token.encode(), console.csrf.encode()):
-            log.warning("an operator action was refused: no valid CSRF token or another origin")
-            return _refused()
-        if not isinstance(file, UploadFile) or not file.filename:
-            return _problem("Choose a file to add.")
-        content = await file.read(MAX_UPLOAD_BYTES + 1)
-        name = PurePath(file.filename.replace("\\", "/")).name.strip()[:200]
+    limit = MAX_UPLOAD_BYTES + MULTIPART_OVERHEAD
+    try:
+        check_sender(request, limit)
+        if not request.headers.get("content-length", ""):
+            raise Refused(411, "An upload must say its length.")
+        check_token(console, request.query_params.get("csrf") or request.headers.get("x-csrf-token", ""))
+    except Refused as refusal:
+        return _refused(refusal)
+    too_large = f"The file is too large: at most {MAX_UPLOAD_BYTES // 2**20} MB."
+    counted = Request(request.scope, bounded_receive(request.receive, limit))
+    try:
+        async with counted.form(max_files=1, max_fields=2) as form:
+            file = form.get("file")
+            if not isinstance(file, UploadFile) or not file.filename:
+                return _problem("Choose a file to add.")
+            content = await file.read(MAX_UPLOAD_BYTES + 1)
+            name = PurePath(file.filename.replace("\\", "/")).name.strip()[:200]
+    except TooLarge:
+        return PlainTextResponse(too_large, status_code=413)
     if len(content) > MAX_UPLOAD_BYTES:
-        return _problem(f"The file is too large: at most {MAX_UPLOAD_BYTES // 2**20} MB.")
+        return _problem(too_large)
     if problem := check_upload(name, content):
         return _problem(problem)
     if console.store.archive is None:
