@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 
 import pytest
@@ -207,6 +208,14 @@ def test_employai_run_exits_2_when_the_console_address_is_taken(tmp_path):
                              text=True, timeout=60)
     assert run.returncode == 2 and "console.listen" in run.stderr, run
     assert "Employai is answering" not in run.stdout
+
+
+def test_the_caller_page_keys_the_caller_as_the_actions_do(console):
+    base, store, _, _ = console
+    store.caller_memory("+15550100100").set_fact("name", "Ada")
+    status, page = _get(base + "/memory/" + urllib.parse.quote("+1 (555) 010-0100", safe=""))
+    assert status == 200 and 'value="Ada"' in page
+    assert _get(base + "/memory/anonymous")[0] == 404
 
 
 def test_the_cli_and_console_functions_key_a_caller_as_calls_do(tmp_path):

@@ -13,6 +13,7 @@ from starlette.responses import FileResponse, PlainTextResponse, RedirectRespons
 from starlette.routing import Route
 
 from employai.runtime.recording import find_recording, recordings_dir
+from telephony.headers import normalise_user
 
 from . import views
 from .chart import latency_chart
@@ -89,7 +90,10 @@ async def memory(request: Request) -> Response:
 
 async def caller(request: Request) -> Response:
     console = _console(request)
-    shown = await run_in_threadpool(views.caller_memory, console.store, request.path_params["caller"])
+    user = normalise_user(request.path_params["caller"])  # keyed as calls and `employai memory show` key callers
+    if not user:
+        return PlainTextResponse("Nothing is remembered of anonymous callers.", status_code=404)
+    shown = await run_in_threadpool(views.caller_memory, console.store, user)
     return console.render(request, "caller.html", page="memory", saved=request.query_params.get("saved") == "1",
                           problem=request.query_params.get("problem", ""), **shown)
 
