@@ -196,8 +196,11 @@ def test_a_taken_console_address_is_a_config_error_naming_console_listen(tmp_pat
         with pytest.raises(ConfigError) as refused:
             server.claim_socket(config)
         assert refused.value.key == "console.listen"
-        bound = server.claim_socket(config_from_dict({"console": {"listen": f"127.0.0.1:{free_port()}"}}))
-        bound.close()
+    with server.claim_socket(config_from_dict({"console": {"listen": f"127.0.0.1:{free_port()}"}})) as claimed:
+        with socket.socket() as other:  # listening already: another SO_REUSEADDR socket cannot bind it too
+            other.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            with pytest.raises(OSError):
+                other.bind(claimed.getsockname())
 
 
 def test_employai_run_exits_2_when_the_console_address_is_taken(tmp_path):

@@ -48,10 +48,14 @@ class _Connection(H11Protocol):
 
 
 def listening_socket(host: str, port: int) -> socket.socket:
+    """Bound and listening at once: a socket only bound (SO_REUSEADDR) could be bound again by another program's
+    SO_REUSEADDR socket, which would then listen first while the bot loads its models. Connections made before
+    the console serves wait in the backlog."""
     sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
         sock.bind((host, port))
+        sock.listen(128)
     except OSError:
         sock.close()
         raise
