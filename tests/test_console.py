@@ -78,6 +78,7 @@ def browser():
                  "--disable-background-networking", "--disable-component-update", "--disable-sync",
                  "--disable-dev-shm-usage", f"--user-data-dir={profile}", "--window-size=1200,900"):
         options.add_argument(flag)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})  # to see what the CSP blocked, if anything
     driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
     driver.set_page_load_timeout(30)
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
@@ -87,12 +88,23 @@ def browser():
 
 
 def _shot(driver, name: str) -> None:
+    """Keep a screenshot of the page, which must have loaded with nothing blocked by the console's CSP."""
     assert driver.save_screenshot(str(ARTIFACTS / f"{name}.png"))
+    blocked = [e["message"] for e in driver.get_log("browser") if "Content Security Policy" in e["message"]]
+    assert not blocked, (name, blocked)
 
 
 def _text(driver, css: str) -> str:
+    """An element's text; read again when the page reloaded under it (the knowledge page refreshes itself while
+    a document is being added)."""
+    from selenium.common.exceptions import StaleElementReferenceException
     from selenium.webdriver.common.by import By
 
+    for _ in range(4):
+        try:
+            return driver.find_element(By.CSS_SELECTOR, css).text
+        except StaleElementReferenceException:
+            time.sleep(0.2)
     return driver.find_element(By.CSS_SELECTOR, css).text
 
 
