@@ -25,6 +25,7 @@ import secrets
 import threading
 import time
 import wave
+from collections import deque
 from collections.abc import Callable
 from itertools import count
 from pathlib import Path
@@ -169,7 +170,7 @@ class RecordedCall:
 
     def __init__(self, inner: CallEvents, path: Path, announcement: bytes):
         self._inner, self._path = inner, path
-        self._announcement = split_frames(announcement) if announcement else []
+        self._announcement = deque(split_frames(announcement)) if announcement else deque()  # popped per frame
         self._lock = threading.Lock()
         self.writer: StereoWriter | None = None
 
@@ -184,7 +185,7 @@ class RecordedCall:
         self._inner.on_audio_frame(pcm)
 
     def next_audio_frame(self) -> bytes | None:
-        frame = self._announcement.pop(0) if self._announcement else self._inner.next_audio_frame()
+        frame = self._announcement.popleft() if self._announcement else self._inner.next_audio_frame()
         self._writer().bot(frame if frame is not None else SILENCE_FRAME)
         return frame
 
