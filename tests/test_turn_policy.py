@@ -177,6 +177,9 @@ def test_a_no_to_an_offer_that_asks_for_more_is_answered_and_a_permission_questi
     assert transfer.transfer_to is not None and transfer.transfer_to.name == "Sales"
     assert "Monday" in hours and "message" not in hours
     assert "anything else" in declined.lower() and policy._state.form is None
+    (_, offered), (_, thanked) = _answers(policy, "Do you take payment by cheque?", "Okay, cheers, that's all.")
+    assert "message" in offered and policy._state.form is None  # thanked for the offer, not taking it
+    assert "who" not in thanked.lower() and "message" not in thanked.lower()
 
 
 def test_after_a_refusal_names_the_directory_a_bare_name_is_the_request(store, embedder):

@@ -26,6 +26,7 @@ from __future__ import annotations
 import asyncio
 import copy
 import logging
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -60,6 +61,11 @@ from .model_voice import ModelVoice
 from .understanding import Understanding
 
 log = logging.getLogger(__name__)
+
+# "Okay, thanks" after an offer thanks for it rather than takes it (unless the caller says yes or please too).
+_ACKNOWLEDGED = re.compile(r"^\W*(?:ok(?:ay)?|right|alright|all right|fine)\W+(?:thanks|thank you|cheers)\b",
+                           re.IGNORECASE)
+_TAKEN = re.compile(r"\b(?:yes|yeah|yep|please|go ahead|sure)\b", re.IGNORECASE)
 
 @dataclass
 class _State:
@@ -211,6 +217,8 @@ class TurnPolicy:
         offer, state.offer = state.offer, None
         if offer is not None:
             yes = parse_yes_no(said)
+            if yes and _ACKNOWLEDGED.search(said) and not _TAKEN.search(said):
+                return None  # "okay, cheers, that's all": thanked, not taken; the turn is answered as said
             if yes:
                 form, request, prefill = offer
                 return self._start_form(form, request, prefill)
