@@ -20,6 +20,8 @@ How it behaves (the decisions):
   and the form moves on. A number said in pieces shorter than 7 digits is kept and added to ("Go on.").
 - A phone number is read back digit by digit and confirmed. A correction with 7 or more digits replaces it; a
   shorter one replaces the tail of the same length ("no, eight three five two"); the result is read back again.
+  A no asks for the number again and offers the keypad; a second no, or a correction heard as the same digits
+  again (a line that garbles them the same way each time), asks for the keypad, as IVRs do.
 - "cancel", "never mind", "forget it" (at the start of a short answer) cancel the form; while the caller is choosing
   what to change they mean "change nothing" instead.
 - At the end the form is read back in two sentences for "Is that all correct?". A no asks "Which part should I
@@ -41,6 +43,10 @@ from .fields import parse, parse_yes_no, read_back_digits, readback, spoken_digi
 
 MAX_MISSES = 2  # an answer of the wrong type is asked again this many times
 MAX_UNCLEAR = 2  # "is that number right?" answered by neither yes nor no, this many times: the number stands
+# A number read back wrong: asked again with the keypad offered; wrong again (or heard the same again): the keypad.
+KEYPAD_TOO = "Sorry about that. Could you tell me the {noun} again, or key it in on your keypad?"
+KEYPAD_ONLY = ("Sorry, this line is making the digits hard to hear. Could you key the {noun} in on your keypad,"
+               " then press hash?")
 FREE_TYPES = ("text", "address", "datetime")
 REQUEST_KEYS = ("problem", "message", "reason", "issue", "details", "description")
 _ACKS = ("Thank you.", "Got it.", "All right.")
@@ -86,6 +92,7 @@ class _State:
     number: str = ""  # the number being confirmed
     editing: bool = False  # chosen at the review: back to the review after it
     unclear: int = 0
+    rejected: int = 0  # read-backs of this number the caller said were wrong
     last: str = ""  # the last thing said
 
 
@@ -217,20 +224,22 @@ class FormRunner:
         yes = parse_yes_no(text)
         corrected = fields.correct_number(s.number, text)
         if corrected is not None and corrected != s.number:
-            return self._step(replace(s, number=corrected, unclear=0),
+            return self._step(replace(s, number=corrected, unclear=0, rejected=s.rejected + (yes is False)),
                               f"So that's {read_back_digits(corrected)}. Is that right?")
-        if yes is True or (yes is None and s.unclear >= MAX_UNCLEAR):
+        if yes is True or (yes is None and (corrected == s.number or s.unclear >= MAX_UNCLEAR)):
             return self._stored(replace(s, values={**s.values, item.key: s.number}), item, s.number)
-        if yes is False:
-            noun = item.key if "number" in item.key else f"{item.key} number"
-            return self._step(replace(s, phase="ask", misses=0, partial="", number=""),
-                              f"Sorry about that. Could you tell me the {noun} again?", number=True)
+        if yes is False:  # and no new digits: "no", or "no, it's ..." heard as the same digits again
+            noun = number_noun(item)
+            again = replace(s, phase="ask", misses=0, partial="", number="", rejected=s.rejected + 1)
+            if s.rejected or corrected == s.number:  # the line garbles this number: the keypad
+                return self._step(again, KEYPAD_ONLY.format(noun=noun), number=True)
+            return self._step(again, KEYPAD_TOO.format(noun=noun), number=True)
         return self._step(replace(s, unclear=s.unclear + 1),
                           f"Sorry, I just need a yes or a no. Is {read_back_digits(s.number)} the right number?")
 
     def _stored(self, s: _State, item: FormField, value: str) -> FormStep:
         """A field has its value: thank the caller and ask the next question (or go back to the read-back)."""
-        s = replace(s, misses=0, partial="", number="", unclear=0)
+        s = replace(s, misses=0, partial="", number="", unclear=0, rejected=0)
         if s.editing:
             return self._step(replace(s, phase="review", editing=False),
                               f"Thank you, I've changed the {item.key} to {readback(item.type, value)}."
@@ -244,7 +253,8 @@ class FormRunner:
         for index in range(after + 1, len(self.form.fields)):
             item = self.form.fields[index]
             if not s.values.get(item.key):
-                return self._step(replace(s, phase="ask", index=index, misses=0, partial="", editing=False),
+                return self._step(replace(s, phase="ask", index=index, misses=0, partial="", editing=False,
+                                          rejected=0),
                                   f"{lead} {item.prompt}", number=item.type == "phone")
         if not any(s.values.get(item.key) for item in self.form.fields):
             return self._step(replace(s, phase="cancelled"),
@@ -315,6 +325,16 @@ class FormRunner:
         self._state = replace(s, last=say)
         return FormStep(say=say, expects_number=number, done=done, cancelled=s.phase == "cancelled",
                         values=dict(s.values))
+
+
+def number_noun(item: FormField) -> str:
+    return item.key if "number" in item.key else f"{item.key} number"
+
+
+def keypad_lines(form: FormSettings) -> list[str]:
+    """What the form may say word for word when a number is misheard (synthesised at start)."""
+    return [line.format(noun=number_noun(item)) for item in form.fields if item.type == "phone"
+            for line in (KEYPAD_TOO, KEYPAD_ONLY)]
 
 
 def _lookup(source: Mapping[str, str], key: str) -> str:

@@ -262,4 +262,5 @@ def test_the_scripted_caller_answers_the_bots_checks_as_a_person_would():
     assert re.search(answered.right, "That's 5 5 5, 0 1 0, 7 7 8 8. Is that right?")
     assert not re.search(answered.right, "That's 5 5 5, 0 1 0, 7 7 8. Is that right?")
     assert digits_in_words("5550107788") == "five five five, zero one zero, seven seven eight eight"
+    assert answered.keys == "5550107788#" and check.keys == ""  # a number asked for on the keypad is keyed
     assert check_for((keys("5550142233#", "reads back", number("5550142233")),), 0) is None

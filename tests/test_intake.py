@@ -168,11 +168,28 @@ def test_a_misheard_number_is_corrected_and_confirmed_again():
     _talk(runner, "Stella", "the parts have arrived", "555 010 7788")
     assert runner.answer("no, eight three five two").say == "So that's 5 5 5, 0 1 0, 8 3 5 2. Is that right?"
     assert runner.answer("no, it's 555 777 1234").say == "So that's 5 5 5, 7 7 7, 1 2 3 4. Is that right?"
-    again = runner.answer("no")
-    assert again.expects_number and "number again" in again.say
-    runner.answer("555 010 7788")
+    again = runner.answer("no")  # wrong twice: the line garbles it, so the keypad is asked for
+    assert again.expects_number and "keypad" in again.say and "number again" not in again.say
+    runner.answer("My callback number is 5550107788.")  # the keys, as the keypad hands them over
     assert "5 5 5, 0 1 0, 7 7 8 8" in runner.answer("yes").say
     assert runner.answer("yes").values["callback number"] == "5550107788"
+
+
+def test_a_no_offers_the_keypad_and_the_same_digits_heard_again_ask_for_it():
+    runner = _runner(MESSAGE)
+    _talk(runner, "Stella", "the parts have arrived", "555 010 778")  # a repeated digit lost on the line
+    first = runner.answer("no")
+    assert first.expects_number and "number again" in first.say and "keypad" in first.say
+    assert runner.answer("five five five, zero one zero, 778").say == "That's 5 5 5, 0 1 0, 7 7 8. Is that right?"
+    keypad = runner.answer("No, it's 555 010 778.")  # restated, and heard the same way again
+    assert keypad.expects_number and "keypad" in keypad.say and "again" not in keypad.say
+    assert runner.answer("My callback number is 5550107788.").say.startswith("That's 5 5 5, 0 1 0, 7 7 8 8.")
+
+
+def test_the_same_number_said_back_without_a_no_confirms_it():
+    runner = _runner(MESSAGE)
+    _talk(runner, "Stella", "the parts have arrived", "555 010 7788")
+    assert "Let me check" in runner.answer("five five five oh one oh seven seven eight eight").say
 
 
 def test_a_number_said_in_pieces_is_put_together():

@@ -138,7 +138,7 @@ def _dial(bot: BotProcess, dialogue: Dialogue, user: str, voices: CallerVoices,
             said = {key: str(voices.wav(Turn(text, Expect("")), dialogue.voice)) if text else ""
                     for key, text in (("yes", check.yes), ("no", check.no))}
             listening.append({"turn": index, "asks": check.asks, "right": check.right, "digits": check.digits,
-                              **said})
+                              "keys": check.keys, **said})
     if listening:
         checks = workdir / f"checks-{user}.json"
         checks.write_text(json.dumps(listening))

@@ -28,7 +28,7 @@ from speech.pcm import FRAME_MS, RATE, frame_peak, read_wav, split_frames, write
 from telephony import SipAgent
 
 AUDIBLE_PEAK = 1000  # about -30 dBFS
-MAX_CHECKS = 2  # answers to the bot's checks after one turn
+MAX_CHECKS = 3  # answers to the bot's checks after one turn (no, keys, yes)
 REPLY_END_SILENCE_S = 1.5
 KEYS_PREFIX = "keys:"
 KEY_PACE_S = 0.3  # between key presses (a person keying a number)
@@ -48,8 +48,9 @@ class TurnResult:
 @dataclass(frozen=True)
 class Listening:
     """After turn `turn`, the caller listens to the reply: if it asks a check (`asks`), the caller says `yes` when
-    the reply matches `right`, else `no` (a WAV each; no `yes`: the script's next turn answers it). At most
-    `MAX_CHECKS` answers a turn. The reply is heard as a person hears it: through the line, transcribed."""
+    the reply matches `right`, else `no` (a WAV each; no `yes`: the script's next turn answers it). A reply that
+    asks for the keypad (`keypad`) is answered with `keys`, when there are keys for it. At most `MAX_CHECKS`
+    answers a turn. The reply is heard as a person hears it: through the line, transcribed."""
 
     turn: int
     asks: str
@@ -57,6 +58,8 @@ class Listening:
     no: str
     yes: str = ""
     digits: bool = False
+    keys: str = ""  # the number as keyed (with the terminator), for a bot that asks for the keypad
+    keypad: str = r"key ?pad"  # what makes a reply ask for the keypad
 
 
 @dataclass(frozen=True)
@@ -210,6 +213,11 @@ def _answer_checks(agent: SipAgent, call_id: int, caller: ScriptedCaller, listen
             break
         since = time.monotonic() - (time.time() - said.speech_end_at)
         reply = ears.hear(caller, since, listening.digits)
+        if listening.keys and re.search(listening.keypad, reply, re.IGNORECASE):
+            said = _play_turn(agent, call_id, caller, KEYS_PREFIX + listening.keys, deadline)
+            said.answers_check = True
+            answers.append(said)
+            continue
         if not re.search(listening.asks, reply, re.IGNORECASE):
             break
         right = bool(re.search(listening.right, reply, re.IGNORECASE))

@@ -7,6 +7,7 @@ import re
 from collections.abc import AsyncGenerator
 from dataclasses import dataclass
 
+from brain.intake import keypad_lines
 from sip_config import Config
 from sip_config.schema import DirectoryEntry
 
@@ -19,7 +20,7 @@ DONT_KNOW = "I'm sorry, I don't know that. I can take a message for someone who 
 NO_MESSAGE = "All right. Is there anything else I can help with?"
 ANYTHING_ELSE = "All right. Is there anything else I can help you with?"
 NUMBER_NOTED = "Thank you, I've noted that."
-NUMBER_AGAIN = "Sorry about that. Could you tell me the number again?"
+NUMBER_AGAIN = "Sorry about that. Could you tell me the number again, or key it in on your keypad?"
 THANKS_ONLY = re.compile(r"^\W*(?:ok(?:ay)?\W+|great\W+|lovely\W+)?(?:thanks|thank you|cheers)"
                          r"(?: (?:very|so) much)?\W*$", re.IGNORECASE)
 OFFER_FORM = "Would you like me to {what} for you?"
@@ -53,5 +54,5 @@ def fixed_lines(config: Config) -> list[str]:
     lines = [ROBOT.format(company=company), CLOSE.format(company=company), DONT_KNOW, NO_MESSAGE, NUMBER_NOTED,
              NUMBER_AGAIN, *(config.transfer.announce_text.format(name=e.name) for e in config.transfer.directory)]
     for form in config.forms:
-        lines += [f.prompt for f in form.fields]
+        lines += [f.prompt for f in form.fields] + keypad_lines(form)
     return lines

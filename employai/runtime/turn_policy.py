@@ -250,7 +250,7 @@ class TurnPolicy:
             return follow if follow is not None and follow.stream is not None else Answer("memory", text)
         if yes is False:
             self._state.numbers = (facts[:1], asked) if facts else None
-            return Answer("memory", NUMBER_AGAIN)
+            return Answer("memory", NUMBER_AGAIN, expects_number=True)
         return None
 
     def _read_back(self, facts: list[Fact], asked: str) -> Answer:

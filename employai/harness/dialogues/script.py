@@ -117,13 +117,15 @@ class Dialogue:
 class Check:
     """How the caller answers when the bot checks what it heard ("Sales, is that right?", "That's 5 5 5, 0 1 0,
     7 7 8 8. Is that right?"), as a person would: yes when the bot has it right, no and the right words when not.
-    The caller hears the reply through the line (employai dial transcribes it), so the check is on what was heard."""
+    The caller hears the reply through the line (employai dial transcribes it), so the check is on what was heard.
+    Asked to key a number in instead (a bot that cannot hear it right), the caller keys it, as people do."""
 
     right: str  # a pattern the bot's check matches when it has it right
     yes: str  # what the caller says then ("": the script's next turn answers a right check itself)
     no: str  # what the caller says when it is wrong
     digits: bool = False  # a number is checked: the caller listens for digits
     asks: str = CONFIRMS  # what makes a reply a check
+    keys: str = ""  # what the caller keys when the bot asks for the keypad instead (a number: its digits and #)
 
 
 _DIGIT_NAMES = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
@@ -156,7 +158,7 @@ def check_for(turns: tuple[Turn, ...], index: int) -> Check | None:
     digits = spoken_digits(turn.text)
     if len(digits) >= 7 and number(digits) in turn.expect.says:
         return Check(number(digits), "" if script_answers else "Yes, that's right.",
-                     f"No, it's {digits_in_words(digits)}.", digits=True)
+                     f"No, it's {digits_in_words(digits)}.", digits=True, keys=f"{digits}#")
     return None
 
 
