@@ -30,6 +30,7 @@ from speech.pcm import RATE
 from speech.stt import (
     DIGITS_PROMPT,
     MAX_PROMPT_TOKENS,
+    WHEN_PROMPT,
     copies_numbers,
     copies_prompt,
     digits_said,
@@ -219,7 +220,7 @@ def test_domain_words_are_the_marked_ones_compounds_however_written():
 def ears():
     config = default_profile(load_config())
     return {False: transcriber(config, ""),
-            True: transcriber(config, business_vocabulary(config), DIGITS_PROMPT)}
+            True: transcriber(config, business_vocabulary(config), DIGITS_PROMPT, WHEN_PROMPT)}
 
 
 @pytest.mark.engine
@@ -237,7 +238,7 @@ def test_silence_and_noise_stay_empty_with_a_prompt(ears):
     for name, noise in noises.items():
         for level in (0.05, 0.4):
             pcm = (noise / (np.abs(noise).max() or 1) * level * 32767).astype(np.int16)
-            for expect in ("", "digits"):
+            for expect in ("", "digits", "when"):
                 heard[name, level, expect] = ears[True].transcribe(telephone(pcm, "ulaw").tobytes(), expect).text
     assert all(text == "" for text in heard.values()), heard
 
@@ -294,3 +295,24 @@ def test_a_number_asked_for_is_heard_digit_by_digit(ears, tmp_path_factory):
     assert right["digits"] > right[""] and right["digits"] >= 8, (right, heard)  # of 12
     with pytest.raises(ValueError):
         ears[True].transcribe(bytes(RATE), "a date")
+
+
+@pytest.mark.engine
+def test_a_time_asked_for_is_heard_with_its_day(ears, tmp_path_factory):
+    """After "when would suit you?", the days-and-times prompt: the weekday is heard as a weekday ("next Tuesday",
+    not "next to the"), judged by the form's own parser. Sentences and voices that are in no prompt."""
+    from employai.harness.hearing_times import heard_right
+
+    sentences = ("Could you come next Tuesday?", "Wednesday, at two o'clock.", "Thursday, around eleven.",
+                 "Friday at half past three.")
+    folder = tmp_path_factory.mktemp("flite")
+    right = {"": 0, "when": 0}
+    heard = []
+    for text in sentences:
+        for voice, law in (("awb", "ulaw"), ("slt", "alaw"), ("kal16", "ulaw")):
+            pcm = telephone(flite(text, voice, folder), law).tobytes()
+            for expect in right:
+                said = ears[True].transcribe(pcm, expect).text
+                right[expect] += heard_right(text, said)
+                heard.append((expect, said))
+    assert right["when"] > right[""] and right["when"] >= 8, (right, heard)  # of 12

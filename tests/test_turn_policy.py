@@ -119,12 +119,12 @@ def _expects(policy, *lines: str) -> list[str]:
     return asyncio.run(run())
 
 
-def test_after_asking_for_a_number_the_next_turn_is_heard_as_digits(store, embedder):
+def test_after_asking_for_a_number_or_a_time_the_next_turn_is_heard_as_one(store, embedder):
     policy = policy_for(store.caller_memory("dana"), ["unused"] * 9, embedder=embedder)
     expects = _expects(policy, "hi, can someone come and fix my boiler?", "Dana Whitfield.", "twelve Oak Lane",
                        "it won't fire up", "tomorrow morning", "five five five, zero one zero, seven seven eight eight",
                        "yes")
-    assert expects == ["", "", "", "", "digits", "digits", ""], expects  # asked the number, then read it back
+    assert expects == ["", "", "", "when", "digits", "digits", ""], expects  # asked when, the number, read it back
     other = policy_for(store.caller_memory("+15550102"), ["unused"] * 5, embedder=embedder)
     assert _expects(other, "my booking reference is 4471", "yes") == ["digits", ""]
 

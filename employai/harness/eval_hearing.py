@@ -35,6 +35,7 @@ import numpy as np
 
 from employai.harness.hearing_numbers import hear_numbers
 from employai.harness.hearing_sentences import DEFAULT_SENTENCES, DENTAL_SENTENCES, EVAL_DIRECTORY
+from employai.harness.hearing_times import hear_times
 from employai.harness.wer import normalise, wer
 from employai.runtime.cpu import cpu_model
 from employai.runtime.progress import progress
@@ -42,7 +43,7 @@ from employai.runtime.vocabulary import business_vocabulary
 from sip_config import Config, load_config, resolve_models
 from sip_config.schema import ProfileSettings
 from speech.pcm import RATE, read_wav, resample
-from speech.stt import DIGITS_PROMPT, WhisperOptions, WhisperTranscriber
+from speech.stt import DIGITS_PROMPT, WHEN_PROMPT, WhisperOptions, WhisperTranscriber
 
 REPO = Path(__file__).resolve().parents[2]
 DENTAL = REPO / "tests" / "data" / "dental.toml"
@@ -217,10 +218,11 @@ def summary(results: Sequence[Heard]) -> dict[str, float]:
             "p50": _percentile(times, 0.5), "p95": _percentile(times, 0.95)}
 
 
-def transcriber(config: Config, prompt: str, digits_prompt: str = "") -> WhisperTranscriber:
+def transcriber(config: Config, prompt: str, digits_prompt: str = "", when_prompt: str = "") -> WhisperTranscriber:
     s = config.stt
     options = WhisperOptions(compute_type=s.compute_type, cpu_threads=s.cpu_threads, beam_size=s.beam_size,
-                             language=s.language, window_s=s.window_s, prompt=prompt, digits_prompt=digits_prompt)
+                             language=s.language, window_s=s.window_s, prompt=prompt, digits_prompt=digits_prompt,
+                             when_prompt=when_prompt)
     return WhisperTranscriber(resolve_models(config).whisper_dir, options).load()
 
 
@@ -330,5 +332,8 @@ def run_eval_hearing(config: Config, args: Any) -> int:
     hear_numbers(first, {"business prompt": transcriber(first, business),
                          "digits prompt": transcriber(first, business, DIGITS_PROMPT)},
                  VOICES[:2] if quick else VOICES, LAWS[:1] if quick else LAWS, workdir / "audio")
+    hear_times(first, {"business prompt": transcriber(first, business),
+                       "when prompt": transcriber(first, business, when_prompt=WHEN_PROMPT)},
+               VOICES[:2] if quick else VOICES, LAWS[:1] if quick else LAWS, workdir / "audio")
     print(f"\nPer-clip transcripts: {workdir / 'hearing.tsv'}")
     return 0

@@ -99,7 +99,7 @@ class TurnPolicy:
     refused: list[str] = field(default_factory=list)  # model sentences not spoken (for the log and the tests)
     _facts_found: dict[str, str | None] = field(default_factory=dict)
     _voice: ModelVoice = field(init=False)
-    expects: str = ""  # what the caller is expected to say next, for the transcriber: "digits" or ""
+    expects: str = ""  # what the caller is expected to say next, for the transcriber: "digits", "when" or ""
 
     def __post_init__(self) -> None:
         self._voice = ModelVoice(self.config, self.directory, self._model_refused)
@@ -352,8 +352,10 @@ class TurnPolicy:
         answer does happens now."""
         self._state.last_reply = spoken or self._state.last_reply
         form_field = self._state.form.field if self._state.form is not None else None
-        self.expects = "digits" if (self._state.numbers is not None or form_field is not None and form_field.type
-                                    == "phone" or self.identity is not None and self.identity.expecting_pin) else ""
+        asked = form_field.type if form_field is not None else ""
+        self.expects = "digits" if (self._state.numbers is not None or asked == "phone"
+                                    or self.identity is not None and self.identity.expecting_pin) \
+            else "when" if asked == "datetime" else ""
         await self.desk.note_spoken(spoken)
         if answer.erase:  # the caller of `heard` then rebinds an anonymous memory: nothing more is remembered
             await asyncio.to_thread(self.memory.forget)
