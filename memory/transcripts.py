@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -33,6 +34,7 @@ log = logging.getLogger(__name__)
 _CALL_COLUMNS = {"transferred_from": "TEXT", "transferred_to": "TEXT", "purpose": "TEXT", "scheduled_id": "INTEGER"}
 _IDENTITY_COLUMNS = {"claimed_user": "TEXT", "identity_verified": "INTEGER"}
 _OWNER_COLUMNS = {"instance": "TEXT NOT NULL DEFAULT ''"}  # which bot took the call ('' : the only one)
+_IDS_A_QUERY = 500  # call ids in one `IN (...)`: well below SQLite's limit of bound parameters (999 before 3.32)
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS calls (
@@ -168,6 +170,20 @@ class TranscriptStore:
         cur = self._db.execute("SELECT * FROM calls WHERE id = ?", (call_id,))
         row = cur.fetchone()
         return dict(zip([d[0] for d in cur.description], row, strict=True)) if row else None
+
+    def anonymised_calls(self, call_ids: Iterable[int]) -> set[int]:
+        """Which of `call_ids` have a record that no longer says who called (their caller was forgotten, here or
+        by another bot sharing the database, or retention anonymised it): a query per `_IDS_A_QUERY` ids, not per
+        call, for the sweep of recordings (`employai/runtime/recording.py`, `forget_erased`)."""
+        ids = sorted(set(call_ids))
+        found: set[int] = set()
+        for start in range(0, len(ids), _IDS_A_QUERY):
+            chunk = ids[start:start + _IDS_A_QUERY]
+            rows = self._db.execute(
+                f"SELECT id FROM calls WHERE id IN ({', '.join('?' * len(chunk))}) AND caller_user = ''"
+                " AND COALESCE(claimed_user, '') = ''", chunk).fetchall()
+            found.update(int(row[0]) for row in rows)
+        return found
 
     def remote_uri(self, call_id: int) -> str:
         row = self._db.execute("SELECT remote_uri FROM calls WHERE id = ?", (call_id,)).fetchone()

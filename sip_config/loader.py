@@ -167,6 +167,8 @@ def _check_values(c: Config) -> None:
     _require(bool(c.profile.greeting.strip()), "profile.greeting", "must not be empty")
     _require(c.memory.after_call_llm in ("auto", "on", "off"), "memory.after_call_llm", "must be auto, on or off")
     _require(c.memory.retention_days >= 0, "memory.retention_days", "must be 0 (keep) or a number of days")
+    _require(0 < c.memory.housekeeping_minutes <= 1440, "memory.housekeeping_minutes",
+             "must be a number of minutes above 0, at most 1440 (a day)")
     _require(bool(c.data.dir.strip()), "data.dir", "must not be empty")
     _check_data(c)
     try:

@@ -184,6 +184,7 @@ class ProfileSettings:
 @dataclass(frozen=True)
 class MemorySettings:
     retention_days: int = 0  # 0 keeps memory until a caller or operator asks to forget
+    housekeeping_minutes: float = 10.0  # a running bot applies retention and forgets erased callers' recordings
     embedding_model: str = "bundled"
     after_call_llm: str = "auto"  # the after-call memory keeper and task agent: auto (any but the bundled model)
 

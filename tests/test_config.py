@@ -40,6 +40,10 @@ def test_defaults_resolve_to_the_bundled_models():
         ({"profile": {"facts": "not a list"}}, "profile.facts"),
         ({"nonsense": {}}, "nonsense"),
         ({"call": {"silence_prompt_s": 30.0, "silence_hangup_s": 20.0}}, "call.silence_prompt_s"),
+        ({"memory": {"housekeeping_minutes": 0}}, "memory.housekeeping_minutes"),
+        ({"memory": {"housekeeping_minutes": -5.0}}, "memory.housekeeping_minutes"),
+        ({"memory": {"housekeeping_minutes": float("inf")}}, "memory.housekeeping_minutes"),
+        ({"memory": {"housekeeping_minutes": "ten"}}, "memory.housekeeping_minutes"),
     ],
 )
 def test_bad_values_name_their_key(raw, key):
@@ -75,7 +79,8 @@ def test_missing_model_files_name_their_key(raw, key):
 @pytest.mark.parametrize(
     ("toml", "key"),
     [('[sip]\nport = "five"\n', "sip.port"), ('[llm]\nmodel = "/missing.gguf"\n', "llm.model"),
-     ("[sip\n", "(file)"), ('[data]\nurl = "mysql://bot@db/employai"\n', "data.url")],
+     ("[sip\n", "(file)"), ('[data]\nurl = "mysql://bot@db/employai"\n', "data.url"),
+     ("[memory]\nhousekeeping_minutes = 0\n", "memory.housekeeping_minutes")],
 )
 def test_cli_exits_2_naming_the_key_without_a_traceback(tmp_path, toml, key):
     path = tmp_path / "bad.toml"

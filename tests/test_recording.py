@@ -139,17 +139,23 @@ def test_a_caller_who_proved_who_they_are_by_pin_and_was_forgotten_loses_every_e
 
 def test_at_start_the_recordings_of_callers_forgotten_since_are_deleted(tmp_path):
     """A caller erased on a call that ended with the bot killed, or on another bot sharing the database: their
-    records are anonymised, so at the next start their recordings go; anonymous callers' and unknown calls' stay."""
-    records = {1: {"caller_user": "", "claimed_user": ""}, 2: {"caller_user": "+15550199", "claimed_user": "+15550199"},
-               3: {"caller_user": "", "claimed_user": "+15550177"}, 4: {"caller_user": "", "claimed_user": ""}}
+    records are anonymised, so their recordings go (at the next start, and at the running bot's housekeeping);
+    anonymous callers' and unknown calls' stay. One look-up for all the files, never one per file."""
     erased = recording_path(tmp_path, 1, "+15550100")
     kept = [recording_path(tmp_path, 2, "+15550199"), recording_path(tmp_path, 3, "+15550177"),
             recording_path(tmp_path, 4, ""), recording_path(tmp_path, 5, "+15550100"), tmp_path / ".live-1-1.wav"]
     for path in (erased, *kept):
         path.write_bytes(b"RIFF")
-    assert forget_erased(tmp_path, records.get) == 1
+    asked: list[list[int]] = []
+
+    def anonymised(call_ids: list[int]) -> set[int]:  # the store's answer: call 1's record names nobody now
+        asked.append(call_ids)
+        return {1, 4} & set(call_ids)
+
+    assert forget_erased(tmp_path, anonymised) == 1
     assert not erased.exists() and all(p.exists() for p in kept)
-    assert forget_erased(tmp_path / "none", records.get) == 0
+    assert asked == [[1, 2, 3, 5]]  # the anonymous caller's file (4) and a live one are no caller's
+    assert forget_erased(tmp_path / "none", anonymised) == 0 and len(asked) == 1
 
 
 def test_recordings_are_the_owners_alone_and_their_names_do_not_give_the_number_away(tmp_path):

@@ -20,6 +20,7 @@ from employai.runtime.conductor import CallConductor
 from employai.runtime.conversation import review_call, sync_profile_facts, wants_after_call_review
 from employai.runtime.dial_policy import DialPolicy
 from employai.runtime.engines import Engines, load_engines
+from employai.runtime.housekeeping import Housekeeping
 from employai.runtime.metrics import Metrics
 from employai.runtime.recording import Recordings, forget_erased, recordings_dir
 from employai.runtime.scheduler import Scheduler
@@ -230,7 +231,7 @@ class Bot:
         if self.recordings is not None:
             await asyncio.to_thread(self.recordings.prepare, self._engines.synthesizer.synthesize,
                                     self._config.recording.announcement, self._config.memory.retention_days)
-            await asyncio.to_thread(forget_erased, self.recordings.folder, self._store.call_record)
+            await asyncio.to_thread(forget_erased, self.recordings.folder, self._store.anonymised_calls)
         await asyncio.to_thread(self.agent.start)
         self.status.update(registration=self.agent.registration, calls=0)
         print(f"Employai is answering at {self.agent.uri}", flush=True)
@@ -239,6 +240,8 @@ class Bot:
         scheduler = asyncio.create_task(Scheduler(self._config, self._store, self.place_call,
                                                      self._config.registration.effective_domain,
                                                      metrics=self.metrics).run(stop))
+        recordings = self.recordings.folder if self.recordings is not None else None
+        housekeeping = asyncio.create_task(Housekeeping.of_bot(self._config, self._store, recordings).run(stop))
         if self._config.console.enabled:
             from employai.console.server import run_console  # the web stack, only when it serves
 
@@ -247,7 +250,7 @@ class Bot:
             await stop.wait()
         finally:
             await self.shutdown()
-            await asyncio.wait([scheduler], timeout=5)
+            await asyncio.wait([scheduler, housekeeping], timeout=5)
             self.status.stopped()
 
     async def shutdown(self) -> None:

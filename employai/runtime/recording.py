@@ -10,8 +10,10 @@ A file is named `<call id>-<caller key>.wav`, the key an HMAC of the caller's nu
 a secret of the folder's own (`.key`, made at first use), so that "forget me" finds every recording of a caller
 whose call records were anonymised (`forget_recordings`) while a file's name does not give the number away (a
 plain hash of a phone number is undone by trying every number). Retention removes files older than
-`memory.retention_days` (`prune_recordings`). The folder is the owner's alone (0700, files 0600): recordings are
-personal data. At start, the files of calls cut off by a crash (`.live-*`) are deleted: nothing says whose they are.
+`memory.retention_days` (`prune_recordings`), at start and then every `memory.housekeeping_minutes` while the bot
+runs, as does the sweep of recordings whose call record was anonymised elsewhere (`forget_erased`). The folder is
+the owner's alone (0700, files 0600): recordings are personal data. At start, the files of calls cut off by a crash
+(`.live-*`) are deleted: nothing says whose they are.
 """
 
 from __future__ import annotations
@@ -102,18 +104,25 @@ def prune_recordings(folder: Path, retention_days: float, now: float | None = No
     return len(old)
 
 
-def forget_erased(folder: Path, call_record: Callable[[int], dict | None]) -> int:
+def forget_erased(folder: Path, anonymised: Callable[[list[int]], set[int]]) -> int:
     """Delete the recordings of calls whose record was anonymised since ("forget me" said on a call that ended
-    with the bot killed, or on another bot sharing the database): at start, beside retention. How many."""
+    with the bot killed, or on another bot sharing the database): at start and at every housekeeping sweep
+    (`employai/runtime/housekeeping.py`). `anonymised` is given the call ids of every file named after a caller at
+    once (one look-up, `TranscriptStore.anonymised_calls`) and answers those whose record names nobody now. How
+    many were deleted."""
     if not folder.is_dir():
         return 0
-    gone = 0
+    anonymous = caller_key(folder, "")
+    named: dict[int, list[Path]] = {}
     for path in folder.glob("*-*.wav"):
         call_id, _, key = path.stem.partition("-")
-        if not call_id.isdigit() or key == caller_key(folder, ""):
-            continue
-        record = call_record(int(call_id))
-        if record is not None and not (record.get("caller_user") or record.get("claimed_user")):
+        if call_id.isdigit() and key != anonymous:
+            named.setdefault(int(call_id), []).append(path)
+    if not named:
+        return 0
+    gone = 0
+    for erased in anonymised(sorted(named)):
+        for path in named.get(erased, []):
             path.unlink(missing_ok=True)
             gone += 1
     return gone
