@@ -25,7 +25,7 @@ import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from employai.harness.bench_reliability import Bench
+from employai.harness.bench_bot import Bench
 from employai.harness.bench_soak import DialResult
 from employai.harness.eval_hearing import flite
 from employai.runtime.cpu import cpu_model, machine_cores

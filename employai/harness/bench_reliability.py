@@ -11,7 +11,9 @@ It starts its own bot (`employai run` on the bundled models, loopback only) and 
    descriptors sampled from /proc.
 
 All traffic stays on 127.0.0.0/8. The bot trusts 127.0.0.1 only (its "PBX"), so the flood and the torture come
-from strangers. A benchmark: it prints figures (and saves them as JSON) and checks nothing. Not part of `make test`.
+from strangers. The bot under test and the scripted caller are `bench_bot.Bench`. On a terminal a bar shows the
+stages done (and the soak's time); piped, the output is the plain lines. A benchmark: it prints figures (and saves
+them as JSON) and checks nothing. Not part of `make test`.
 """
 
 from __future__ import annotations
@@ -28,11 +30,14 @@ import subprocess
 import sys
 import time
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 
-from employai.harness.bench_soak import DialResult, run_soak, soak_table
-from employai.harness.launcher import BotProcess, free_port, start_bot
-from employai.harness.sip_torture import CALLER, CORPUS, Torture, expected, request, send_corpus, send_one
+from employai.harness.bench_bot import BOT_SIP, Bench, log_errors
+from employai.harness.bench_soak import run_soak, soak_table
+from employai.harness.launcher import free_port
+from employai.harness.sip_torture import CALLER, CORPUS, expected, send_corpus
+from employai.runtime.progress import say, steps
 from sip_config.schema import Config
 
 # (INVITEs a second, INVITEs in all, ms an answered call is held): at most FLOOD_AT_ONCE calls at once. The
@@ -41,118 +46,7 @@ FLOODS = ((100, 300, 0), (400, 600, 0), (20, 100, 20000))
 FLOOD_AT_ONCE = 100
 FLOOD_SOURCE = "127.0.0.3"
 TORTURE_SOURCE = "127.0.0.4"
-BOT_SIP = 'trusted_proxies = ["127.0.0.1"]'  # more keys of the bot's [sip] table
 QUESTIONS = ["What are your opening hours?", "How much does a visit cost?", "Are you open on Saturday?"]
-ERROR_MARKERS = ("Traceback", " ERROR ", " CRITICAL ", "Assertion", "Fatal Python error", "Segmentation fault",
-                 "Error:")
-
-
-class Bench:
-    """The bot under test (restarted on the same data directory when it dies) and the scripted caller."""
-
-    def __init__(self, workdir: Path, questions: list[Path], extra_toml: str = "", sip_toml: str = BOT_SIP):
-        self.workdir = workdir
-        self.questions = questions
-        self._toml = (extra_toml, sip_toml)
-        self.bot_dir = workdir / "bot"
-        self._bot: BotProcess | None = None
-        self.runs = 0
-        self.crashes: list[dict] = []
-        self._log_offset = 0
-
-    def start(self) -> float:
-        """Start (or restart) the bot; seconds until it said it is answering. The launcher rewrites bot.log, so
-        the last run's log is kept as bot-run-N.log first."""
-        log = self.bot_dir / "bot.log"
-        if log.exists():
-            shutil.copy(log, self.bot_dir / f"bot-run-{self.runs}.log")
-        began = time.monotonic()
-        self._bot = start_bot(self.bot_dir, extra_toml=self._toml[0], sip_toml=self._toml[1])
-        self.runs += 1
-        self._log_offset = 0
-        return time.monotonic() - began
-
-    @property
-    def bot(self) -> BotProcess:
-        """The bot's latest run (dead or alive); `start` first."""
-        if self._bot is None:
-            raise RuntimeError("the bot was never started")
-        return self._bot
-
-    def pid(self) -> int:
-        return self.bot.proc.pid
-
-    def alive(self) -> bool:
-        return self._bot is not None and self._bot.proc.poll() is None
-
-    def ensure(self, stage: str) -> bool:
-        """Restart the bot if it died (a crash, recorded); whether it had."""
-        if self.alive():
-            return False
-        tail = self.new_log()[-3000:]
-        self.crashes.append({"stage": stage, "exit_code": self.bot.proc.returncode, "log_tail": tail})
-        print(f"  the bot died during {stage} (exit code {self.bot.proc.returncode}); restarting it", flush=True)
-        self.start()
-        return True
-
-    def new_log(self) -> str:
-        """The bot's log written since the last call."""
-        try:
-            with open(self.bot_dir / "bot.log", encoding="utf-8", errors="replace") as f:
-                f.seek(self._log_offset)
-                text = f.read()
-                self._log_offset = f.tell()
-        except OSError:
-            return ""
-        return text
-
-    def dial_command(self, questions: list[Path], tag: str, timeout: float) -> list[str]:
-        record = self.workdir / "heard" / f"{tag.rsplit('-', 1)[0]}.wav"  # the last call of each caller only
-        record.parent.mkdir(exist_ok=True)
-        cmd = [sys.executable, "-m", "employai", "dial", self.bot.uri, "--record", str(record),
-               "--port", str(free_port()), "--codec", "PCMU", "--timeout", str(timeout), "--json"]
-        for q in questions:
-            cmd += ["--play", str(q)]
-        return cmd
-
-    def dial(self, questions: list[Path], tag: str, timeout: float = 60.0) -> DialResult:
-        """One scripted call from 127.0.0.1 (`employai dial`, its own process)."""
-        try:
-            out = subprocess.run(self.dial_command(questions, tag, timeout), capture_output=True, text=True,
-                                 timeout=timeout + 30, stdin=subprocess.DEVNULL)
-        except subprocess.TimeoutExpired:
-            return DialResult("failed", detail=f"{tag}: the test caller did not finish in {timeout + 30:.0f} s")
-        lines = [line for line in out.stdout.splitlines() if line.startswith("[")]
-        if lines:
-            replies = [r["latency_s"] for r in json.loads(lines[-1])]
-            return DialResult("completed" if all(x is not None for x in replies) else "reply missing", replies)
-        last = (out.stderr.strip().splitlines() or ["(no output)"])[-1][-300:]
-        return DialResult("not answered" if "was not answered" in out.stderr else "failed", detail=f"{tag}: {last}")
-
-    def probe(self, deadline_s: float = 30.0) -> float | None:
-        """Seconds until a plain INVITE from 127.0.0.1 is answered 200 (then ACKed and hung up), or None."""
-        began = time.monotonic()
-        normal = Torture("probe", "a normal INVITE", request().replace(f"sip:{CALLER}@", "sip:probe@"), "200")
-        while time.monotonic() - began < deadline_s:
-            if send_one(normal, ("127.0.0.1", self.bot.port), "127.0.0.1").final == 200:
-                return time.monotonic() - began
-            time.sleep(0.2)
-        return None
-
-    def stop(self) -> str:
-        if self._bot is None:
-            return "never started"
-        if not self.alive():
-            return f"had exited (code {self._bot.proc.returncode})"
-        try:
-            return f"exited with code {self.bot.stop()} on SIGTERM"
-        except RuntimeError as exc:
-            return str(exc)
-
-
-def log_errors(text: str) -> list[str]:
-    """Lines of the bot's log that speak of an error (Python tracebacks, PJSIP assertions, ERROR records)."""
-    return [line[:300] for line in text.splitlines() if any(m in line for m in ERROR_MARKERS)]
 
 
 def _legit(bench: Bench, tag: str) -> dict:
@@ -186,7 +80,8 @@ def _parse_sipp_messages(path: Path) -> dict:
             "responses_received": dict(sorted(received.items()))}
 
 
-def flood(bench: Bench) -> list[dict]:
+def flood(bench: Bench, ran: Callable[[], object] = lambda: None) -> list[dict]:
+    """The FLOODS in turn (`ran` after each: the progress bar)."""
     runs = []
     for rate, total, hold_ms in FLOODS:
         bench.new_log()
@@ -197,8 +92,7 @@ def flood(bench: Bench) -> list[dict]:
                "-p", str(free_port()), "-mp", str(free_port()), "-r", str(rate), "-l", str(FLOOD_AT_ONCE),
                "-m", str(total), "-d", str(hold_ms), "-timeout", "40s", "-nostdin", "-trace_msg",
                "-message_file", str(messages)]
-        print(f"  flood: {total} INVITEs at {rate}/s from {FLOOD_SOURCE}, answered calls held {hold_ms} ms",
-              flush=True)
+        say(f"  flood: {total} INVITEs at {rate}/s from {FLOOD_SOURCE}, answered calls held {hold_ms} ms")
         began = time.monotonic()
         sipp = subprocess.Popen(cmd, cwd=out_dir, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                                 stderr=subprocess.DEVNULL)
@@ -221,12 +115,13 @@ def flood(bench: Bench) -> list[dict]:
         run["legit_call"] = legit if legit is not None else _legit(bench, f"after-flood-{rate}")
         run["bot_log_errors"] += log_errors(bench.new_log())
         runs.append(run)
+        ran()
     return runs
 
 
 def torture(bench: Bench) -> dict:
     bench.new_log()
-    print(f"  torture: {len(CORPUS)} messages from {TORTURE_SOURCE}", flush=True)
+    say(f"  torture: {len(CORPUS)} messages from {TORTURE_SOURCE}")
     exchanges = send_corpus(("127.0.0.1", bench.bot.port), TORTURE_SOURCE)
     rows = [{"name": t.name, "what": t.what, "transport": t.transport, "expect": t.expect, "got": e.summary(),
              "final": e.final, "as_expected": expected(t.expect, e.final)}
@@ -369,15 +264,20 @@ def run_reliability(args: argparse.Namespace, config: Config) -> int:
                     "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"}
     print(f"reliability benchmark in {workdir}: starting the bot", flush=True)
     bench.start()
+    # A bar of the stages (each flood, torture, kill -9, soak) on a terminal; nothing but the lines otherwise.
+    stages = steps(len(FLOODS) + 3, "reliability stages")
     try:
-        report["flood"] = flood(bench)
+        report["flood"] = flood(bench, stages.update)
         report["torture"] = torture(bench)
+        stages.update()
         report["kill_restart"] = kill_restart(bench)
+        stages.update()
         callers = int(args.calls or 2)
-        print(f"  soak: {callers} callers for {args.soak_minutes:g} min", flush=True)
+        say(f"  soak: {callers} callers for {args.soak_minutes:g} min")
         bench.new_log()
         soak_began = time.time()
         report["soak"] = run_soak(bench, bench.questions, args.soak_minutes, callers)
+        stages.update()
         report["soak_log_errors"] = log_errors(bench.new_log())
         report["torture"]["bot_records"] = torture_calls(bench)
         report["soak"]["bot_end_reasons"] = dict(Counter(
@@ -386,6 +286,7 @@ def run_reliability(args: argparse.Namespace, config: Config) -> int:
         if report["soak"]["crash"] is not None:
             bench.ensure("soak")
     finally:
+        stages.close()
         report["shutdown"] = bench.stop()
         report["crashes"] = bench.crashes
         (workdir / "results.json").write_text(json.dumps(report, indent=1, default=str))

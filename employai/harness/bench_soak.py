@@ -16,6 +16,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Protocol
 
+from employai.runtime.progress import say, timer
+
 SAMPLE_EVERY_S = 10.0
 DIAL_TIMEOUT_S = 150.0  # one scripted call of a few questions, on a loaded machine
 
@@ -30,7 +32,7 @@ class DialResult:
 
 
 class Bench(Protocol):
-    """What the soak needs of the benchmark (see bench_reliability.Bench)."""
+    """What the soak needs of the benchmark (see bench_bot.Bench)."""
 
     def pid(self) -> int: ...
 
@@ -92,18 +94,21 @@ def run_soak(bench: Bench, questions: list[Path], minutes: float, calls: int) ->
     samples: list[Sample] = []
     crash: dict | None = None
     next_sample = start
-    while time.monotonic() < deadline:
-        now = time.monotonic()
-        if now >= next_sample:
-            s = sample(pid, now - start)
-            if s is None or not bench.alive():
-                crash = {"after_s": round(now - start, 1), "pid": pid}
-                break
-            samples.append(s)
-            print(f"  soak {s.t_s:5.0f} s: rss {s.rss_kb / 1024:6.1f} MB  threads {s.threads:3d}  fds {s.fds:3d}  "
-                  f"calls done {len(results)}", flush=True)
-            next_sample += SAMPLE_EVERY_S
-        time.sleep(0.2)
+    with timer(minutes * 60, "soak") as clock:  # a bar of the soak's time on a terminal; nothing otherwise
+        while time.monotonic() < deadline:
+            now = time.monotonic()
+            clock.update(max(0, min(int(now - start), clock.total) - clock.n))
+            if now >= next_sample:
+                s = sample(pid, now - start)
+                if s is None or not bench.alive():
+                    crash = {"after_s": round(now - start, 1), "pid": pid}
+                    break
+                samples.append(s)
+                clock.set_postfix(calls=len(results), refresh=False)
+                say(f"  soak {s.t_s:5.0f} s: rss {s.rss_kb / 1024:6.1f} MB  threads {s.threads:3d}  fds {s.fds:3d}  "
+                    f"calls done {len(results)}")
+                next_sample += SAMPLE_EVERY_S
+            time.sleep(0.2)
     stop.set()
     for worker in workers:  # each call in flight ends by itself (its script or its timeout)
         worker.join(DIAL_TIMEOUT_S + 30)

@@ -23,6 +23,11 @@ def steps(total: int, desc: str) -> tqdm:
     return tqdm(total=total, desc=desc, unit="step", disable=None, leave=False, file=sys.stderr)
 
 
+def timer(seconds: float, desc: str) -> tqdm:
+    """A bar of time, for work of a set length (a soak): `update()` it by the whole seconds gone."""
+    return tqdm(total=max(1, round(seconds)), desc=desc, unit="s", disable=None, leave=False, file=sys.stderr)
+
+
 def say(text: str) -> None:
     """A line of results on stdout while a bar may be showing (tqdm clears the bar and draws it again below)."""
     tqdm.write(text, file=sys.stdout)
