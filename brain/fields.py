@@ -116,6 +116,21 @@ def spoken_digits(text: str) -> str:
     return "".join(d for run in kept for _, d in run)
 
 
+_NUMBER_IS = re.compile(r"\b(?:number|phone|mobile)\s*(?:is|'s)\b", re.IGNORECASE)
+
+
+def number_said(text: str) -> str:
+    """The digits of the number a caller gives in answer to "what's your number?": those after "(my) number is"
+    when they make a whole number, else every digit said. A word before them that a recogniser
+    made a digit ("my number is" heard as "nine number is") is not part of the number."""
+    marks = list(_NUMBER_IS.finditer(text))
+    if marks:
+        after = spoken_digits(text[marks[-1].end():])
+        if MIN_PHONE <= len(after) <= MAX_PHONE:
+            return after
+    return spoken_digits(text)
+
+
 def read_back_digits(digits: str) -> str:
     """'5550107788' -> '5 5 5, 0 1 0, 7 7 8 8': groups of three, ending in one or two groups of four."""
     n = len(digits)
@@ -264,7 +279,7 @@ def looks_like_name(words: list[str]) -> bool:
 
 
 def _parse_phone(text: str) -> Parsed | None:
-    digits = spoken_digits(text)
+    digits = number_said(text)
     return Parsed(digits) if MIN_PHONE <= len(digits) <= MAX_PHONE else None
 
 

@@ -197,7 +197,7 @@ class FormRunner:
         return self._stored(replace(s, values=values), item, parsed.value)
 
     def _on_number(self, s: _State, item: FormField, text: str) -> FormStep:
-        digits = spoken_digits(text)
+        digits = fields.number_said(text)
         pieces = s.partial + digits
         if s.partial and not digits.startswith(s.partial) and fields.MIN_PHONE <= len(pieces) <= fields.MAX_PHONE:
             number = pieces  # the rest of a number said in pieces ("555" ... "0107788")

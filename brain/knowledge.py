@@ -9,7 +9,10 @@ A question is matched to a fact in three ways, and the best counts:
   to Friday ...");
 - through a topic: front-desk questions fall into a few kinds (hours, prices, services, ...; `intents.TOPICS`). A
   question close to a kind ("What kind of work do you do?" -> services) reaches the facts of that kind ("We fix
-  leaks, ...") though the two sentences share few words;
+  leaks, ...") though the two sentences share few words. The kind is also judged on the question with the things it
+  names left out ("Could you deal with something that something all something?"), so that a question about a
+  shower that drips, which the facts cover by meaning, is of the services kind as its wording says (services
+  only: a price or an opening time is of one thing);
 - by its things: every specific thing the question names is in the fact ("can you unblock a drain").
 The specific things the question names must be in the fact, by word, spelling, sound (a recogniser's "working
 reference" for "booking reference") or meaning ("Saturdays" ~ "Friday", "sink" ~ "drains"): "Do you fix cars?"
@@ -55,6 +58,10 @@ FACT_TOPIC_MIN = 0.35  # a fact is of a topic when that close to its examples ..
 FACT_TOPIC_SPREAD = 0.1  # ... and within this of its closest topic
 TOPIC_MIN = 0.5  # a question is of a topic when that close to one of its examples ...
 TOPIC_CREDIT = 0.6  # ... and then its meaning is taken to be that of the topic's facts, at least this
+# The kinds judged also on the question without its things (see `_frame`): what the business does covers things
+# alike ("a shower that drips" / "leaks"); a price or an opening time is of one thing ("how much are dentures" is
+# not answered by the price of a check-up), so those are judged on the whole question only.
+FRAMED_TOPICS = frozenset(("services",))
 NAMED_THINGS_SCORE = 0.6  # the meaning credited to a fact that has every specific thing the question names
 
 # Words that say what kind of thing is asked rather than name a specific thing: a question need not find these
@@ -185,6 +192,16 @@ def _runs(text: str, keep: Callable[[str], bool]) -> list[str]:
     return list(dict.fromkeys(runs))
 
 
+def _frame(question: str, named: Sequence[str]) -> str:
+    """The question with the things it names put as "something" ("Could you deal with the something that
+    something all something?"): what it asks of them, for its topic, which the things' own words drown ("a shower
+    that drips all night" is services, asked as "could you deal with"). "" when it names nothing."""
+    if not named:
+        return ""
+    pattern = r"\b(?:" + "|".join(re.escape(w) for w in sorted(set(named), key=len, reverse=True)) + r")\b"
+    return re.sub(pattern, "something", question, flags=re.IGNORECASE)
+
+
 def _subject(text: str) -> tuple[str, ...]:
     """"Your booking reference is 4471." -> ("booking", "reference", "bookingreference")."""
     head = text.lower().removeprefix("your ").partition(" is ")[0].partition(" are ")[0]
@@ -264,11 +281,17 @@ class FactFinder:
         asked = content_words(question)  # may be empty: "where are you?" is all small words, and a topic
         named = [w for w in asked if not w.isdigit() and not _generic(w)]  # "cars" in "do you fix cars?"
         runs = {w: run for run in _runs(question, lambda w: w in named) for w in run.split()}
-        vectors, vector = self._shared.word_vectors([*named, *runs.values()], also=question)
+        frame = _frame(question, named)
+        vectors, vector = self._shared.word_vectors([*named, *runs.values(), *([frame] if frame else [])],
+                                                    also=question)
+        topics = self._shared.topics.similarities(vector)
+        if frame and vector is not None:  # what is asked of the things: "could you deal with something ...?"
+            framed = self._shared.topics.similarities(vectors[frame])
+            topics = {t: max(score, framed.get(t, 0.0)) if t in FRAMED_TOPICS else score for t, score in topics.items()}
         said = set(words(question))
         return _Question(asked, named, [w for w in asked if _generic(w) and stem(w) in self._all_stems], runs,
-                         _pairs(question), vectors, vector, self._shared.topics.similarities(vector),
-                         bool(_FIRST_PERSON & said), bool(_SECOND_PERSON & said))
+                         _pairs(question), vectors, vector, topics, bool(_FIRST_PERSON & said),
+                         bool(_SECOND_PERSON & said))
 
     def _score(self, fact: _Fact, q: _Question, cosine: float, follow_on: bool = False) -> float | None:
         """The fact's score for the question (see `Match`), or None when it cannot be the answer."""

@@ -192,6 +192,13 @@ def test_the_same_number_said_back_without_a_no_confirms_it():
     assert "Let me check" in runner.answer("five five five oh one oh seven seven eight eight").say
 
 
+def test_a_word_heard_as_a_digit_before_number_is_is_not_part_of_the_number():
+    runner = _runner(MESSAGE, prefill={"for whom": "Stella"})
+    _talk(runner, "please call me back")
+    step = runner.answer("Nine number is two four seven, zero one zero three four five six.")  # "My number is"
+    assert step.say == "That's 2 4 7, 0 1 0, 3 4 5 6. Is that right?"
+
+
 def test_a_number_said_in_pieces_is_put_together():
     runner = _runner(MESSAGE, prefill={"for whom": "Stella"})
     _talk(runner, "please call me back")

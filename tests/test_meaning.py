@@ -44,6 +44,7 @@ PLUMBING_QUESTIONS = [
     ("can you unblock a drain", "leaks"), ("my boiler stopped working can you help", "leaks"),
     ("do you sort out blocked drains", "leaks"), ("can you help with a leak", "leaks"),
     ("Trillo, what sort of job do you take on?", "leaks"), ("Hiya, are you open on a Saturday?", "Monday"),
+    ("could you deal with a tap that drips", "leaks"), ("do you sort out toilets that won't flush", "leaks"),
 ]
 DENTAL_QUESTIONS = [
     ("when is the clinic open", "Monday"), ("are you open saturday", "Monday"),
@@ -66,6 +67,8 @@ OFF_TOPIC = [
     "do you do gardening", "can you paint my house", "do you fix computers", "who won the election",
     "what is your favourite colour", "my name is peter jones", "what's your email address",
     "Cars, do you fix them?", "Joe, do you fix cars?", "Morning, do you do roofs?",
+    "could you deal with a car that won't start", "could you deal with a fence that's fallen down",
+    "my laptop keeps crashing can you help",
 ]
 DENTAL_OFF_TOPIC = [
     "Which dentist is working this afternoon?",  # names the dentist, asks nothing a price answers
