@@ -134,9 +134,10 @@ def policy_for(memory, replies: list[str], config: Config | None = None, call_id
                            directory or Directory(config.transfer), lambda fn, *a, **k: fn(*a, **k))
 
 
-async def spoken(policy, said: str) -> str:
-    """What the caller hears in answer to `said` (and the policy is told it was heard)."""
-    answer = await policy.answer(said)
+async def spoken(policy, said: str, unsure: bool = False) -> str:
+    """What the caller hears in answer to `said` (and the policy is told it was heard). `unsure`: the recogniser
+    doubted the words."""
+    answer = await policy.answer(said, unsure)
     text = "".join([piece async for piece in answer.pieces()]).strip()
     await policy.heard(answer, text)
     return text

@@ -316,3 +316,16 @@ def test_a_time_asked_for_is_heard_with_its_day(ears, tmp_path_factory):
                 right[expect] += heard_right(text, said)
                 heard.append((expect, said))
     assert right["when"] > right[""] and right["when"] >= 8, (right, heard)  # of 12
+
+
+@pytest.mark.engine
+def test_clear_speech_is_not_doubted_and_the_recogniser_reports_its_doubt(ears, tmp_path_factory):
+    """`Transcript.unsure` (the bot then asks to hear a turn again, when nothing understands it): not for clear
+    questions over G.711, in voices and words of no prompt; a score is reported for every transcript."""
+    folder = tmp_path_factory.mktemp("flite")
+    questions = ("How much do you charge to come out?", "Are you open on Saturdays?",
+                 "Can I leave a message for the manager?", "Thank you very much, goodbye.")
+    heard = [ears[True].transcribe(telephone(flite(q, voice, folder), law).tobytes())
+             for q in questions for voice, law in (("awb", "ulaw"), ("rms", "alaw"))]
+    assert all(t.logprob < 0 for t in heard), heard  # measured, not left at "sure"
+    assert sum(t.unsure for t in heard) <= 1, heard

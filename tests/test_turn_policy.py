@@ -216,3 +216,20 @@ def test_the_dental_profile_uses_its_own_facts_and_forms(tmp_path, embedder):
     reply, = _talk(policy, "I'd like to book a check-up")
     assert "?" in reply and "plumb" not in reply.lower()
     store.close()
+
+
+def test_words_the_recogniser_doubts_and_nothing_understands_are_asked_again_once(store, embedder):
+    """A turn heard as "What's your call-out, CV days?" with the recogniser unsure: a receptionist asks to hear it
+    again rather than say they do not know; once only, and never instead of an answer the words do give."""
+    from employai.runtime.answers import SAY_AGAIN
+
+    async def run(policy, *turns):
+        return [await spoken(policy, said, unsure) for said, unsure in turns]
+
+    policy = policy_for(store.caller_memory("+15550140"), ["unused"] * 6, embedder=embedder)
+    odd = "Is the blue wibble frobnicated?"
+    heard = asyncio.run(run(policy, (odd, True), (odd, True), ("How much do you charge to come out?", True),
+                            (odd, False)))
+    assert heard[0] == SAY_AGAIN and heard[1] != SAY_AGAIN, heard  # asked once; then answered as heard
+    assert "eighty" in heard[2], heard  # understood words are answered, however unsure the recogniser was
+    assert heard[3] != SAY_AGAIN, heard

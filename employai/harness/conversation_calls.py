@@ -1,11 +1,12 @@
 """Scripted dialogues played over the telephone path, and what the bot's database recorded of each call.
 
-The caller's turns are spoken by flite voices (slt, rms; cached WAVs) or taken from the shared human recordings,
-or keyed (DTMF). One dialogue is one call placed by `employai dial` in its own process (PJSUA2 holds one endpoint
-per process), offering only PCMU or PCMA, so the audio really is 8 kHz G.711. Afterwards the bot's database says
-what it heard and replied per caller turn (a caller's answer to the bot's check of what it heard, "Sales, is
-that right?", counted with the turn it checked; see `script.check_for`), the forms and messages it stored, the
-transfer it attempted and how the call ended; the dialer says whether the bot hung up (BYE).
+The caller's turns are spoken by flite voices (slt, rms; cached WAVs) or taken from the shared human recordings, or
+keyed (DTMF); asked to say a turn again, the caller says it again a little slower. One dialogue is one call placed
+by `employai dial` in its own process (PJSUA2 holds one endpoint per process), offering only PCMU or PCMA, so the
+audio really is 8 kHz G.711. Afterwards the bot's database says what it heard and replied per caller turn (a
+caller's answer to the bot's check of what it heard, "Sales, is that right?", counted with the turn it checked; see
+`script.check_for`), the forms and messages it stored, the transfer it attempted and how the call ended; the dialer
+says whether the bot hung up (BYE).
 
 Blocking: each call to `play` runs one call to its end; several may run at once from different threads
 (the voice cache writes each file whole, under its final name last).
@@ -32,6 +33,7 @@ SHARED_SPEECH = Path(__file__).resolve().parents[3] / "shared" / "eval" / "speec
 TURN_TIMEOUT_S = 30.0  # a turn's budget in the dialer: the caller's speech, the reply, the quiet after it
 LINGER_S = 8.0  # after a last turn that should end the call: how long the caller waits for the BYE
 RECORD_WAIT_S = 15.0  # how long the bot may take to close the call's record after the call
+AGAIN_STRETCH = 1.2  # a turn said again, when the bot asks to hear it again: this much slower
 
 
 @dataclass(frozen=True)
@@ -69,7 +71,8 @@ class CallerVoices:
         self._cache, self._speech = cache, speech_dir
         cache.mkdir(parents=True, exist_ok=True)
 
-    def wav(self, turn: Turn, voice: str) -> Path:
+    def wav(self, turn: Turn, voice: str, again: bool = False) -> Path:
+        """The turn spoken; `again`: said again when asked to, a little slower, as people do (a recording: as is)."""
         if turn.recording and (self._speech / turn.recording).exists():
             path = self._cache / f"human-{Path(turn.recording).stem}.wav"
             if not path.exists():
@@ -78,11 +81,12 @@ class CallerVoices:
                 partial.replace(path)
             return path
         digest = hashlib.sha1(turn.text.encode()).hexdigest()[:12]
-        path = self._cache / f"{voice}-{digest}.wav"
+        path = self._cache / f"{voice}-{digest}{'-again' if again else ''}.wav"
         if not path.exists():
             partial = path.with_suffix(f".{threading.get_ident()}.part.wav")  # callers may share the cache
-            subprocess.run(["flite", "-voice", voice, "-t", turn.text, "-o", str(partial)], check=True, timeout=60,
-                           capture_output=True)
+            slower = ["--setf", f"duration_stretch={AGAIN_STRETCH}"] if again else []
+            subprocess.run(["flite", "-voice", voice, *slower, "-t", turn.text, "-o", str(partial)], check=True,
+                           timeout=60, capture_output=True)
             partial.replace(path)
         return path
 
@@ -132,13 +136,18 @@ def _dial(bot: BotProcess, dialogue: Dialogue, user: str, voices: CallerVoices,
     for turn in dialogue.turns:
         cmd += ["--keys", turn.keys] if turn.keys else ["--play", str(voices.wav(turn, dialogue.voice))]
     listening = []
-    for index in range(len(dialogue.turns)):
+    for index, turn in enumerate(dialogue.turns):
+        if turn.keys:
+            continue
+        again = {"again": str(voices.wav(turn, dialogue.voice, again=True))}
         check = check_for(dialogue.turns, index)
-        if check is not None:
-            said = {key: str(voices.wav(Turn(text, Expect("")), dialogue.voice)) if text else ""
-                    for key, text in (("yes", check.yes), ("no", check.no))}
-            listening.append({"turn": index, "asks": check.asks, "right": check.right, "digits": check.digits,
-                              "keys": check.keys, **said})
+        if check is None:
+            listening.append({"turn": index, **again})
+            continue
+        said = {key: str(voices.wav(Turn(text, Expect("")), dialogue.voice)) if text else ""
+                for key, text in (("yes", check.yes), ("no", check.no))}
+        listening.append({"turn": index, "asks": check.asks, "right": check.right, "digits": check.digits,
+                          "keys": check.keys, **said, **again})
     if listening:
         checks = workdir / f"checks-{user}.json"
         checks.write_text(json.dumps(listening))

@@ -49,17 +49,20 @@ class TurnResult:
 class Listening:
     """After turn `turn`, the caller listens to the reply: if it asks a check (`asks`), the caller says `yes` when
     the reply matches `right`, else `no` (a WAV each; no `yes`: the script's next turn answers it). A reply that
-    asks for the keypad (`keypad`) is answered with `keys`, when there are keys for it. At most `MAX_CHECKS`
-    answers a turn. The reply is heard as a person hears it: through the line, transcribed."""
+    asks for the keypad (`keypad`) is answered with `keys`, when there are keys for it; one that asks to hear the
+    turn again (`again_asked`), with `again`. At most `MAX_CHECKS` answers a turn. The reply is heard as a person
+    hears it: through the line, transcribed."""
 
     turn: int
-    asks: str
-    right: str
-    no: str
+    asks: str = ""  # "": the turn is not checked (only `again` applies)
+    right: str = ""
+    no: str = ""
     yes: str = ""
     digits: bool = False
     keys: str = ""  # the number as keyed (with the terminator), for a bot that asks for the keypad
     keypad: str = r"key ?pad"  # what makes a reply ask for the keypad
+    again: str = ""  # the turn said again (a WAV), for a bot that asks to hear it again (once)
+    again_asked: str = r"say (?:that|it) again|didn't (?:quite )?catch|repeat that"
 
 
 @dataclass(frozen=True)
@@ -208,17 +211,23 @@ def _answer_checks(agent: SipAgent, call_id: int, caller: ScriptedCaller, listen
     """The caller's answers to the bot's checks of what it heard in the turn just played (none when it did not
     check)."""
     answers: list[TurnResult] = []
+    again = listening.again
     for _ in range(MAX_CHECKS):
         if caller.ended.is_set() or time.monotonic() >= deadline:
             break
         since = time.monotonic() - (time.time() - said.speech_end_at)
         reply = ears.hear(caller, since, listening.digits)
+        answer = ""
         if listening.keys and re.search(listening.keypad, reply, re.IGNORECASE):
-            said = _play_turn(agent, call_id, caller, KEYS_PREFIX + listening.keys, deadline)
+            answer = KEYS_PREFIX + listening.keys
+        elif again and re.search(listening.again_asked, reply, re.IGNORECASE):
+            answer, again = again, ""  # said again once; asked again after that, the script goes on
+        if answer:
+            said = _play_turn(agent, call_id, caller, answer, deadline)
             said.answers_check = True
             answers.append(said)
             continue
-        if not re.search(listening.asks, reply, re.IGNORECASE):
+        if not listening.asks or not re.search(listening.asks, reply, re.IGNORECASE):
             break
         right = bool(re.search(listening.right, reply, re.IGNORECASE))
         if right and not listening.yes:

@@ -20,6 +20,7 @@ DONT_KNOW = "I'm sorry, I don't know that. I can take a message for someone who 
 NO_MESSAGE = "All right. Is there anything else I can help with?"
 ANYTHING_ELSE = "All right. Is there anything else I can help you with?"
 NUMBER_NOTED = "Thank you, I've noted that."
+SAY_AGAIN = "Sorry, I didn't quite catch that. Could you say it again?"
 NUMBER_AGAIN = "Sorry about that. Could you tell me the number again, or key it in on your keypad?"
 THANKS_ONLY = re.compile(r"^\W*(?:ok(?:ay)?\W+|great\W+|lovely\W+)?(?:thanks|thank you|cheers)"
                          r"(?: (?:very|so) much)?\W*$", re.IGNORECASE)
@@ -52,7 +53,8 @@ def fixed_lines(config: Config) -> list[str]:
     """The lines this policy says word for word: synthesised at start, so they start at once on a call."""
     company = config.profile.company
     lines = [ROBOT.format(company=company), CLOSE.format(company=company), DONT_KNOW, NO_MESSAGE, NUMBER_NOTED,
-             NUMBER_AGAIN, *(config.transfer.announce_text.format(name=e.name) for e in config.transfer.directory)]
+             NUMBER_AGAIN, SAY_AGAIN,
+             *(config.transfer.announce_text.format(name=e.name) for e in config.transfer.directory)]
     for form in config.forms:
         lines += [f.prompt for f in form.fields] + keypad_lines(form)
     return lines

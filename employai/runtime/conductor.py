@@ -302,7 +302,7 @@ class CallConductor:
         if not turn.caller_text:
             return
         self._transfer_request.take()  # a request from a reply prepared and dropped is not this turn's
-        await self._deliver(await self._policy.answer(turn.caller_text), turn)
+        await self._deliver(await self._policy.answer(turn.caller_text, transcript.unsure), turn)
 
     async def _deliver(self, answer: Answer, turn: SpokenTurn) -> None:
         """Say the answer; once it is heard, do what it does: transfer, bind a verified caller, hang up."""

@@ -52,6 +52,7 @@ from .answers import (
     NUMBER_NOTED,
     OFFER_FORM,
     ROBOT,
+    SAY_AGAIN,
     THANKS_ONLY,
     WHO_THEN,
     Answer,
@@ -79,6 +80,7 @@ class _State:
     last_reply: str = ""
     fact_asked: str = ""  # the caller's question a fact answered last turn ("and a filling?" follows it)
     forget_pending: bool = False
+    asked_again: bool = False  # the bot has just asked the caller to say it again (once: then it answers as heard)
 
 
 @dataclass
@@ -100,15 +102,18 @@ class TurnPolicy:
     _facts_found: dict[str, str | None] = field(default_factory=dict)
     _voice: ModelVoice = field(init=False)
     expects: str = ""  # what the caller is expected to say next, for the transcriber: "digits", "when" or ""
+    _unsure: bool = False  # this turn's words are doubted by the recogniser, and the bot has not just asked again
 
     def __post_init__(self) -> None:
         self._voice = ModelVoice(self.config, self.directory, self._model_refused)
 
     # --- the steps ------------------------------------------------------------------------------------------
 
-    async def answer(self, said: str) -> Answer:
+    async def answer(self, said: str, unsure: bool = False) -> Answer:
         """The answer to what the caller said. Only the verification step sees a PIN the caller gave; every other
-        step, the history and the model see it masked."""
+        step, the history and the model see it masked. `unsure`: the recogniser doubts the words (see
+        `speech.stt.Transcript.unsure`); if no step understands them, the caller is asked to say it again, once."""
+        self._unsure, self._state.asked_again = unsure and not self._state.asked_again, False
         if (found := await self._verification(said)) is not None:
             return found
         said = self.identity.redact(said) if self.identity is not None else said
@@ -334,6 +339,9 @@ class TurnPolicy:
         so it invents nothing) or, with a model too small to answer open questions, the honest fallback."""
         if len(said.split()) <= 6 and parse_yes_no(said) is not None or THANKS_ONLY.search(said):
             return Answer("fallback", ANYTHING_ELSE)
+        if self._unsure:  # a receptionist who did not catch it asks, rather than answer what was misheard
+            self._state.asked_again = True
+            return Answer("fallback", SAY_AGAIN)
         if self._voice.open_replies() == "fallback":
             self._state.offer = (self.understanding.message_form, "", {})
             return Answer("fallback", DONT_KNOW)
