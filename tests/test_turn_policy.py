@@ -140,6 +140,20 @@ def test_a_misheard_number_is_corrected_before_it_is_stored(store, embedder):
     assert "4472" in again
 
 
+def test_a_number_heard_the_same_after_a_no_is_asked_for_on_the_keypad(store, embedder):
+    from employai.runtime.answers import NUMBER_KEYPAD
+
+    memory = store.caller_memory("+15550103")
+    policy = policy_for(memory, ["unused"] * 6, embedder=embedder)
+    _readback, keypad, keyed, done = _talk(policy, "my booking reference is 4471", "no, it's 4471",
+                                           "My booking reference is 4417.", "yes")  # the keys, as handed over
+    assert keypad == NUMBER_KEYPAD and policy.expects == "" and "4 4 1 7" in keyed.replace(",", "")
+    assert "4417" in memory.human().value and "4471" not in memory.human().value
+    other = policy_for(store.caller_memory("+15550104"), ["unused"] * 4, embedder=embedder)
+    _readback, noted = _talk(other, "my booking reference is 4471", "four four seven one")  # said back: a yes
+    assert noted.startswith("Thank you, I've noted that.")
+
+
 def _directory_policy(store, embedder, *entries: tuple[str, str]):
     """A policy for an unknown caller, with a directory of (name, department) entries."""
     config = config_from_dict({"transfer": {"directory": [
@@ -233,3 +247,7 @@ def test_words_the_recogniser_doubts_and_nothing_understands_are_asked_again_onc
     assert heard[0] == SAY_AGAIN and heard[1] != SAY_AGAIN, heard  # asked once; then answered as heard
     assert "eighty" in heard[2], heard  # understood words are answered, however unsure the recogniser was
     assert heard[3] != SAY_AGAIN, heard
+    guess = "An animal boiler that keeps cutting out."  # "And an old boiler ...": a form only guessed at
+    offered = asyncio.run(run(policy_for(store.caller_memory(""), ["unused"] * 2, embedder=embedder), (guess, False)))
+    doubted = asyncio.run(run(policy_for(store.caller_memory(""), ["unused"] * 2, embedder=embedder), (guess, True)))
+    assert offered[0].startswith("Would you like me to") and doubted == [SAY_AGAIN], (offered, doubted)

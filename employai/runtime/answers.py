@@ -22,6 +22,8 @@ ANYTHING_ELSE = "All right. Is there anything else I can help you with?"
 NUMBER_NOTED = "Thank you, I've noted that."
 SAY_AGAIN = "Sorry, I didn't quite catch that. Could you say it again?"
 NUMBER_AGAIN = "Sorry about that. Could you tell me the number again, or key it in on your keypad?"
+NUMBER_KEYPAD = ("Sorry, this line is making the digits hard to hear. Could you key the number in on your keypad,"
+                 " then press hash?")
 THANKS_ONLY = re.compile(r"^\W*(?:ok(?:ay)?\W+|great\W+|lovely\W+)?(?:thanks|thank you|cheers)"
                          r"(?: (?:very|so) much)?\W*$", re.IGNORECASE)
 OFFER_FORM = "Would you like me to {what} for you?"
@@ -53,7 +55,7 @@ def fixed_lines(config: Config) -> list[str]:
     """The lines this policy says word for word: synthesised at start, so they start at once on a call."""
     company = config.profile.company
     lines = [ROBOT.format(company=company), CLOSE.format(company=company), DONT_KNOW, NO_MESSAGE, NUMBER_NOTED,
-             NUMBER_AGAIN, SAY_AGAIN,
+             NUMBER_AGAIN, NUMBER_KEYPAD, SAY_AGAIN,
              *(config.transfer.announce_text.format(name=e.name) for e in config.transfer.directory)]
     for form in config.forms:
         lines += [f.prompt for f in form.fields] + keypad_lines(form)

@@ -26,12 +26,11 @@ from __future__ import annotations
 import asyncio
 import copy
 import logging
-import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from brain.fields import parse_yes_no, read_back_digits
+from brain.fields import parse_yes_no, read_back_digits, spoken_digits
 from brain.forget_me import ForgetMe
 from brain.front_desk import FrontDesk
 from brain.intake import FormRunner, FormStep
@@ -39,7 +38,7 @@ from brain.switchboard import Directory
 from memory.caller_memory import CallerMemory
 from memory.extractor import Fact, extract_facts, holds_number
 from sip_config import Config
-from sip_config.schema import DirectoryEntry, FormSettings
+from sip_config.schema import FormSettings
 
 from .answers import (
     ANYTHING_ELSE,
@@ -49,6 +48,7 @@ from .answers import (
     NO_MESSAGE,
     NOTHING_TO_REPEAT,
     NUMBER_AGAIN,
+    NUMBER_KEYPAD,
     NUMBER_NOTED,
     OFFER_FORM,
     ROBOT,
@@ -59,29 +59,10 @@ from .answers import (
 )
 from .identity import IdentityCheck
 from .model_voice import ModelVoice
+from .turn_state import ACKNOWLEDGED, TAKEN, TurnState
 from .understanding import Understanding
 
 log = logging.getLogger(__name__)
-
-# "Okay, thanks" after an offer thanks for it rather than takes it (unless the caller says yes or please too).
-_ACKNOWLEDGED = re.compile(r"^\W*(?:ok(?:ay)?|right|alright|all right|fine)\W+(?:thanks|thank you|cheers)\b",
-                           re.IGNORECASE)
-_TAKEN = re.compile(r"\b(?:yes|yeah|yep|please|go ahead|sure)\b", re.IGNORECASE)
-
-@dataclass
-class _State:
-    """Everything a turn may change, so a reply dropped unheard can be undone."""
-    form: FormRunner | None = None
-    form_name: str = ""
-    confirm_entry: DirectoryEntry | None = None
-    who_asked: bool = False  # the bot has just said whom it can put callers through to: a bare name is a request
-    offer: tuple[FormSettings, str, dict[str, str]] | None = None  # a form offered: (form, request, prefill)
-    numbers: tuple[list[Fact], str] | None = None  # facts read back for a yes, and what the caller had asked
-    last_reply: str = ""
-    fact_asked: str = ""  # the caller's question a fact answered last turn ("and a filling?" follows it)
-    forget_pending: bool = False
-    asked_again: bool = False  # the bot has just asked the caller to say it again (once: then it answers as heard)
-
 
 @dataclass
 class TurnPolicy:
@@ -94,7 +75,7 @@ class TurnPolicy:
     identity: IdentityCheck | None = None
     call_id: int | None = None
     verified_name: Callable[[], str] = lambda: ""  # the name we know for the caller a PIN has just verified
-    _state: _State = field(default_factory=_State)
+    _state: TurnState = field(default_factory=TurnState)
     _said_this_call: list[str] = field(default_factory=list)
     _intent: str | None = None  # this turn's goodbye / robot / repeat, if any
     _follows: str = ""  # this turn's: the question a fact answered the turn before
@@ -222,7 +203,7 @@ class TurnPolicy:
         offer, state.offer = state.offer, None
         if offer is not None:
             yes = parse_yes_no(said)
-            if yes and _ACKNOWLEDGED.search(said) and not _TAKEN.search(said):
+            if yes and ACKNOWLEDGED.search(said) and not TAKEN.search(said):
                 return None  # "okay, cheers, that's all": thanked, not taken; the turn is answered as said
             if yes:
                 form, request, prefill = offer
@@ -243,19 +224,20 @@ class TurnPolicy:
         self._state.numbers = None
         yes = parse_yes_no(said)
         corrected = [f for f in extract_facts(said) if holds_number(f)]
-        digits = "".join(ch for ch in said if ch.isdigit())
-        if yes is False and not corrected and len(digits) >= 3:  # "no, eight three five two": the tail changes
+        digits = spoken_digits(said)
+        if yes is not True and not corrected and len(digits) >= 3:  # "no, eight three five two": the tail changes
             corrected = [Fact(facts[0].key, facts[0].value[: -len(digits)] + digits)] if facts else []
-        if corrected:
+        same = bool(corrected) and [f.value for f in corrected] == [f.value for f in facts]  # heard alike again
+        if corrected and not same:
             return self._read_back(corrected, asked)
-        if yes:
+        if yes or same and yes is None:
             self.commit(self.memory.add_facts, facts)
             follow = await self._after_numbers(asked)
             text = NUMBER_NOTED + (" " + follow.text if follow is not None and follow.text else "")
             return follow if follow is not None and follow.stream is not None else Answer("memory", text)
-        if yes is False:
+        if yes is False:  # said again and heard the same: the line garbles it, so the keypad
             self._state.numbers = (facts[:1], asked) if facts else None
-            return Answer("memory", NUMBER_AGAIN, expects_number=True)
+            return Answer("memory", NUMBER_KEYPAD if same else NUMBER_AGAIN, expects_number=True)
         return None
 
     def _read_back(self, facts: list[Fact], asked: str) -> Answer:
@@ -292,6 +274,8 @@ class TurnPolicy:
     async def _form_starts_after_numbers(self, said: str) -> Answer | None:
         match = await asyncio.to_thread(self.understanding.form_for, said)
         if match is None:
+            return None
+        if not match.sure and self._unsure:  # an unsure guess at doubted words: asked again (`_open_reply`)
             return None
         if not match.sure or match.facts_first:  # a receptionist who is unsure asks (unless a fact answers it)
             if await self._business_fact(said) is not None:
