@@ -93,7 +93,8 @@ class TurnPolicy:
     async def answer(self, said: str, unsure: bool = False) -> Answer:
         """The answer to what the caller said. Only the verification step sees a PIN the caller gave; every other
         step, the history and the model see it masked. `unsure`: the recogniser doubts the words (see
-        `speech.stt.Transcript.unsure`); if no step understands them, the caller is asked to say it again, once."""
+        `speech.stt.Transcript.unsure`); unless a step that acts on what it heard (a form, a transfer, a check)
+        takes them, the caller is asked to say it again, once, before a fact or the model answers them."""
         self._unsure, self._state.asked_again = unsure and not self._state.asked_again, False
         if (found := await self._verification(said)) is not None:
             return found
@@ -301,6 +302,8 @@ class TurnPolicy:
         return self._facts_found[said]
 
     async def _fact(self, said: str) -> Answer | None:
+        if self._unsure:  # doubted words: heard again before a fact is read out for them (`_open_reply`)
+            return None
         fact = await self._business_fact(said)
         if fact is None:
             return None
@@ -310,7 +313,7 @@ class TurnPolicy:
         return Answer("fact", stream=self._voice.after_fact(self.desk, self.memory, fact, said, self._said_this_call))
 
     async def _memory(self, said: str) -> Answer | None:
-        if not self.memory.remembers:
+        if not self.memory.remembers or self._unsure:
             return None
         known = self.memory.fact_sentences()
         if not known:
