@@ -7,7 +7,7 @@ right only when every digit is there, in order. A measurement, not a test. Singl
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from brain.fields import spoken_digits
@@ -37,26 +37,38 @@ NUMBER_SENTENCES = (
 def hear_numbers(config: Config, ears: dict[str, WhisperTranscriber], voices: Sequence[str], laws: Sequence[str],
                  audio_dir: Path) -> None:
     """Print, per prompt, how many spoken numbers were heard with every digit right, and the transcription time."""
-    from employai.harness.eval_hearing import _percentile, flite, telephone
+    from employai.harness.eval_hearing import flite, telephone
 
-    clips = [(text, digits, telephone(flite(text, voice, audio_dir), law).tobytes())
+    clips = [(telephone(flite(text, voice, audio_dir), law).tobytes(), digits)
              for voice in voices for law in laws for text, digits in NUMBER_SENTENCES]
+    results = compare(ears, clips, "digits prompt", "digits", lambda digits, heard: spoken_digits(heard) == digits)
+    report(f"Spoken numbers ({len(NUMBER_SENTENCES)} sentences x voices {', '.join(voices)} x {', '.join(laws)}):"
+           " every digit right", results)
+
+
+def compare(ears: dict[str, WhisperTranscriber], clips: Sequence[tuple[bytes, str]], special: str, expect: str,
+            right: Callable[[str, str], bool]) -> dict[str, list[tuple[bool, float]]]:
+    """Each clip (audio, what is right) transcribed by each ear, alternately so all meet the same machine load; the
+    ear named `special` with expectation `expect`. Per ear: (heard right, seconds) a clip."""
     for ear in ears.values():
         ear.transcribe(bytes(RATE * 2))  # warm up
     results: dict[str, list[tuple[bool, float]]] = {name: [] for name in ears}
-    for _text, digits, pcm in clips:
-        for name, ear in ears.items():  # alternately, so both meet the same machine load
-            expect = "digits" if name == "digits prompt" else ""
+    for pcm, truth in clips:
+        for name, ear in ears.items():
             started = time.perf_counter()
-            heard = ear.transcribe(pcm, expect).text
-            results[name].append((spoken_digits(heard) == digits, time.perf_counter() - started))
-    print(f"\nSpoken numbers ({len(NUMBER_SENTENCES)} sentences x voices {', '.join(voices)} x "
-          f"{', '.join(laws)}): every digit right")
+            heard = ear.transcribe(pcm, expect if name == special else "").text
+            results[name].append((right(truth, heard), time.perf_counter() - started))
+    return results
+
+
+def report(title: str, results: dict[str, list[tuple[bool, float]]]) -> None:
+    from employai.harness.eval_hearing import _percentile
+
+    print(f"\n{title}")
     for name, rows in results.items():
         right = sum(ok for ok, _ in rows)
         times = [s * 1000 for _, s in rows]
         print(f"  {name:<18} {right:>3}/{len(rows)} ({right / len(rows):.0%})   "
               f"p50 {_percentile(times, 0.5):.0f} ms, p95 {_percentile(times, 0.95):.0f} ms")
-
 
 __all__ = ["DIGITS_PROMPT", "NUMBER_SENTENCES", "hear_numbers"]

@@ -7,13 +7,12 @@ parts of the day and hours as what was said. A measurement, not a test. Single-t
 from __future__ import annotations
 
 import re
-import time
 from collections.abc import Sequence
 from pathlib import Path
 
 from brain.fields import normalise_numbers, parse
+from employai.harness.hearing_numbers import compare, report
 from sip_config import Config
-from speech.pcm import RATE
 from speech.stt import WHEN_PROMPT, WhisperTranscriber
 
 # What callers say when asked when a visit would suit; written for this eval (none is a sentence of the prompt).
@@ -43,26 +42,12 @@ def heard_right(said: str, heard: str) -> bool:
 def hear_times(config: Config, ears: dict[str, WhisperTranscriber], voices: Sequence[str], laws: Sequence[str],
                audio_dir: Path) -> None:
     """Print, per prompt, how many answers to "when?" were heard with their days and times right, and the time."""
-    from employai.harness.eval_hearing import _percentile, flite, telephone
+    from employai.harness.eval_hearing import flite, telephone
 
-    clips = [(text, telephone(flite(text, voice, audio_dir), law).tobytes())
+    clips = [(telephone(flite(text, voice, audio_dir), law).tobytes(), text)
              for voice in voices for law in laws for text in TIME_SENTENCES]
-    for ear in ears.values():
-        ear.transcribe(bytes(RATE * 2))  # warm up
-    results: dict[str, list[tuple[bool, float]]] = {name: [] for name in ears}
-    for text, pcm in clips:
-        for name, ear in ears.items():  # alternately, so both meet the same machine load
-            expect = "when" if name == "when prompt" else ""
-            started = time.perf_counter()
-            heard = ear.transcribe(pcm, expect).text
-            results[name].append((heard_right(text, heard), time.perf_counter() - started))
-    print(f"\nAnswers to 'when would suit you?' ({len(TIME_SENTENCES)} sentences x voices {', '.join(voices)} x "
-          f"{', '.join(laws)}): days and times right")
-    for name, rows in results.items():
-        right = sum(ok for ok, _ in rows)
-        times = [s * 1000 for _, s in rows]
-        print(f"  {name:<18} {right:>3}/{len(rows)} ({right / len(rows):.0%})   "
-              f"p50 {_percentile(times, 0.5):.0f} ms, p95 {_percentile(times, 0.95):.0f} ms")
-
+    results = compare(ears, clips, "when prompt", "when", heard_right)
+    report(f"Answers to 'when would suit you?' ({len(TIME_SENTENCES)} sentences x voices {', '.join(voices)} x "
+           f"{', '.join(laws)}): days and times right", results)
 
 __all__ = ["TIME_SENTENCES", "WHEN_PROMPT", "hear_times", "heard_right", "when_words"]
