@@ -230,6 +230,7 @@ class FactFinder:
         phrases = [p for f in self.index.texts for p in _runs(f, lambda w: w in meaningful)]
         self._all_words = tuple(dict.fromkeys([*(w for v in vocabularies for w in v), *phrases]))
         self._all_stems = frozenset(stem(w) for w in self._all_words)
+        self._compounds = frozenset(p for f in self.index.texts for p in _pairs(f))  # "callout" of "call-out"
         self._vectors, _ = self._shared.word_vectors(self._all_words)
         self._facts = tuple(
             _Fact(text, self._topics_of(self._shared.topics.similarities(vector)), vocabulary,
@@ -280,6 +281,8 @@ class FactFinder:
     def _question(self, question: str) -> _Question:
         asked = content_words(question)  # may be empty: "where are you?" is all small words, and a topic
         named = [w for w in asked if not w.isdigit() and not _generic(w)]  # "cars" in "do you fix cars?"
+        # and a thing the facts name in two common words ("call-out", "check-up"), said as the facts say it
+        named += [p for p in _pairs(question) if p in self._compounds and p not in named]
         runs = {w: run for run in _runs(question, lambda w: w in named) for w in run.split()}
         frame = _frame(question, named)
         vectors, vector = self._shared.word_vectors([*named, *runs.values(), *([frame] if frame else [])],

@@ -45,6 +45,7 @@ PLUMBING_QUESTIONS = [
     ("do you sort out blocked drains", "leaks"), ("can you help with a leak", "leaks"),
     ("Trillo, what sort of job do you take on?", "leaks"), ("Hiya, are you open on a Saturday?", "Monday"),
     ("could you deal with a tap that drips", "leaks"), ("do you sort out toilets that won't flush", "leaks"),
+    ("what's the call-out, roughly", "eighty"),
 ]
 DENTAL_QUESTIONS = [
     ("when is the clinic open", "Monday"), ("are you open saturday", "Monday"),
