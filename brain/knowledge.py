@@ -245,9 +245,14 @@ class FactFinder:
 
     def answer(self, question: str, follows: str = "") -> str | None:
         """The fact that answers the question, or None. `follows`: the question just answered with a fact, for a
-        follow-on ("How much is a check-up?" ... "And a scale and polish?")."""
-        match = self.match(question, follows)
-        return match.text if match is not None else None
+        follow-on ("How much is a check-up?" ... "And a scale and polish?"). Two facts that answer it equally well
+        are both said ("What do you charge?" of a clinic with a check-up price and a cleaning price), in their
+        order: picking one would be a guess."""
+        ranked = self.ranked(question, 2, follows)
+        if not ranked or ranked[0].score < self._min_score:
+            return None
+        tied = [m for m in ranked if m.score == ranked[0].score]
+        return " ".join(m.text for m in sorted(tied, key=lambda m: m.index))
 
     def match(self, question: str, follows: str = "") -> Match | None:
         """The best fact with its score (see `MeaningIndex`'s `Match`), if it scores at least `min_score`."""

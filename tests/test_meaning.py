@@ -155,6 +155,17 @@ def test_questions_the_facts_do_not_answer_get_none(finders, facts, questions):
 
 
 @pytest.mark.engine
+@pytest.mark.engine
+def test_two_facts_that_answer_alike_are_both_said(embedder):
+    clinic = FactFinder(embedder, ["A check-up with the dentist costs sixty-five dollars.",
+                                   "A cleaning with the hygienist costs ninety dollars.",
+                                   "We are at twelve Harbour Street."])
+    both = clinic.answer("what do you charge")
+    assert both == "A check-up with the dentist costs sixty-five dollars. A cleaning with the hygienist costs ninety" \
+                   " dollars.", both
+    assert clinic.answer("how much is a cleaning") == "A cleaning with the hygienist costs ninety dollars."
+
+
 def test_a_follow_on_fragment_is_the_kind_of_question_it_follows(finders):
     dental = finders["dental"]
     price = "How much is a check-up?"
