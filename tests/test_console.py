@@ -96,16 +96,18 @@ def _shot(driver, name: str) -> None:
 
 def _text(driver, css: str) -> str:
     """An element's text; read again when the page reloaded under it (the knowledge page refreshes itself while
-    a document is being added)."""
-    from selenium.common.exceptions import StaleElementReferenceException
+    a document is being added), and waited for (up to 10 s) while the page a click asked for is still loading."""
+    from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
     from selenium.webdriver.common.by import By
 
-    for _ in range(4):
+    deadline = time.monotonic() + 10
+    while True:
         try:
             return driver.find_element(By.CSS_SELECTOR, css).text
-        except StaleElementReferenceException:
+        except (StaleElementReferenceException, NoSuchElementException):
+            if time.monotonic() >= deadline:
+                raise
             time.sleep(0.2)
-    return driver.find_element(By.CSS_SELECTOR, css).text
 
 
 def _call_in_thread(bot, say, tmp_path) -> threading.Thread:
