@@ -17,8 +17,8 @@ both (spoken numbers over G.711, four flite voices: 33 % exactly right with the 
 one). This is what Dialogflow's per-turn speech contexts and Twilio's `<Gather hints>` do. Likewise, when the bot
 has just asked when a visit would suit, the turn is transcribed with `expect="when"`: the previous text is days
 and times of day (`WHEN_PROMPT`). Without it tiny.en on 8 kHz writes "next Tuesday" as "next to the" and
-"Thursday around eleven" as "search zero-round 11" (`employai eval hearing`, answers to "when?" over G.711, four
-flite voices: 72 % heard with their days and times right with the business prompt, 88 % with this one).
+"Thursday around eleven" as "search zero-round 11" (`employai eval hearing`, answers to "when?" over G.711, three
+flite voices: 71 % heard with their days and times right with the business prompt, 86 % with this one).
 """
 
 from __future__ import annotations
