@@ -110,6 +110,21 @@ def _text(driver, css: str) -> str:
             time.sleep(0.2)
 
 
+def _click(driver, element) -> None:
+    """Click a link or a form's button and wait (up to 15 s) until the page it asked for has replaced this one:
+    the old page's root goes stale and the new one has loaded. Reading the page straight after a click can
+    otherwise read the old page (seen on a clean-clone run: a removed document still listed)."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    old = driver.find_element(By.TAG_NAME, "html")
+    element.click()
+    wait = WebDriverWait(driver, 15)
+    wait.until(expected_conditions.staleness_of(old))
+    wait.until(lambda d: d.execute_script("return document.readyState") == "complete")
+
+
 def _call_in_thread(bot, say, tmp_path) -> threading.Thread:
     question = to_phone_wav(say("What are your opening hours?"), tmp_path / "q.wav", LEAD_S, 8)
     thread = threading.Thread(target=baresip_call, args=(bot.uri, question, tmp_path / "baresip", 20), daemon=True)
@@ -139,7 +154,7 @@ def test_a_call_is_seen_live_then_in_the_history_with_its_latencies(console_bot,
     rows = browser.find_elements(By.CSS_SELECTOR, "#calls tr td:first-child a")
     assert len(rows) == 1, browser.page_source
     _shot(browser, "history")
-    rows[0].click()
+    _click(browser, rows[0])
     transcript = _text(browser, ".transcript")
     assert "opening hours" in transcript.lower() and "how can i help" in transcript.lower(), transcript
     totals = [int(m) for m in re.findall(r"(\d+) ms", _text(browser, "#latencies"))]
@@ -178,18 +193,18 @@ def test_forgetting_a_caller_in_the_console_leaves_memory_show_empty(console_bot
     assert "calls: 1" in console_bot.cli("memory", "show", "caller").stdout
     browser.get(console_bot.console_url + "/memory")
     _shot(browser, "memory")
-    browser.find_element(By.LINK_TEXT, "caller").click()
+    _click(browser, browser.find_element(By.LINK_TEXT, "caller"))
     assert "opening hours" in _text(browser, ".transcript").lower()
     form = browser.find_element(By.ID, "new-fact")  # an operator's correction, as `employai memory set` makes it
     form.find_element(By.NAME, "key").send_keys("email")
     form.find_element(By.NAME, "value").send_keys("caller@example.org")
-    form.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+    _click(browser, form.find_element(By.CSS_SELECTOR, "button[type=submit]"))
     assert "saved" in _text(browser, "#saved")
     assert "email: caller@example.org" in console_bot.cli("memory", "show", "caller").stdout
     _shot(browser, "caller")
-    browser.find_element(By.ID, "forget").click()
+    _click(browser, browser.find_element(By.ID, "forget"))
     _shot(browser, "forget")
-    browser.find_element(By.ID, "confirm-forget").click()
+    _click(browser, browser.find_element(By.ID, "confirm-forget"))
     assert "forgotten" in _text(browser, "#forgotten")
     shown = console_bot.cli("memory", "show", "caller")
     assert shown.returncode == 0 and "calls: 0" in shown.stdout and "opening hours" not in shown.stdout, shown.stdout
@@ -218,7 +233,7 @@ def test_the_operator_hangs_up_a_live_call(console_bot, browser, say, tmp_path):
     assert buttons, "the call never showed on the live page"
     _shot(browser, "live-hang-up")
     clicked = time.time()
-    buttons[0].click()
+    _click(browser, buttons[0])
     call.join(30)
     assert not call.is_alive()
     ended = [c for c in console_bot.calls() if c["caller_user"] == "hangup"]
@@ -247,7 +262,7 @@ def test_the_operator_transfers_a_live_call_to_a_directory_entry(console_bot, br
         time.sleep(0.3)
     assert buttons, "the call never showed on the live page with the directory's names"
     _shot(browser, "live-transfer")
-    buttons[0].click()
+    _click(browser, buttons[0])
     call.join(60)
     assert ran and ran[0].returncode == 0, (ran[0].stdout[-3000:] if ran else "sipp did not end")
     record = [c for c in console_bot.calls() if c["claimed_user"] == "+15550140"][-1]
@@ -268,7 +283,7 @@ def test_a_call_scheduled_in_the_console_is_placed_to_a_sipp_callee(console_bot,
     form = browser.find_element(By.ID, "schedule")
     form.find_element(By.NAME, "target").send_keys(f"sip:+15550177@127.0.0.1:{port}")
     form.find_element(By.NAME, "task").send_keys("confirm the visit on Friday")
-    form.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+    _click(browser, form.find_element(By.CSS_SELECTOR, "button[type=submit]"))
     assert "confirm the visit on Friday" in _text(browser, "#scheduled")
     rc, out = callee.wait(60)
     assert rc == 0, out
@@ -293,7 +308,7 @@ def test_a_document_is_added_with_progress_and_removed_in_the_knowledge_page(con
     browser.get(console_bot.console_url + "/knowledge")
     form = browser.find_element(By.ID, "add-document")
     form.find_element(By.NAME, "file").send_keys(str(doc))
-    form.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+    _click(browser, form.find_element(By.CSS_SELECTOR, "button[type=submit]"))
     shown, deadline = [], time.monotonic() + 60
     while "added, 40 passages" not in (shown or [""])[-1] and time.monotonic() < deadline:
         shown.append(_text(browser, "#jobs") if browser.find_elements(By.ID, "jobs") else "")
@@ -306,13 +321,13 @@ def test_a_document_is_added_with_progress_and_removed_in_the_knowledge_page(con
     _shot(browser, "knowledge")
     assert "parking.md: 40 passages" in console_bot.cli("knowledge", "list").stdout
     row = [r for r in browser.find_elements(By.CSS_SELECTOR, "#documents tr") if "parking.md" in r.text][0]
-    row.find_element(By.CSS_SELECTOR, "button.remove").click()
+    _click(browser, row.find_element(By.CSS_SELECTOR, "button.remove"))
     assert "parking.md" not in _text(browser, "#documents")
     assert "parking.md" not in console_bot.cli("knowledge", "list").stdout
     bad = tmp_path / "notes.docx"
     bad.write_bytes(b"PK\x03\x04")
     browser.find_element(By.NAME, "file").send_keys(str(bad))
-    browser.find_element(By.CSS_SELECTOR, "#add-document button[type=submit]").click()
+    _click(browser, browser.find_element(By.CSS_SELECTOR, "#add-document button[type=submit]"))
     assert "Only .txt, .md and .pdf files can be added" in _text(browser, "#problem")
 
 
