@@ -244,8 +244,20 @@ def test_the_forms_a_call_stored_are_read_from_the_bots_database():
 def test_the_scripted_caller_answers_the_bots_checks_as_a_person_would():
     """A transfer asked for by name, or a number said aloud: when the bot checks it ("Sales, is that right?",
     "That's 5 5 5 ... Is that right?"), the caller says yes if it has it right and restates it if not; a yes is
-    left to the script when its next turn already answers the check. Keys are never checked."""
-    from employai.harness.dialogues.script import check_for, digits_in_words, keys, say
+    left to the script when its next turn already answers the check. Keys are never checked. An offer is taken
+    when it is what they asked for; a form read back is checked part by part."""
+    from employai.harness.dialer import Listening, judged
+    from employai.harness.dialogues.script import (
+        NAME,
+        NAMED,
+        Fix,
+        check_for,
+        digits_in_words,
+        keys,
+        review,
+        say,
+        starts,
+    )
 
     transfer = (say("Put me through to sales, please.", "transfers", transfers_to="Sales"),
                 goodbye("Thanks, bye."))
@@ -264,3 +276,26 @@ def test_the_scripted_caller_answers_the_bots_checks_as_a_person_would():
     assert digits_in_words("5550107788") == "five five five, zero one zero, seven seven eight eight"
     assert answered.keys == "5550107788#" and check.keys == ""  # a number asked for on the keypad is keyed
     assert check_for((keys("5550142233#", "reads back", number("5550142233")),), 0) is None
+
+    # offered something other than what they asked for, the caller says no and what they want; offered it, yes
+    request = starts("Can I come in to have a sore tooth looked at?", "book an appointment", "starts it", NAME)
+    offer = check_for((request,), 0)
+    assert offer is not None and offer.yes == "Yes, please." and re.search(offer.asks, "Would you like me to x?", re.I)
+    assert offer.no == "No, I'd like to book an appointment, please."
+    assert re.search(offer.right, "Would you like me to book an appointment for you?", re.I)
+    for other in ("Would you like me to take a message for you?", "Would you like me to cancel an appointment?"):
+        assert not re.search(offer.right, other, re.I)
+
+    # a form read back: each part the caller gave is checked on its own, in the order the bot reads them
+    read_back = review("Yes, that's right.", "reads it back", fixes=(
+        Fix(NAMED, "margaret|hughes", "No, my name is Margaret Hughes."),
+        Fix("address", "elm", "No, the address is Fourteen Elm Grove.")))
+    listening = Listening(0, asks=check_for((read_back,), 0).asks,
+                          fixes=[[f.part, f.right, f.say] for f in read_back.fixes])
+    heard = ("Let me check I have that right: name, Margaret Views; address, 14 Old Grove, Springfield; problem, a"
+             " leak. Is that all correct?")
+    assert re.search(listening.asks, heard)
+    assert judged(listening, heard) == (False, "No, the address is Fourteen Elm Grove.")
+    assert judged(listening, heard.replace("Old", "Elm")) == (True, "")
+    changed = "Thank you, I've changed the address to 14 Elm Grove. Is that all correct now?"
+    assert re.search(listening.asks, changed) and judged(listening, changed) == (True, "")  # the name is not in it

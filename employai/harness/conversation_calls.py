@@ -146,8 +146,10 @@ def _dial(bot: BotProcess, dialogue: Dialogue, user: str, voices: CallerVoices,
             continue
         said = {key: str(voices.wav(Turn(text, Expect("")), dialogue.voice)) if text else ""
                 for key, text in (("yes", check.yes), ("no", check.no))}
+        fixes = [[fix.part, fix.right, str(voices.wav(Turn(fix.say, Expect("")), dialogue.voice))]
+                 for fix in check.fixes]
         listening.append({"turn": index, "asks": check.asks, "right": check.right, "digits": check.digits,
-                          "keys": check.keys, **said, **again})
+                          "keys": check.keys, "fixes": fixes, **said, **again})
     if listening:
         checks = workdir / f"checks-{user}.json"
         checks.write_text(json.dumps(listening))

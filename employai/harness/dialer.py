@@ -63,6 +63,9 @@ class Listening:
     keypad: str = r"key ?pad"  # what makes a reply ask for the keypad
     again: str = ""  # the turn said again (a WAV), for a bot that asks to hear it again (once)
     again_asked: str = r"say (?:that|it) again|didn't (?:quite )?catch|repeat that"
+    # A form read back: (part, right, WAV) each; the caller corrects the first part named with a value other than
+    # theirs (`right` does not match) by saying the WAV, and the check is right when no part is wrong.
+    fixes: Sequence[Sequence[str]] = ()
 
 
 @dataclass(frozen=True)
@@ -206,6 +209,15 @@ class _Ears:
         return str(self._transcriber.transcribe(pcm, "digits" if digits else "").text)
 
 
+def judged(listening: Listening, reply: str) -> tuple[bool, str]:
+    """Whether the bot's check (`reply`, as heard) has the turn right, and what the caller says when not."""
+    if not listening.fixes:
+        return bool(re.search(listening.right, reply, re.IGNORECASE)), listening.no
+    wrong = next((say for part, right, say in listening.fixes
+                  if re.search(part, reply, re.IGNORECASE) and not re.search(right, reply, re.IGNORECASE)), "")
+    return not wrong, wrong
+
+
 def _answer_checks(agent: SipAgent, call_id: int, caller: ScriptedCaller, listening: Listening, said: TurnResult,
                    deadline: float, ears: _Ears) -> list[TurnResult]:
     """The caller's answers to the bot's checks of what it heard in the turn just played (none when it did not
@@ -229,10 +241,10 @@ def _answer_checks(agent: SipAgent, call_id: int, caller: ScriptedCaller, listen
             continue
         if not listening.asks or not re.search(listening.asks, reply, re.IGNORECASE):
             break
-        right = bool(re.search(listening.right, reply, re.IGNORECASE))
+        right, no = judged(listening, reply)
         if right and not listening.yes:
             break
-        said = _play_turn(agent, call_id, caller, listening.yes if right else listening.no, deadline)
+        said = _play_turn(agent, call_id, caller, listening.yes if right else no, deadline)
         said.answers_check = True
         answers.append(said)
         if right:

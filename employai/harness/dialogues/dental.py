@@ -9,12 +9,15 @@ from .script import (
     ASKS,
     CONFIRMS,
     DONE,
+    FOR_WHOM,
     NAME,
+    NAMED,
     PHONE,
     ROBOT,
     TRANSFERRING,
     WHEN,
     Dialogue,
+    Fix,
     FormCheck,
     Outcome,
     decline,
@@ -24,7 +27,9 @@ from .script import (
     number,
     recording,
     repeat,
+    review,
     say,
+    starts,
 )
 
 PROFILE_FILE = Path(__file__).resolve().parents[3] / "tests" / "data" / "dental.toml"
@@ -45,13 +50,17 @@ DIALOGUES = (
     ), Outcome(answered=True, closed=True), voice="slt", codec="PCMA"),
 
     Dialogue("booking-keyed-number", "an appointment booked by voice, the callback number keyed", (
-        say("Hello, I'd like to book an appointment, please.", "starts the booking: asks the name", NAME),
+        starts("Hello, I'd like to book an appointment, please.", "book an appointment",
+               "starts the booking: asks the name", NAME),
         say("Grace Miller.", "asks what the appointment is for", REASON),
         say("Just a cleaning with the hygienist.", "asks when suits", WHEN),
         say("Wednesday afternoon.", "asks if they have been before", BEFORE),
         say("No, this is my first time.", "asks the phone number", PHONE),
         keys("5550163344#", "reads the keyed number back digit by digit", number("5550163344")),
-        say("Yes.", "reads the whole booking back for a yes", r"grace|miller|cleaning|wednesday"),
+        review("Yes.", "reads the whole booking back for a yes", r"grace|miller|cleaning|wednesday", fixes=(
+            Fix(NAMED, "grace|miller", "No, my name is Grace Miller."),
+            Fix("reason", "clean|hygien", "No, the reason is a cleaning with the hygienist."),
+            Fix("time", "wednesday", "No, the time is Wednesday afternoon."))),
         say("Yes, all correct.", "confirms the booking", DONE),
         goodbye("Thank you, bye."),
     ), Outcome(form=FormCheck(BOOK, {"name": "grace|miller", "reason": "clean|hygien", "time": "wednesday",
@@ -68,21 +77,26 @@ DIALOGUES = (
     ), Outcome(answered=True, closed=True), voice="rms"),
 
     Dialogue("booking-by-voice", "an appointment booked entirely by voice", (
-        say("I'd like to make an appointment to see the dentist.", "starts the booking: asks the name", NAME),
+        starts("I'd like to make an appointment to see the dentist.", "book an appointment",
+               "starts the booking: asks the name", NAME),
         say("Oliver Grant.", "asks what the appointment is for", REASON),
         say("I've got a cracked filling on the left side.", "asks when suits", WHEN),
         say("Next Tuesday morning would be best.", "asks if they have been before", BEFORE),
         say("Yes, I've been a patient for years.", "asks the phone number", PHONE),
         say("Five five five, zero one nine, four four two one.", "reads the number back digit by digit",
             number("5550194421")),
-        say("Yes.", "reads the whole booking back for a yes", r"oliver|grant|filling|tuesday"),
+        review("Yes.", "reads the whole booking back for a yes", r"oliver|grant|filling|tuesday", fixes=(
+            Fix(NAMED, "oliver|grant", "No, my name is Oliver Grant."),
+            Fix("reason", "filling|crack", "No, the reason is a cracked filling."),
+            Fix("time", "tuesday", "No, the time is next Tuesday morning."))),
         say("Yes, that's correct.", "confirms the booking", DONE),
         goodbye("Great, goodbye."),
     ), Outcome(form=FormCheck(BOOK, {"name": "oliver|grant", "reason": "filling|crack", "time": "tuesday",
                                      "been before": "yes|true", "number": "digits:5550194421"}), closed=True)),
 
     Dialogue("booking-corrected-number", "a callback number corrected after the read-back", (
-        say("Can I come in to have a sore tooth looked at?", "starts the booking: asks the name", NAME),
+        starts("Can I come in to have a sore tooth looked at?", "book an appointment",
+               "starts the booking: asks the name", NAME),
         say("My name is Aisha Khan.", "asks what the appointment is for", REASON),
         say("A tooth at the back has been aching for three days.", "asks when suits", WHEN),
         say("Monday at nine, if you have it.", "asks if they have been before", BEFORE),
@@ -91,7 +105,10 @@ DIALOGUES = (
             number("5550172691")),
         say("No, it's five five five, zero one seven, two six nine nine.", "reads the corrected number back",
             number("5550172699")),
-        say("Yes, that's right.", "reads the whole booking back for a yes", r"aisha|khan|monday|tooth"),
+        review("Yes, that's right.", "reads the whole booking back for a yes", r"aisha|khan|monday|tooth", fixes=(
+            Fix(NAMED, "aisha|khan", "No, my name is Aisha Khan."),
+            Fix("reason", "tooth|ach", "No, the reason is a tooth that aches."),
+            Fix("time", "monday", "No, the time is Monday at nine."))),
         say("Yes.", "confirms the booking", DONE),
         goodbye("Thank you so much, bye."),
     ), Outcome(form=FormCheck(BOOK, {"name": "aisha|khan", "reason": "tooth|ach", "time": "monday",
@@ -121,12 +138,15 @@ DIALOGUES = (
     ), Outcome(transfer="Dr Stella Moreno", closed=True), codec="PCMA"),
 
     Dialogue("message-human-voice", "a message for a dentist, its words said by a human voice", (
-        say("Could I leave a message for one of the dentists?", "starts the message: asks for whom", r"who|whom"),
+        starts("Could I leave a message for one of the dentists?", "leave a message",
+               "starts the message: asks for whom", r"who|whom", offered=r"\bmessage"),
         say("For Doctor Okafor.", "asks what the message is", ASKS),
         recording("vctk_p225_002.wav", "Ask her to bring these things with her from the store.",
                   "asks the phone number", PHONE),
         say("Five five five, zero one two, eight eight one zero.", "reads the number back", number("5550128810")),
-        say("Yes.", "reads the message back for a yes", r"okafor|bring|store"),
+        review("Yes.", "reads the message back for a yes", r"okafor|bring|store", fixes=(
+            Fix(FOR_WHOM, "okafor|james", "No, it's for Doctor Okafor."),
+            Fix("message", "bring|store", "No, the message is: bring these things from the store."))),
         say("Yes, that's it.", "confirms the message will be passed on", DONE),
         goodbye("Bye."),
     ), Outcome(message_for="okafor|james", form=FormCheck("message", {"message": "bring|store",
@@ -153,11 +173,14 @@ DIALOGUES = (
     ), Outcome(answered=True, closed=True, no_form=True), codec="PCMA"),
 
     Dialogue("cancel-appointment", "an appointment cancelled through its own form", (
-        say("I'm afraid I need to cancel my appointment.", "starts the cancellation: asks the name", NAME),
+        starts("I'm afraid I need to cancel my appointment.", "cancel an appointment",
+               "starts the cancellation: asks the name", NAME),
         say("Daniel Reyes.", "asks which appointment", WHEN),
         say("It was Thursday at two in the afternoon.", "asks the phone number", PHONE),
         say("Five five five, zero one four, six six two zero.", "reads the number back", number("5550146620")),
-        say("Yes.", "reads the cancellation back for a yes", r"daniel|reyes|thursday"),
+        review("Yes.", "reads the cancellation back for a yes", r"daniel|reyes|thursday", fixes=(
+            Fix(NAMED, "daniel|reyes", "No, my name is Daniel Reyes."),
+            Fix("time", "thursday", "No, the appointment time is Thursday at two in the afternoon."))),
         say("Yes, that's right.", "confirms it is passed on", DONE),
         goodbye("Thanks, bye."),
     ), Outcome(form=FormCheck("cancel", {"name": "daniel|reyes", "time": "thursday",

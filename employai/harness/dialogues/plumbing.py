@@ -14,12 +14,15 @@ from .script import (
     CONFIRMS,
     DONE,
     DONT_KNOW,
+    FOR_WHOM,
     NAME,
+    NAMED,
     PHONE,
     ROBOT,
     TRANSFERRING,
     WHEN,
     Dialogue,
+    Fix,
     FormCheck,
     Outcome,
     decline,
@@ -29,7 +32,9 @@ from .script import (
     number,
     recording,
     repeat,
+    review,
     say,
+    starts,
 )
 
 BOT_TOML = """
@@ -72,13 +77,18 @@ DIALOGUES = (
     ), Outcome(answered=True, closed=True), voice="rms", codec="PCMA"),
 
     Dialogue("booking-keyed-number", "a visit booked by voice, the callback number keyed on the keypad", (
-        say("Hello, could you book an engineer to come out to me?", "starts the booking: asks the name", NAME),
+        starts("Hello, could you book an engineer to come out to me?", "book a visit",
+               "starts the booking: asks the name", NAME),
         say("Tom Brennan.", "asks the address", ADDRESS),
         say("Two Mill Lane, Riverside.", "asks what the problem is", ASKS),
         say("The boiler won't fire up and there's no hot water.", "asks when suits", WHEN),
         say("Any time on Thursday afternoon.", "asks the phone number", PHONE),
         keys("5550142233#", "reads the keyed number back digit by digit", number("5550142233")),
-        say("Yes, that's right.", "reads the whole booking back for a yes", r"tom|brennan|mill"),
+        review("Yes, that's right.", "reads the whole booking back for a yes", r"tom|brennan|mill", fixes=(
+            Fix(NAMED, "tom|brennan", "No, my name is Tom Brennan."),
+            Fix("address", "mill", "No, the address is Two Mill Lane, Riverside."),
+            Fix("problem", "boiler|hot water", "No, the problem is that the boiler won't fire up."),
+            Fix("time", "thursday", "No, the time is Thursday afternoon."))),
         say("Yes, all correct.", "confirms the booking", DONE),
         goodbye("That's all, bye now."),
     ), Outcome(form=FormCheck(VISIT, {"name": "tom|brennan", "address": "mill", "problem": "boiler|hot water",
@@ -96,14 +106,19 @@ DIALOGUES = (
     ), Outcome(answered=True, closed=True, no_form=True)),
 
     Dialogue("booking-by-voice", "a visit booked entirely by voice, read back and confirmed", (
-        say("Hi, I need a plumber to come round to my flat, please.", "starts the booking: asks the name", NAME),
+        starts("Hi, I need a plumber to come round to my flat, please.", "book a visit",
+               "starts the booking: asks the name", NAME),
         say("It's Margaret Hughes.", "asks the address", ADDRESS),
         say("Fourteen Elm Grove, Springfield.", "asks what the problem is", ASKS),
         say("The water heater is leaking from the bottom.", "asks when suits", WHEN),
         say("Tomorrow morning if possible.", "asks the phone number", PHONE),
         say("It's five five five, zero one zero, seven seven eight eight.", "reads the number back digit by digit",
             number("5550107788")),
-        say("Yes, that's right.", "reads the whole booking back for a yes", r"margaret|hughes|elm"),
+        review("Yes, that's right.", "reads the whole booking back for a yes", r"margaret|hughes|elm", fixes=(
+            Fix(NAMED, "margaret|hughes", "No, my name is Margaret Hughes."),
+            Fix("address", "elm", "No, the address is Fourteen Elm Grove, Springfield."),
+            Fix("problem", "heater|leak", "No, the problem is that the water heater is leaking."),
+            Fix("time", "tomorrow|morning", "No, the time is tomorrow morning."))),
         say("Yes, that's all correct.", "confirms the booking", DONE),
         goodbye("Thanks very much, goodbye."),
     ), Outcome(form=FormCheck(VISIT, {"name": "margaret|hughes", "address": "elm", "problem": "heater|leak",
@@ -111,8 +126,8 @@ DIALOGUES = (
         voice="rms"),
 
     Dialogue("booking-corrected-number", "a callback number read back wrong and corrected by the caller", (
-        say("Hi, I need a plumber to come out, my kitchen sink is blocked.", "starts the booking: asks the name",
-            NAME),
+        starts("Hi, I need a plumber to come out, my kitchen sink is blocked.", "book a visit",
+               "starts the booking: asks the name", NAME),
         say("Helen Carter.", "asks the address", ADDRESS),
         say("Nine Station Road, Oakley.", "asks what the problem is", ASKS),
         say("The kitchen sink won't drain at all.", "asks when suits", WHEN),
@@ -121,7 +136,11 @@ DIALOGUES = (
             number("2470103456")),
         say("No, it's two four seven, zero one zero, three four five eight.", "reads the corrected number back",
             number("2470103458")),
-        say("Yes, that's right now.", "reads the whole booking back for a yes", r"helen|carter|station"),
+        review("Yes, that's right now.", "reads the whole booking back for a yes", r"helen|carter|station", fixes=(
+            Fix(NAMED, "helen|carter", "No, my name is Helen Carter."),
+            Fix("address", "station", "No, the address is Nine Station Road, Oakley."),
+            Fix("problem", "sink|drain", "No, the problem is that the kitchen sink won't drain."),
+            Fix("time", "friday", "No, the time is Friday at ten in the morning."))),
         say("Yes.", "confirms the booking", DONE),
         goodbye("Thank you, bye."),
     ), Outcome(form=FormCheck(VISIT, {"name": "helen|carter", "address": "station", "problem": "sink|drain",
@@ -149,12 +168,15 @@ DIALOGUES = (
     ), Outcome(transfer="Dave Kowalski", closed=True), voice="rms"),
 
     Dialogue("message-for-someone", "a message left for a named colleague, said in a human voice", (
-        say("Hello, I'd like to leave a message, please.", "starts the message: asks for whom", r"who|whom"),
+        starts("Hello, I'd like to leave a message, please.", "leave a message", "starts the message: asks for whom",
+               r"who|whom", offered=r"\bmessage"),
         say("It's for Priya Shah.", "asks what the message is", ASKS),
         recording("vctk_p225_002.wav", "Ask her to bring these things with her from the store.",
                   "asks the phone number", PHONE),
         say("Five five five, zero one zero, two two nine one.", "reads the number back", number("5550102291")),
-        say("Yes.", "reads the message back for a yes", r"priya|shah|bring|store"),
+        review("Yes.", "reads the message back for a yes", r"priya|shah|bring|store", fixes=(
+            Fix(FOR_WHOM, "priya|shah", "No, it's for Priya Shah."),
+            Fix("message", "bring|store", "No, the message is: bring these things from the store."))),
         say("Yes, that's it.", "confirms the message will be passed on", DONE),
         goodbye("Thanks, goodbye."),
     ), Outcome(message_for="priya|shah", form=FormCheck("message", {"message": "bring|store",
@@ -190,11 +212,13 @@ DIALOGUES = (
     ), Outcome(answered=True, closed=True)),
 
     Dialogue("message-keyed-number", "a message for a department, the callback number keyed", (
-        say("I'd like to leave a message for someone.", "starts the message: asks for whom", r"who|whom"),
+        starts("I'd like to leave a message for someone.", "leave a message", "starts the message: asks for whom",
+               r"who|whom", offered=r"\bmessage"),
         say("The accounts department.", "asks what the message is", ASKS),
         say("I was charged twice for last week's visit, please call me back.", "asks the phone number", PHONE),
         keys("5550187766#", "reads the keyed number back", number("5550187766")),
-        say("Yes, correct.", "reads the message back for a yes", r"accounts|charged|twice"),
+        review("Yes, correct.", "reads the message back for a yes", r"accounts|charged|twice", fixes=(
+            Fix("message", "charged|twice", "No, the message is: I was charged twice for last week's visit."),)),
         say("Yes.", "confirms the message will be passed on", DONE),
         goodbye("Thanks, goodbye."),
     ), Outcome(message_for="account|billing", form=FormCheck("message", {"message": "charged|twice",
@@ -202,7 +226,8 @@ DIALOGUES = (
                closed=True), voice="rms"),
 
     Dialogue("booking-given-up", "the caller's own words start a booking, then they give up on it", (
-        say("My water heater is leaking, can someone come and fix it?", "starts the booking: asks the name", NAME),
+        starts("My water heater is leaking, can someone come and fix it?", "book a visit",
+               "starts the booking: asks the name", NAME),
         say("Actually, never mind, I'll call back later.", "drops the booking and offers help", ANYTHING_ELSE,
             avoid=(ADDRESS,)),
         goodbye("No, that's all. Bye."),

@@ -52,6 +52,17 @@ class Expect:
 
 
 @dataclass(frozen=True)
+class Fix:
+    """A part of a form the caller checks when the bot reads the form back, as a person listens to a read-back:
+    when the bot names the part (`part`) with a value other than theirs (`right` does not match), they say
+    `say` ("No, the address is Fourteen Elm Grove.")."""
+
+    part: str  # a pattern for the part's name in the read-back ("address")
+    right: str  # a pattern the part's value matches when the bot has it right ("elm")
+    say: str
+
+
+@dataclass(frozen=True)
 class Turn:
     """One caller turn: words said by a synthetic voice, a human recording (its words in `text`), or keys."""
 
@@ -59,6 +70,9 @@ class Turn:
     expect: Expect
     keys: str = ""  # DTMF keys pressed instead of speaking, e.g. "5550107788#"
     recording: str = ""  # a file of the shared speech recordings (manifest.tsv) that says `text`
+    wants: str = ""  # what the caller asks to be done ("book an appointment"): their answer to the bot's offers
+    offered: str = ""  # a pattern for the bot's offer of it (default: every word of `wants` of 4 letters or more)
+    fixes: tuple[Fix, ...] = ()  # the form the bot reads back after this turn, as the caller checks it
 
 
 @dataclass(frozen=True)
@@ -126,8 +140,13 @@ class Check:
     digits: bool = False  # a number is checked: the caller listens for digits
     asks: str = CONFIRMS  # what makes a reply a check
     keys: str = ""  # what the caller keys when the bot asks for the keypad instead (a number: its digits and #)
+    fixes: tuple[Fix, ...] = ()  # a read-back: each part checked on its own (then `right` and `no` are unused)
 
 
+NAMED = r"\bname\b(?!,? is)"  # the read-back's "name, Tom Brennan" (not "the name is")
+FOR_WHOM = r"for whom|\bwhom\b"
+OFFERS = r"would you like me to"  # a bot that was not sure what the caller asked for offers it
+READ_BACK = r"correct|right\?"  # a form read back, and read back again after a part was changed
 _DIGIT_NAMES = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
 _ANSWERS_ITSELF = r"^\W*(?:yes|yeah|yep|no|nope)\b"  # a next turn that already answers a check
 _TITLES = frozenset(("dr", "doctor", "mr", "mrs", "ms", "miss", "mister"))
@@ -140,7 +159,9 @@ def digits_in_words(digits: str) -> str:
 
 
 def check_for(turns: tuple[Turn, ...], index: int) -> Check | None:
-    """How the caller answers a check of turn `index`: a transfer asked for by name, or a number said aloud."""
+    """How the caller answers a check of turn `index`: a transfer asked for by name, a number said aloud, the
+    offer of what they asked for (yes; no and what they want, when the bot offers something else), or a form read
+    back (each part they gave)."""
     import re
 
     from brain.fields import spoken_digits  # a harness import of the product's digit reading: the words are ours
@@ -150,6 +171,12 @@ def check_for(turns: tuple[Turn, ...], index: int) -> Check | None:
     script_answers = bool(re.search(_ANSWERS_ITSELF, following, re.IGNORECASE))
     if turn.keys:
         return None  # keys are read back as keyed
+    if turn.fixes:
+        return Check("", "" if script_answers else "Yes, that's right.", "", asks=READ_BACK, fixes=turn.fixes)
+    if turn.wants:
+        asked = [w for w in re.findall(r"[a-z]+", turn.wants.lower()) if len(w) > 3]
+        offered = turn.offered or "".join(rf"(?=.*\b{w})" for w in asked)
+        return Check(offered, "Yes, please.", f"No, I'd like to {turn.wants}, please.", asks=OFFERS)
     if turn.expect.transfers_to:
         name = turn.expect.transfers_to
         words = [w for w in re.findall(r"[A-Za-z]+", name) if w.lower() not in _TITLES]
@@ -167,6 +194,16 @@ def check_for(turns: tuple[Turn, ...], index: int) -> Check | None:
 def say(text: str, what: str, *says: str, avoid: tuple[str, ...] = (), repeats: bool = False,
         hangs_up: bool = False, transfers_to: str = "") -> Turn:
     return Turn(text, Expect(what, tuple(says), avoid, repeats, hangs_up, transfers_to))
+
+
+def starts(text: str, wants: str, what: str, *says: str, offered: str = "") -> Turn:
+    """A request that starts a form (`wants`: the form, as the caller would name it when offered another)."""
+    return Turn(text, Expect(what, tuple(says)), wants=wants, offered=offered)
+
+
+def review(text: str, what: str, *says: str, fixes: tuple[Fix, ...]) -> Turn:
+    """A turn after which the bot reads the whole form back: the caller checks the parts in `fixes`."""
+    return Turn(text, Expect(what, tuple(says)), fixes=fixes)
 
 
 def keys(digits: str, what: str, *says: str) -> Turn:
