@@ -295,7 +295,7 @@ class FormRunner:
             if number is not None:
                 return self._step(replace(s, phase="confirm", number=number),
                                   f"So that's {read_back_digits(number)}. Is that right?")
-        elif item.type != "text" and (rest := _remainder(text, item)):
+        elif rest := _remainder(text, item):  # "no, the address is 14 The Green", "no, the problem is the boiler"
             parsed = parse(item.type, rest, self._clock())
             if parsed is not None:
                 values = {**s.values, **self._with_extra(item, parsed.value, parsed.extra)}

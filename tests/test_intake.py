@@ -251,6 +251,14 @@ def test_a_no_at_the_read_back_asks_which_part_and_changes_it():
     runner.answer("yes")
     step = runner.answer("that's all correct")
     assert step.done and step.values["address"] == "14 The Green" and step.values["callback number"] == "5550108352"
+    runner = _runner()  # a free-text part corrected in the same breath
+    _talk(runner, *base)
+    step = runner.answer("No, the problem is that the boiler keeps cutting out.")
+    assert step.say.startswith("Thank you, I've changed the problem to")
+    assert runner.answer("yes").values["problem"].lower().startswith("boiler keeps cutting out")
+    runner = _runner()  # naming the part alone still asks for it
+    _talk(runner, *base)
+    assert runner.answer("no, the problem is wrong").say == "Of course. " + VISIT.fields[2].prompt
 
 
 def test_a_reply_the_caller_never_heard_changes_nothing():

@@ -196,6 +196,18 @@ def test_a_no_to_an_offer_that_asks_for_more_is_answered_and_a_permission_questi
     assert "who" not in thanked.lower() and "message" not in thanked.lower()
 
 
+def test_a_no_to_an_offer_with_another_request_starts_what_was_asked_for(store, embedder):
+    policy = policy_for(store.caller_memory(""), ["unused"], embedder=embedder)
+    offered, started = _talk(policy, "Could you tell me what colour your vans are?",
+                             "No, I'd like to book a visit, please.")
+    assert "message" in offered
+    assert policy._state.form_name == "book a visit" and "name" in started.lower()
+    policy = policy_for(store.caller_memory(""), ["unused"], embedder=embedder)
+    _talk(policy, "Could you tell me what colour your vans are?")
+    declined, = _talk(policy, "No, I don't want to leave a message.")  # the form offered, declined: not started
+    assert policy._state.form is None and "anything else" in declined.lower()
+
+
 def test_after_a_refusal_names_the_directory_a_bare_name_is_the_request(store, embedder):
     policy = _directory_policy(store, embedder, ("Reception", "front desk"), ("Hygienist", "hygiene"))
     (refused, said), (then, _), (later, _) = _answers(

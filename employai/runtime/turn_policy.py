@@ -206,19 +206,24 @@ class TurnPolicy:
             yes = parse_yes_no(said)
             if yes and ACKNOWLEDGED.search(said) and not TAKEN.search(said):
                 return None  # "okay, cheers, that's all": thanked, not taken; the turn is answered as said
-            if yes:
-                form, request, prefill = offer
-                return self._start_form(form, request, prefill)
-            if yes is False:  # "no, just put me through to sales": the rest of the turn is answered as asked
-                more = self.directory.decide(said) is not None or self.understanding.is_question(said)
-                return None if more else Answer("intake", NO_MESSAGE)
             form, request, prefill = offer
+            if yes:
+                return self._start_form(form, request, prefill)
+            if yes is False:  # "no, put me through to sales", "no, I'd like an appointment": answered as asked
+                more = (self.directory.decide(said) is not None or self.understanding.is_question(said)
+                        or await self._asks_another_form(said, form))
+                return None if more else Answer("intake", NO_MESSAGE)
             text_field = next((f.key for f in form.fields if f.type == "text" and f.key not in prefill), None)
             if (form is self.understanding.message_form and prefill and text_field and len(said.split()) >= 4
                     and not self.understanding.is_question(said)):
                 # "Carol isn't answering. Can I take a message?" answered with the message itself
                 return self._start_form(form, request, {**prefill, text_field: said})
         return None
+
+    async def _asks_another_form(self, said: str, offered: FormSettings) -> bool:
+        """The caller, declining the form offered, asks for another in the same breath."""
+        match = await asyncio.to_thread(self.understanding.form_for, said)
+        return match is not None and match.sure and match.form is not offered
 
     async def _numbers_heard(self, said: str) -> Answer | None:
         facts, asked = self._state.numbers or ([], "")
