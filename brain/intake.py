@@ -36,6 +36,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
+from memory.extractor import DIGIT_WORDS
 from sip_config.schema import FormField, FormSettings
 
 from . import fields
@@ -54,6 +55,8 @@ _TYPE_WORDS = {"name": {"name", "who", "person"}, "phone": {"number", "phone", "
                "address": {"address", "street", "house", "postcode", "where"},
                "datetime": {"time", "day", "date", "when"},
                "text": {"problem", "message", "issue", "details", "description", "reason"}, "yesno": set()}
+_NUMBER_TALK = set(DIGIT_WORDS) | {"double", "triple", "end", "ends", "ending", "with", "in", "last", "first",
+                                          "start", "starts", "starting", "begins", "digit", "digits", "number"}
 _NOISE = {"no", "nope", "yes", "yeah", "but", "the", "a", "my", "your", "it", "it's", "its", "is", "was", "should",
           "be", "are", "were", "wrong", "incorrect", "not", "right", "correct", "change", "changed", "actually",
           "sorry", "oh", "um", "uh", "well", "and", "to", "that", "that's", "spelled", "spelt", "misspelled",
@@ -271,6 +274,8 @@ class FormRunner:
         if yes is True:
             return self._step(replace(s, phase="done"), self.form.done_text, done=True)
         named = self._named_field(text)
+        if named is None and yes is False:
+            named = self._valued_field(text)  # "no, it's for Dr Okafor": the one part the new value can be
         if named is not None:
             return self._change(s, named, text)
         if yes is False:
@@ -314,9 +319,20 @@ class FormRunner:
         if best > 0 and scores.count(best) == 1:
             return scores.index(best)
         phones = [i for i, item in enumerate(self.form.fields) if item.type == "phone"]
-        if best == 0 and len(phones) == 1 and spoken_digits(text):
-            return phones[0]
+        if best == 0 and len(phones) == 1 and spoken_digits(text) and not words - _NUMBER_TALK - _NOISE:
+            return phones[0]  # digits, and only words about them: "no, it ends in 8352" (not "no, it's 14 Elm Grove")
         return None
+
+    def _valued_field(self, text: str) -> int | None:
+        """The one part (of a type with a shape: a name, an address, a time) that what the caller said after a no
+        can be a value of; None when none or several can."""
+        fits = []
+        for i, item in enumerate(self.form.fields):
+            rest = _remainder(text, item) if item.type in ("name", "address", "datetime") else ""
+            parsed = parse(item.type, rest, self._clock()) if rest else None
+            if parsed is not None and (item.type != "datetime" or parsed.extra):  # a time understood, not any words
+                fits.append(i)
+        return fits[0] if len(fits) == 1 else None
 
     def _with_extra(self, item: FormField, value: str, extra: Mapping[str, str]) -> dict[str, str]:
         return {item.key: value, **{f"{item.key} {name}": v for name, v in extra.items()}}

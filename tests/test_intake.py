@@ -256,6 +256,13 @@ def test_a_no_at_the_read_back_asks_which_part_and_changes_it():
     step = runner.answer("No, the problem is that the boiler keeps cutting out.")
     assert step.say.startswith("Thank you, I've changed the problem to")
     assert runner.answer("yes").values["problem"].lower().startswith("boiler keeps cutting out")
+    runner = _runner(MESSAGE)  # a no with a value only one part can take changes that part
+    _talk(runner, "Stella", "Call me back about the invoice", "5550107788", "yes")
+    step = runner.answer("No, it's for Doctor Okafor.")
+    assert step.say.startswith("Thank you, I've changed the for whom to") and "Okafor" in step.say
+    runner = _runner()
+    _talk(runner, *base)
+    assert "Elm Grove" in runner.answer("No, it's 14 Elm Grove.").say
     runner = _runner()  # naming the part alone still asks for it
     _talk(runner, *base)
     assert runner.answer("no, the problem is wrong").say == "Of course. " + VISIT.fields[2].prompt
