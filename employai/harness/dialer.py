@@ -29,6 +29,7 @@ from telephony import SipAgent
 
 AUDIBLE_PEAK = 1000  # about -30 dBFS
 MAX_CHECKS = 3  # answers to the bot's checks after one turn (no, keys, yes)
+EAR_ALIKE = 0.85  # a word the caller hears in a read-back "is" theirs this alike (as the bot's own sound match)
 REPLY_END_SILENCE_S = 1.5
 KEYS_PREFIX = "keys:"
 KEY_PACE_S = 0.3  # between key presses (a person keying a number)
@@ -210,12 +211,24 @@ class _Ears:
 
 
 def judged(listening: Listening, reply: str) -> tuple[bool, str]:
-    """Whether the bot's check (`reply`, as heard) has the turn right, and what the caller says when not."""
+    """Whether the bot's check (`reply`, as heard) has the turn right, and what the caller says when not. A part of
+    a read-back is right when its value is there, or a word that sounds like it: a person knows their own name and
+    street when they hear them, and the caller's ear (tiny.en over the line) spells them as it likes."""
     if not listening.fixes:
         return bool(re.search(listening.right, reply, re.IGNORECASE)), listening.no
+    heard = re.findall(r"[a-z]+", reply.lower())
     wrong = next((say for part, right, say in listening.fixes
-                  if re.search(part, reply, re.IGNORECASE) and not re.search(right, reply, re.IGNORECASE)), "")
+                  if re.search(part, reply, re.IGNORECASE) and not re.search(right, reply, re.IGNORECASE)
+                  and not _sounds_in(right, heard)), "")
     return not wrong, wrong
+
+
+def _sounds_in(pattern: str, heard: list[str]) -> bool:
+    """Whether a word of the pattern's alternatives ("priya|shah") sounds like a word heard ("pria")."""
+    from brain.phonetic import sound_similarity  # the product's sound key, used as the caller's own ear
+
+    meant = [w for w in re.findall(r"[a-z]+", pattern.lower()) if len(w) >= 3]
+    return any(sound_similarity(h, m) >= EAR_ALIKE for m in meant for h in heard)
 
 
 def _answer_checks(agent: SipAgent, call_id: int, caller: ScriptedCaller, listening: Listening, said: TurnResult,
