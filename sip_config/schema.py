@@ -131,7 +131,7 @@ class SttSettings:
     model: str = "bundled"
     compute_type: str = "int8"
     cpu_threads: int = 2
-    beam_size: int = 1
+    beam_size: int = 5  # against greedy (1): business words, numbers and days heard better, ~20-30 ms a turn more
     language: str = "en"
     window_s: int = 12
     bias: bool = True  # prompt Whisper with the business's own words (company, directory, facts, forms)
