@@ -295,6 +295,19 @@ def _parse_address(text: str) -> Parsed | None:
     return None
 
 
+def plainly(field_type: str, text: str) -> bool:
+    """Whether words said unasked are plainly a value of the type, not just words a question for it would take:
+    a name written as one ("Dr Okafor", not "really" or "Friday"), an address with a number and a street word
+    ("14 Elm Grove", not "you got it wrong"). Names and addresses only."""
+    words = re.findall(r"[A-Za-z][A-Za-z'\-]*", text)
+    if field_type == "name":
+        return bool(words) and all(w[0].isupper() for w in words) and not _WHEN_WORDS.search(_lower(text))
+    if field_type == "address":
+        said = normalise_numbers(_lower(text))
+        return bool(re.search(r"\d", said)) and bool({w.lower() for w in words} & _STREET_WORDS)
+    return False
+
+
 def when_iso(text: str, now: datetime) -> str:
     """The moment the words mean, as ISO local time to the minute ('' when they name none: "any time next week")."""
     lower = _lower(text)

@@ -56,7 +56,7 @@ _TYPE_WORDS = {"name": {"name", "who", "person"}, "phone": {"number", "phone", "
                "datetime": {"time", "day", "date", "when"},
                "text": {"problem", "message", "issue", "details", "description", "reason"}, "yesno": set()}
 _NUMBER_TALK = set(DIGIT_WORDS) | {"double", "triple", "end", "ends", "ending", "with", "in", "last", "first",
-                                          "start", "starts", "starting", "begins", "digit", "digits", "number"}
+                                   "start", "starts", "starting", "begins", "digit", "digits", "number"}
 _NOISE = {"no", "nope", "yes", "yeah", "but", "the", "a", "my", "your", "it", "it's", "its", "is", "was", "should",
           "be", "are", "were", "wrong", "incorrect", "not", "right", "correct", "change", "changed", "actually",
           "sorry", "oh", "um", "uh", "well", "and", "to", "that", "that's", "spelled", "spelt", "misspelled",
@@ -325,13 +325,13 @@ class FormRunner:
 
     def _valued_field(self, text: str) -> int | None:
         """The one part (of a type with a shape: a name, an address, a time) that what the caller said after a no
-        can be a value of; None when none or several can."""
+        plainly is a value of ("no, it's for Dr Okafor"); None when none or several are ("no, not really")."""
         fits = []
         for i, item in enumerate(self.form.fields):
             rest = _remainder(text, item) if item.type in ("name", "address", "datetime") else ""
             parsed = parse(item.type, rest, self._clock()) if rest else None
-            if parsed is not None and (item.type != "datetime" or parsed.extra):  # a time understood, not any words
-                fits.append(i)
+            if parsed is not None and (parsed.extra if item.type == "datetime" else fields.plainly(item.type, rest)):
+                fits.append(i)  # a time understood; a name or an address as such, not any words
         return fits[0] if len(fits) == 1 else None
 
     def _with_extra(self, item: FormField, value: str, extra: Mapping[str, str]) -> dict[str, str]:

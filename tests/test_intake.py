@@ -263,6 +263,13 @@ def test_a_no_at_the_read_back_asks_which_part_and_changes_it():
     runner = _runner()
     _talk(runner, *base)
     assert "Elm Grove" in runner.answer("No, it's 14 Elm Grove.").say
+    for said in ("No, not really.", "No, you got it wrong.", "No, the other one."):  # no value said: asked which
+        runner = _runner(MESSAGE)
+        _talk(runner, "Stella", "Call me back about the invoice", "5550107788", "yes")
+        assert runner.answer(said).say == "Which part should I change?", said
+        runner = _runner()
+        _talk(runner, *base)
+        assert runner.answer(said).say == "Which part should I change?", said
     runner = _runner()  # naming the part alone still asks for it
     _talk(runner, *base)
     assert runner.answer("no, the problem is wrong").say == "Of course. " + VISIT.fields[2].prompt
