@@ -14,11 +14,12 @@ yes), the turn is transcribed with `expect="digits"`: the previous text is then 
 digit (`DIGITS_PROMPT`) instead of the business's words. tiny.en on 8 kHz otherwise writes a spoken number as a
 formatted figure and drops a repeated digit ("seven seven eight eight" as "778"); `employai eval hearing` measures
 both (spoken numbers over G.711, three flite voices, beam 5: 56 % exactly right with the business prompt, 76 %
-with this one). This is what Dialogflow's per-turn speech contexts and Twilio's `<Gather hints>` do. Likewise, when the bot
-has just asked when a visit would suit, the turn is transcribed with `expect="when"`: the previous text is days
-and times of day (`WHEN_PROMPT`). Without it tiny.en on 8 kHz writes "next Tuesday" as "next to the" and
-"Thursday around eleven" as "search zero-round 11" (`employai eval hearing`, answers to "when?" over G.711, three
-flite voices, beam 5: 72 % heard with their days and times right with the business prompt, 89 % with this one).
+with this one). This is what Dialogflow's per-turn speech contexts and Twilio's `<Gather hints>` do. Likewise,
+when the bot has just asked when a visit would suit, the turn is transcribed with `expect="when"`: the previous
+text is days and times of day (`WHEN_PROMPT`). Without it tiny.en on 8 kHz writes "next Tuesday" as "next to the"
+and "Thursday around eleven" as "search zero-round 11" (`employai eval hearing`, answers to "when?" over G.711,
+three flite voices, beam 5: 72 % heard with their days and times right with the business prompt, 89 % with this
+one).
 """
 
 from __future__ import annotations
