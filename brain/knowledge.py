@@ -323,6 +323,19 @@ class FactFinder:
             meaning = overlap
         return round((1 - KEYWORD_WEIGHT) * meaning + KEYWORD_WEIGHT * overlap, 4)
 
+    def about(self, description: str) -> str | None:
+        """The one fact about what a caller's description names ("an old boiler that keeps cutting out": "We fix
+        ... boilers ..."): it has at least one of the things by its very word, and most of them. Said
+        before a form is offered for the problem, as a receptionist says "we do boilers" before offering a visit.
+        None when no fact, or more than one, is about it."""
+        if not self._facts or not description.strip():
+            return None
+        q = self._question(description)
+        found = [fact.text for fact in self._facts if not fact.about_caller and q.named
+                 and any(stem(w) in fact.stems for w in q.named)
+                 and 2 * sum(not self._covers(fact, w, q) for w in q.named) < len(q.named)]
+        return found[0] if len(found) == 1 else None
+
     def _asks_for(self, fact: _Fact, q: _Question) -> bool:
         """Whether the question names what a fact about the caller is about ("my *reference*", "my *name*")."""
         return any(_spelled_in(fact.subject, w) or self._close(fact.subject, q.vectors.get(w))

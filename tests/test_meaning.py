@@ -181,6 +181,21 @@ def test_a_follow_on_fragment_is_the_kind_of_question_it_follows(finders):
 
 
 @pytest.mark.engine
+def test_a_described_problem_finds_the_fact_about_it_only_by_its_own_word(finders):
+    plumbing, dental = finders["plumbing"], finders["dental"]
+    for described in ("Our boiler has stopped working.", "The boiler in the loft is leaking.",
+                      "An animal boiler that keeps cutting out."):  # the last as tiny.en heard "And an old boiler"
+        assert "boilers" in (plumbing.about(described) or ""), described
+    assert "emergencies" in (dental.about("I think I have a broken tooth.") or "")
+    # Friday is in the opening hours, but not what this caller is about: at the clinic, the toothache is
+    assert "toothache" in (dental.about("My tooth has been hurting since Friday.") or "")
+    assert plumbing.about("My tooth has been hurting since Friday.") is None
+    for unrelated in ("My car won't start in the mornings.", "There's a funny smell in the hallway.",
+                      "I want to change my address.", "My roof is leaking."):  # leaks we fix; a roof, who knows
+        assert plumbing.about(unrelated) is None and dental.about(unrelated) is None, unrelated
+
+
+@pytest.mark.engine
 def test_the_issues_questions_on_the_embedded_defaults(finders):
     plumbing = finders["plumbing"]
     assert "eighty dollars" in (plumbing.answer("How much do you charge to come out?") or "")

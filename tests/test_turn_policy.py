@@ -124,7 +124,8 @@ def test_after_asking_for_a_number_or_a_time_the_next_turn_is_heard_as_one(store
     expects = _expects(policy, "hi, can someone come and fix my boiler?", "Dana Whitfield.", "twelve Oak Lane",
                        "it won't fire up", "tomorrow morning", "five five five, zero one zero, seven seven eight eight",
                        "yes")
-    assert expects == ["", "", "", "when", "digits", "digits", ""], expects  # asked when, the number, read it back
+    # asked the address, when, the number, read it back
+    assert expects == ["", "address", "", "when", "digits", "digits", ""], expects
     other = policy_for(store.caller_memory("+15550102"), ["unused"] * 5, embedder=embedder)
     assert _expects(other, "my booking reference is 4471", "yes") == ["digits", ""]
 
@@ -263,4 +264,5 @@ def test_words_the_recogniser_doubts_and_nothing_understands_are_asked_again_onc
     guess = "An animal boiler that keeps cutting out."  # "And an old boiler ...": a form only guessed at
     offered = asyncio.run(run(policy_for(store.caller_memory(""), ["unused"] * 2, embedder=embedder), (guess, False)))
     doubted = asyncio.run(run(policy_for(store.caller_memory(""), ["unused"] * 2, embedder=embedder), (guess, True)))
-    assert offered[0].startswith("Would you like me to") and doubted == [SAY_AGAIN], (offered, doubted)
+    assert offered[0].startswith("We fix leaks") and "boilers" in offered[0], offered  # what we do, then the offer
+    assert offered[0].endswith("Would you like me to book a visit for you?") and doubted == [SAY_AGAIN], doubted

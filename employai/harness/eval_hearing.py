@@ -12,7 +12,9 @@ hand-written sentences, or the configured business with sentences made from its 
 tests/data/dental.toml when present; and, as a control, recordings of people saying other things
 (../shared/eval/speech) under the first business's prompt: what biasing costs on ordinary speech.
 Then spoken phone numbers, heard with the business's prompt and with the digits prompt the bot uses after asking
-for a number (employai/harness/hearing_numbers.py). Per-clip results go to <workdir>/hearing/hearing.tsv.
+for a number (employai/harness/hearing_numbers.py); answers to "when?" with the days-and-times prompt
+(hearing_times.py); and addresses with the street-names prompt (hearing_addresses.py). Per-clip results go to
+<workdir>/hearing/hearing.tsv.
 A measurement, not a test: it prints figures, checks nothing.
 Single-threaded; the transcription runs on the configured number of CPU threads.
 """
@@ -33,6 +35,7 @@ from typing import Any
 
 import numpy as np
 
+from employai.harness.hearing_addresses import hear_addresses
 from employai.harness.hearing_numbers import hear_numbers
 from employai.harness.hearing_sentences import DEFAULT_SENTENCES, DENTAL_SENTENCES, EVAL_DIRECTORY
 from employai.harness.hearing_times import hear_times
@@ -43,7 +46,7 @@ from employai.runtime.vocabulary import business_vocabulary
 from sip_config import Config, load_config, resolve_models
 from sip_config.schema import ProfileSettings
 from speech.pcm import RATE, read_wav, resample
-from speech.stt import DIGITS_PROMPT, WHEN_PROMPT, WhisperOptions, WhisperTranscriber
+from speech.stt import ADDRESS_PROMPT, DIGITS_PROMPT, WHEN_PROMPT, WhisperOptions, WhisperTranscriber
 
 REPO = Path(__file__).resolve().parents[2]
 DENTAL = REPO / "tests" / "data" / "dental.toml"
@@ -218,11 +221,12 @@ def summary(results: Sequence[Heard]) -> dict[str, float]:
             "p50": _percentile(times, 0.5), "p95": _percentile(times, 0.95)}
 
 
-def transcriber(config: Config, prompt: str, digits_prompt: str = "", when_prompt: str = "") -> WhisperTranscriber:
+def transcriber(config: Config, prompt: str, digits_prompt: str = "", when_prompt: str = "",
+                address_prompt: str = "") -> WhisperTranscriber:
     s = config.stt
     options = WhisperOptions(compute_type=s.compute_type, cpu_threads=s.cpu_threads, beam_size=s.beam_size,
                              language=s.language, window_s=s.window_s, prompt=prompt, digits_prompt=digits_prompt,
-                             when_prompt=when_prompt)
+                             when_prompt=when_prompt, address_prompt=address_prompt)
     return WhisperTranscriber(resolve_models(config).whisper_dir, options).load()
 
 
@@ -335,5 +339,8 @@ def run_eval_hearing(config: Config, args: Any) -> int:
     hear_times(first, {"business prompt": transcriber(first, business),
                        "when prompt": transcriber(first, business, when_prompt=WHEN_PROMPT)},
                VOICES[:2] if quick else VOICES, LAWS[:1] if quick else LAWS, workdir / "audio")
+    hear_addresses(first, {"business prompt": transcriber(first, business),
+                           "address prompt": transcriber(first, business, address_prompt=ADDRESS_PROMPT)},
+                   VOICES[:2] if quick else VOICES, LAWS[:1] if quick else LAWS, workdir / "audio")
     print(f"\nPer-clip transcripts: {workdir / 'hearing.tsv'}")
     return 0

@@ -82,7 +82,7 @@ class TurnPolicy:
     refused: list[str] = field(default_factory=list)  # model sentences not spoken (for the log and the tests)
     _facts_found: dict[str, str | None] = field(default_factory=dict)
     _voice: ModelVoice = field(init=False)
-    expects: str = ""  # what the caller is expected to say next, for the transcriber: "digits", "when" or ""
+    expects: str = ""  # what the caller is expected to say next, for the transcriber (speech.stt.EXPECTATIONS)
     _unsure: bool = False  # this turn's words are doubted by the recogniser, and the bot has not just asked again
 
     def __post_init__(self) -> None:
@@ -286,9 +286,10 @@ class TurnPolicy:
         if not match.sure or match.facts_first:  # a receptionist who is unsure asks (unless a fact answers it)
             if await self._business_fact(said) is not None:
                 return None
-        if not match.sure:
+        if not match.sure:  # offered, after the fact that says the business handles what was described
             self._state.offer = (match.form, said, {})
-            return Answer("intake", OFFER_FORM.format(what=match.form.name))
+            lead = await asyncio.to_thread(self.understanding.fact_about, said)
+            return Answer("intake", " ".join(filter(None, (lead, OFFER_FORM.format(what=match.form.name)))))
         return self._start_form(match.form, said)
 
     def _start_form(self, form: FormSettings, said: str, prefill: dict[str, str] | None = None) -> Answer:
@@ -355,7 +356,7 @@ class TurnPolicy:
         asked = form_field.type if form_field is not None else ""
         self.expects = "digits" if (self._state.numbers is not None or asked == "phone"
                                     or self.identity is not None and self.identity.expecting_pin) \
-            else "when" if asked == "datetime" else ""
+            else {"datetime": "when", "address": "address"}.get(asked, "")
         await self.desk.note_spoken(spoken)
         if answer.erase:  # the caller of `heard` then rebinds an anonymous memory: nothing more is remembered
             await asyncio.to_thread(self.memory.forget)

@@ -109,6 +109,10 @@ class Understanding:
         best = MeaningIndex(self._embedder, [fact, passage]).best(question, 0.0)
         return best.text if best is not None else fact
 
+    def fact_about(self, description: str) -> str | None:
+        """The profile fact about the problem a caller describes, if one is (see `FactFinder.about`)."""
+        return self._facts.about(description)
+
     def caller_fact(self, question: str, sentences: Sequence[str]) -> str | None:
         return FactFinder(self._embedder, list(sentences)).answer(question)
 
