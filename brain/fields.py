@@ -295,13 +295,17 @@ def _parse_address(text: str) -> Parsed | None:
     return None
 
 
+_TITLES = frozenset("doctor dr mr mrs ms miss mx professor prof nurse sir dame".split())
+
+
 def plainly(field_type: str, text: str) -> bool:
     """Whether words said unasked are plainly a value of the type, not just words a question for it would take:
     a name written as one ("Dr Okafor", not "really" or "Friday"), an address with a number and a street word
     ("14 Elm Grove", not "you got it wrong"). Names and addresses only."""
     words = re.findall(r"[A-Za-z][A-Za-z'\-]*", text)
-    if field_type == "name":
-        return bool(words) and all(w[0].isupper() for w in words) and not _WHEN_WORDS.search(_lower(text))
+    if field_type == "name":  # a title may be written in lower case ("doctor Okafor"), a name may not
+        names = [w for w in words if w.lower().rstrip(".") not in _TITLES]
+        return bool(names) and all(w[0].isupper() for w in names) and not _WHEN_WORDS.search(_lower(text))
     if field_type == "address":
         said = normalise_numbers(_lower(text))
         return bool(re.search(r"\d", said)) and bool({w.lower() for w in words} & _STREET_WORDS)

@@ -21,7 +21,8 @@ and "Thursday around eleven" as "search zero-round 11" (`employai eval hearing`,
 three flite voices, beam 5: 72 % heard with their days and times right with the business prompt, 89 % with this
 one). And when the bot has just asked for an address, with `expect="address"`: the previous text is a few
 addresses in the commonest words of street names (`ADDRESS_PROMPT`), so that "Kingsley Road" is not "Bingley
-Road" and "Birch Close" not "birch glows" (`employai eval hearing`, addresses over G.711: ADDRESS_FIGURES).
+Road" and "Birch Close" not "birch glows" (`employai eval hearing`, 15 addresses over G.711, three flite voices,
+beam 5: 30 % heard with their number and words right with the business prompt, 52 % with this one, none lost).
 """
 
 from __future__ import annotations
