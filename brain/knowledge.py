@@ -231,6 +231,8 @@ class FactFinder:
         self._all_words = tuple(dict.fromkeys([*(w for v in vocabularies for w in v), *phrases]))
         self._all_stems = frozenset(stem(w) for w in self._all_words)
         self._compounds = frozenset(p for f in self.index.texts for p in _pairs(f))  # "callout" of "call-out"
+        self._hyphenated = frozenset(m.replace("-", "") for f in self.index.texts  # the business's own terms
+                                     for m in re.findall(r"\b[a-z]+-[a-z]+\b", f.lower()))
         self._vectors, _ = self._shared.word_vectors(self._all_words)
         self._facts = tuple(
             _Fact(text, self._topics_of(self._shared.topics.similarities(vector)), vocabulary,
@@ -315,9 +317,8 @@ class FactFinder:
             meaning = 0.0 if fact.about_caller or not covered else cosine / 2
         if covered >= 0.5 and (not q.pointed or any(_spelled_in(fact.vocabulary, w) for w in q.pointed)):
             via_topic = max((q.topics.get(t, 0.0) for t in fact.topics), default=0.0)
-            literal = any(stem(w) in fact.stems for w in q.named)
             meaning = max(meaning, max(via_topic, TOPIC_CREDIT) if via_topic >= TOPIC_MIN else 0.0,
-                          NAMED_THINGS_SCORE if literal and not missing else 0.0)
+                          NAMED_THINGS_SCORE if self._names_it(fact, q, missing) else 0.0)
         overlap = sum(_spelled_in(fact.vocabulary, w) for w in q.asked) / len(q.asked) if q.asked else 0.0
         if q.vector is None:
             meaning = overlap
@@ -335,6 +336,20 @@ class FactFinder:
                  and any(stem(w) in fact.stems for w in q.named)
                  and 2 * sum(not self._covers(fact, w, q) for w in q.named) < len(q.named)]
         return found[0] if len(found) == 1 else None
+
+    def _names_it(self, fact: _Fact, q: _Question, missing: Sequence[str]) -> bool:
+        """Whether the question names what the fact is about by the fact's very word, and nothing it names is
+        missing from the fact; or, when the word is one the business hyphenates for a thing of its own ("call-out",
+        "check-up") and no other fact has, whether at most half of what it names is missing, and no other fact has
+        what is ("What's your call-out CV days?": a recogniser's stray word beside the business's own term; not "do
+        you do check-ups on Saturdays?", which the opening hours answer)."""
+        literal = [w for w in q.named if stem(w) in fact.stems]
+        if not literal or not missing:
+            return bool(literal)
+        own_terms = [w for w in literal if w in self._hyphenated
+                     and not any(w in other.stems for other in self._facts if other is not fact)]
+        stray = not any(self._covers(other, w, q) for w in missing for other in self._facts if other is not fact)
+        return bool(own_terms) and stray and 2 * len(missing) <= len(q.named)
 
     def _asks_for(self, fact: _Fact, q: _Question) -> bool:
         """Whether the question names what a fact about the caller is about ("my *reference*", "my *name*")."""

@@ -181,6 +181,17 @@ def test_a_follow_on_fragment_is_the_kind_of_question_it_follows(finders):
 
 
 @pytest.mark.engine
+def test_the_business_own_term_is_found_beside_a_stray_word(finders):
+    plumbing, dental = finders["plumbing"], finders["dental"]
+    # "What's your callout fee these days?" as tiny.en heard it over G.711: "CV" is in no fact
+    assert "eighty" in (plumbing.answer("What's your call-out CV days?") or "")
+    assert "eighty" in (plumbing.answer("So what's the callout thing cost?") or "")
+    # what else it names is a thing another fact has: not the term's fact
+    assert "sixty-five" not in (dental.answer("Do you do check-ups on Saturday afternoons?") or "")
+    assert dental.answer("Which dentist is working this afternoon?") is None  # a word of a fact, not its term
+
+
+@pytest.mark.engine
 def test_a_described_problem_finds_the_fact_about_it_only_by_its_own_word(finders):
     plumbing, dental = finders["plumbing"], finders["dental"]
     for described in ("Our boiler has stopped working.", "The boiler in the loft is leaking.",
