@@ -9,12 +9,8 @@ How it behaves (the decisions):
   said once at the start ("I have your name as Alice Martin."). Values the caller's policy already has (`prefill`,
   e.g. "for whom" after a failed transfer) are not asked or announced. Both are in the read-back, where they can be
   changed.
-- The request that started the form names whom a message is for ("a message for Stella", "a note to the manager"):
-  that fills the first name field not keyed "name".
-- The request that started the form fills the first text field keyed problem, message, reason, issue, details or
-  description when one of its clauses is a statement: not a question or a request to the business, not a greeting
-  or an introduction, no phone number, with two content words at least one of which is not the form's own words.
-  "My water heater is leaking, can someone come and fix it?" gives the problem "My water heater is leaking".
+- The request that started the form fills what it already says (`requests`): whom a message is for (the first name
+  field not keyed "name", as the directory writes a colleague's name when it names one) and the problem.
 - An answer that is not of the field's type is asked again with a hint, at most twice. After a third miss a free
   field (text, address, datetime) keeps the caller's words as said; a strict one (name, phone, yesno) stays empty
   and the form moves on. A number said in pieces shorter than 7 digits is kept and added to ("Go on.").
@@ -41,6 +37,7 @@ from sip_config.schema import FormField, FormSettings
 
 from . import fields
 from .fields import parse, parse_yes_no, read_back_digits, readback, spoken_digits
+from .requests import problem_from_request, recipient_from_request, request_field
 
 MAX_MISSES = 2  # an answer of the wrong type is asked again this many times
 MAX_UNCLEAR = 2  # "is that number right?" answered by neither yes nor no, this many times: the number stands
@@ -49,7 +46,6 @@ KEYPAD_TOO = "Sorry about that. Could you tell me the {noun} again, or key it in
 KEYPAD_ONLY = ("Sorry, this line is making the digits hard to hear. Could you key the {noun} in on your keypad,"
                " then press hash?")
 FREE_TYPES = ("text", "address", "datetime")
-REQUEST_KEYS = ("problem", "message", "reason", "issue", "details", "description")
 _ACKS = ("Thank you.", "Got it.", "All right.")
 _TYPE_WORDS = {"name": {"name", "who", "person"}, "phone": {"number", "phone", "digits"},
                "address": {"address", "street", "house", "postcode", "where"},
@@ -66,14 +62,6 @@ _CANCEL = re.compile(
     r"(?:never ?mind|forget (?:it|about it|that|the whole thing)|don't bother|i(?:'ve| have) changed my mind"
     r"|(?:cancel|stop|leave it)(?: (?:it|that|this|the (?:booking|form|message|visit|whole thing)))?"
     r"(?=[\s,.!?]*(?:$|please|then|thanks|thank you|i'll|i will|we'll|[,.!?])))", re.IGNORECASE)
-_ASKING = re.compile(
-    r"^(?:(?:hi|hello|hey|yes|yeah|oh|um|uh|well|so|and|but|please|right|okay|ok)[\s,]+)*"
-    r"(?:(?:can|could|would|will|do|does|is|are)\s+(?:you|someone|somebody|anyone|anybody|one of you|i|we|there)\b"
-    r"|i'd|i would|i want|i wanna|i need|we'd|we need|we want|i'm (?:calling|ringing|phoning)|i was wondering"
-    r"|is it possible|how|what|when|where|who|why|thanks|thank you|good (?:morning|afternoon|evening)"
-    r"|(?:hi|hello|hey)\b)", re.IGNORECASE)
-_INTRODUCTION = re.compile(r"^(?i:(?:hi |hello )?(?:this is|my name is|my name's|i'm|i am|it's))\s+"
-                           r"([A-Z][a-z'\-]+(?:\s+[A-Z][a-z'\-]+)*)(?:\s+here)?(?:[\s,]+and\b)?")
 
 
 @dataclass(frozen=True)
@@ -103,17 +91,22 @@ class FormRunner:
     """One form being filled on a call. Pure and synchronous (no I/O): the dialogue state is code."""
 
     def __init__(self, form: FormSettings, known: Mapping[str, str] | None = None, request: str = "",
-                 prefill: Mapping[str, str] | None = None, clock: Callable[[], datetime] = datetime.now):
+                 prefill: Mapping[str, str] | None = None, clock: Callable[[], datetime] = datetime.now,
+                 colleague: Callable[[str], str] = lambda said: ""):
+        """`colleague`: the directory's name of the colleague the words name for certain ("" when none): a
+        message's recipient is written as the directory writes it ("for doctor Okafor" -> "Dr James Okafor")."""
         self.form = form
         self._clock = clock
+        self._colleague = colleague
         self._announced: list[tuple[FormField, str]] = []
         start: dict[str, str] = {}
-        target = _request_field(form)
+        target = request_field(form)
         if target is not None and (said := problem_from_request(request, form)):
             start[target.key] = said
         recipient = next((f for f in form.fields if f.type == "name" and f.key != "name"), None)
+        self._recipient = recipient
         if recipient is not None and (whom := recipient_from_request(request)):
-            start[recipient.key] = whom
+            start[recipient.key] = colleague(whom) or whom
         for source, announce in ((prefill or {}, False), (known or {}, True)):
             for item in form.fields:
                 raw = source.get(item.key, "") if announce else _lookup(source, item.key)
@@ -193,7 +186,7 @@ class FormRunner:
         item = self.form.fields[s.index]
         if item.type == "phone":
             return self._on_number(s, item, text)
-        parsed = parse(item.type, text, self._clock())
+        parsed = self._parse(item, text)
         if parsed is None:
             return self._miss(s, item, text)
         values = {**s.values, **self._with_extra(item, parsed.value, parsed.extra)}
@@ -301,7 +294,7 @@ class FormRunner:
                 return self._step(replace(s, phase="confirm", number=number),
                                   f"So that's {read_back_digits(number)}. Is that right?")
         elif rest := _remainder(text, item):  # "no, the address is 14 The Green", "no, the problem is the boiler"
-            parsed = parse(item.type, rest, self._clock())
+            parsed = self._parse(item, rest)
             if parsed is not None:
                 values = {**s.values, **self._with_extra(item, parsed.value, parsed.extra)}
                 return self._stored(replace(s, values=values), item, parsed.value)
@@ -332,7 +325,15 @@ class FormRunner:
             parsed = parse(item.type, rest, self._clock()) if rest else None
             if parsed is not None and (parsed.extra if item.type == "datetime" else fields.plainly(item.type, rest)):
                 fits.append(i)  # a time understood; a name or an address as such, not any words
+            elif item is self._recipient and rest and self._colleague(rest):
+                fits.append(i)  # a colleague of ours, however the recogniser wrote the name ("doctor or Okafor")
         return fits[0] if len(fits) == 1 else None
+
+    def _parse(self, item: FormField, text: str) -> fields.Parsed | None:
+        """The value of an answer for a field: a message's recipient as the directory writes a colleague's name."""
+        if item is self._recipient and (name := self._colleague(text)):
+            return fields.Parsed(name, {})
+        return parse(item.type, text, self._clock())
 
     def _with_extra(self, item: FormField, value: str, extra: Mapping[str, str]) -> dict[str, str]:
         return {item.key: value, **{f"{item.key} {name}": v for name, v in extra.items()}}
@@ -372,42 +373,3 @@ def _remainder(text: str, item: FormField) -> str:
     while tokens and (tokens[0].lower().strip(".,!?;:").removesuffix("'s") in _NOISE | named):
         tokens = tokens[1:]
     return " ".join(tokens)
-
-
-def _request_field(form: FormSettings) -> FormField | None:
-    return next((item for item in form.fields if item.type == "text" and item.key.lower() in REQUEST_KEYS), None)
-
-
-_RECIPIENT = re.compile(r"\b(?:message|note)\s+(?:for|to)\s+(.+?)(?=[,.?!]|\s+(?:please|that|saying|about|to say|"
-                        r"when|if|and|because|from)\b|$)", re.IGNORECASE)
-
-
-def recipient_from_request(request: str) -> str:
-    """Whom "a message for ..." is for, as a name ('' when the request does not say)."""
-    match = _RECIPIENT.search(request)
-    parsed = parse("name", match.group(1)) if match is not None else None
-    return parsed.value if parsed is not None else ""
-
-
-def _stems(text: str) -> set[str]:
-    return {w[:4] for w in re.findall(r"[a-z]+", text.lower())}
-
-
-def problem_from_request(request: str, form: FormSettings) -> str:
-    """The statements of the request that say what it is about ('' when it only asks): see the module's rules."""
-    own = _stems(" ".join((form.name, form.description, *form.examples)))
-    kept = []
-    for clause in re.split(r"[.?!;]+|,\s*|\s+(?:and|but|so)\s+(?=(?:can|could|would|will|please|i'd|i need)\b)",
-                           request):
-        clause = clause.strip()
-        intro = _INTRODUCTION.match(clause)
-        if intro is not None and fields.looks_like_name(intro.group(1).split()):
-            clause = clause[intro.end():].strip(" ,")
-        words = re.findall(r"[\w'\-]+", clause)
-        meaning = fields.content_words(words)
-        if (not clause or _ASKING.match(clause) or len(re.sub(r"\D", "", clause)) >= fields.MIN_PHONE
-                or len(meaning) < 2 or not [w for w in meaning if w.lower()[:4] not in own]):
-            continue
-        kept.append(clause)
-    said = ", ".join(kept)
-    return said[:1].upper() + said[1:]

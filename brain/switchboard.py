@@ -109,6 +109,22 @@ class Directory:
         best = self._best(phrase)
         return best.entry if best is not None else None
 
+    def colleague(self, phrase: str) -> DirectoryEntry | None:
+        """The one entry whose name the phrase says in the entry's own words (a surname, a first name), whatever
+        else the recogniser wrote around it ("doctor or Okafor"); None when no entry's name, or several, is said.
+        For the recipient of a message, never for dialling."""
+        said = set(_words(phrase))
+        hits = [e for e, (name, _, _) in zip(self.entries, self._keys, strict=True) if said & set(name)]
+        return hits[0] if len(hits) == 1 else None
+
+    def colleague_name(self, phrase: str) -> str:
+        """The name of `colleague(phrase)` as the directory writes it, "" when none."""
+        entry = self.colleague(phrase)
+        return entry.name if entry is not None else ""
+
+    def __deepcopy__(self, memo: dict) -> Directory:
+        return self  # immutable after construction: a form's copy (a turn's checkpoint) shares it
+
     def names(self) -> str:
         labels = [e.name + (f" in {e.department}" if e.department and e.department.lower() not in e.name.lower()
                             else "") for e in self.entries]

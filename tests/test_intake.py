@@ -260,6 +260,21 @@ def test_a_no_at_the_read_back_asks_which_part_and_changes_it():
     _talk(runner, "Stella", "Call me back about the invoice", "5550107788", "yes")
     step = runner.answer("No, it's for Doctor Okafor.")
     assert step.say.startswith("Thank you, I've changed the for whom to") and "Okafor" in step.say
+    staff = {"okafor": "Dr James Okafor", "stella": "Dr Stella Moreno"}  # a directory's colleagues, by a name word
+
+    def colleague(said: str) -> str:
+        hits = {name for word, name in staff.items() if word in said.lower()}
+        return hits.pop() if len(hits) == 1 else ""
+    runner = FormRunner(MESSAGE, colleague=colleague)  # the recipient written as the directory writes them
+    _talk(runner, "For doctor or Okafor.", "Call me back about the invoice", "5550107788", "yes")
+    assert runner.values["for whom"] == "Dr James Okafor"
+    assert runner.answer("No, it's for doctor or Stella.").say.startswith(
+        "Thank you, I've changed the for whom to Dr Stella Moreno")  # a colleague, whatever the recogniser added
+    runner = FormRunner(MESSAGE, request="Can I leave a message for Okafor?", colleague=colleague)
+    assert runner.values["for whom"] == "Dr James Okafor"
+    runner = FormRunner(MESSAGE, colleague=colleague)  # nobody in the directory: the name as said
+    _talk(runner, "For Priya Shah.")
+    assert runner.values["for whom"] == "Priya Shah"
     runner = _runner(MESSAGE)  # a title as the recogniser often writes it, in lower case
     _talk(runner, "Stella", "Call me back about the invoice", "5550107788", "yes")
     assert "Okafor" in runner.answer("No, it's for doctor Okafor.").say

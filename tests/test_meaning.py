@@ -326,6 +326,16 @@ def test_a_name_said_in_its_own_words_is_put_through(directory, said, name):
 
 
 @pytest.mark.unit
+def test_a_message_recipient_is_the_colleague_whose_name_is_said():
+    named = {said: (e.name if (e := CLINIC.colleague(said)) is not None else None)
+             for said in ("doctor or Moreno", "For Stella, please.", "the billing people", "the doctor",
+                          "Priya Shah", "Stella or billing", "my husband")}
+    assert named == {"doctor or Moreno": "Dr Stella Moreno", "For Stella, please.": "Dr Stella Moreno",
+                     "the billing people": "Billing", "the doctor": None, "Priya Shah": None,
+                     "Stella or billing": None, "my husband": None}
+
+
+@pytest.mark.unit
 @pytest.mark.parametrize("directory, said, name", [
     (OFFICE, "put me through to mail", "Sales"), (OFFICE, "put me through to jail", "Sales"),
     (OFFICE, "put me through to failed", "Sales"), (OFFICE, "put me through to cells", "Sales"),

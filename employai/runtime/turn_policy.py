@@ -297,7 +297,8 @@ class TurnPolicy:
                  if self.memory.remembers and self.memory.known(key)}
         if self.memory.remembers and "callback number" not in known and self.memory.caller_user.lstrip("+").isdigit():
             known["callback number"] = self.memory.caller_user  # a verified caller's own number
-        runner = FormRunner(form, known=known, request=said, prefill=prefill or {})
+        runner = FormRunner(form, known=known, request=said, prefill=prefill or {},
+                            colleague=self.directory.colleague_name)  # a message's recipient, as the directory has it
         self._state.form, self._state.form_name = runner, form.name
         return self._form_step(runner.start())
 
