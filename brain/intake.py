@@ -53,6 +53,8 @@ _TYPE_WORDS = {"name": {"name", "who", "person"}, "phone": {"number", "phone", "
                "text": {"problem", "message", "issue", "details", "description", "reason"}, "yesno": set()}
 _NUMBER_TALK = set(DIGIT_WORDS) | {"double", "triple", "end", "ends", "ending", "with", "in", "last", "first",
                                    "start", "starts", "starting", "begins", "digit", "digits", "number"}
+# An answer that takes back something said before rather than answer the question.
+_CORRECTING = re.compile(r"^\W*(?:no|nope|sorry|actually|wait|oh|hang on|hold on)\b", re.IGNORECASE)
 _NOISE = {"no", "nope", "yes", "yeah", "but", "the", "a", "my", "your", "it", "it's", "its", "is", "was", "should",
           "be", "are", "were", "wrong", "incorrect", "not", "right", "correct", "change", "changed", "actually",
           "sorry", "oh", "um", "uh", "well", "and", "to", "that", "that's", "spelled", "spelt", "misspelled",
@@ -184,6 +186,12 @@ class FormRunner:
 
     def _on_answer(self, s: _State, text: str) -> FormStep:
         item = self.form.fields[s.index]
+        if (earlier := self._earlier_corrected(s, text)) is not None:
+            other, new = earlier  # "no, the address is 14 Elm Grove" while asked the number: that, then the number
+            values = {**s.values, **self._with_extra(other, new.value, new.extra)}
+            return self._step(replace(s, values=values, misses=0, partial=""),
+                              f"Thank you, I've changed the {other.key} to {readback(other.type, new.value)}. "
+                              f"{item.prompt}", number=item.type == "phone")
         if item.type == "phone":
             return self._on_number(s, item, text)
         parsed = self._parse(item, text)
@@ -191,6 +199,25 @@ class FormRunner:
             return self._miss(s, item, text)
         values = {**s.values, **self._with_extra(item, parsed.value, parsed.extra)}
         return self._stored(replace(s, values=values), item, parsed.value)
+
+    def _earlier_corrected(self, s: _State, text: str) -> tuple[FormField, fields.Parsed] | None:
+        """A part already given, corrected by name while another is asked ("no, the address is 14 Elm Grove",
+        "sorry, my name is Aisha Khan"): the part and its new value; None for anything else, which answers the
+        question asked. Not a number: digits answer a number asked for, or go through the read-back."""
+        if not _CORRECTING.match(text):
+            return None
+        index = self._named_field(text)
+        if index is None or index == s.index:
+            return None
+        other = self.form.fields[index]
+        if other.type == "phone" or not s.values.get(other.key):
+            return None
+        rest = _remainder(text, other)
+        parsed = self._parse(other, rest) if rest else None
+        if parsed is None or other.type in ("name", "address") and not (
+                fields.plainly(other.type, rest) or other is self._recipient and self._colleague(rest)):
+            return None  # a name or an address as such ("sorry, the name of the part is a thermostat" is not one)
+        return other, parsed
 
     def _on_number(self, s: _State, item: FormField, text: str) -> FormStep:
         digits = fields.number_said(text)

@@ -35,6 +35,26 @@ def _runner(form: FormSettings = VISIT, **kwargs) -> FormRunner:
     return FormRunner(form, clock=lambda: NOW, **kwargs)
 
 
+def test_a_part_given_before_is_corrected_by_name_while_another_is_asked():
+    runner = _runner()
+    _talk(runner, "Sam Porter", "Twenty two Oak Road", "The boiler is leaking", "Tomorrow morning")
+    step = runner.answer("No, the address is 22 Oak Road, Hillside.")  # asked for the number
+    assert step.say.startswith("Thank you, I've changed the address to 22 Oak Road, Hillside.") and step.expects_number
+    assert step.say.endswith(VISIT.fields[4].prompt) and runner.values["address"] == "22 Oak Road, Hillside"
+    runner = _runner()
+    _talk(runner, "Sam Porter", "22 Oak Road", "The boiler")
+    step = runner.answer("Sorry, my name is Sam Potter.")  # asked when
+    assert "changed the name to Sam Potter" in step.say and runner.values["name"] == "Sam Potter"
+    assert step.say.endswith(VISIT.fields[3].prompt)
+    runner = _runner()  # words about another part that are not a value of it answer the question asked
+    _talk(runner, "Sam Porter", "22 Oak Road")
+    runner.answer("Sorry, the name of the part is a thermostat.")
+    assert runner.values["name"] == "Sam Porter" and "thermostat" in runner.values["problem"]
+    runner = _runner()  # a number is answered as a number, not as a change of the address
+    _talk(runner, "Sam Porter", "22 Oak Road", "The boiler", "tomorrow")
+    assert runner.answer("no, five five five, zero one zero seven").say.startswith("That's 5 5 5, 0 1 0 7.")
+
+
 def _parsed(kind: str, said: str) -> Parsed:
     parsed = parse(kind, said, NOW)
     assert parsed is not None, said
