@@ -9,7 +9,7 @@ How it behaves (the decisions):
   said once at the start ("I have your name as Alice Martin."). Values the caller's policy already has (`prefill`,
   e.g. "for whom" after a failed transfer) are not asked or announced. Both are in the read-back, where they can be
   changed.
-- The request that started the form fills what it already says (`requests`): whom a message is for (the first name
+- The request that started the form fills what it already says (`form_request`): whom a message is for (the first name
   field not keyed "name", as the directory writes a colleague's name when it names one) and the problem.
 - An answer that is not of the field's type is asked again with a hint, at most twice. After a third miss a free
   field (text, address, datetime) keeps the caller's words as said; a strict one (name, phone, yesno) stays empty
@@ -32,12 +32,12 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
-from memory.extractor import DIGIT_WORDS
 from sip_config.schema import FormField, FormSettings
 
 from . import fields
 from .fields import parse, parse_yes_no, read_back_digits, readback, spoken_digits
-from .requests import problem_from_request, recipient_from_request, request_field
+from .form_request import problem_from_request, recipient_from_request, request_field
+from .form_words import ADDRESS_START, CANCEL, CORRECTING, NOISE, NUMBER_TALK, TO_SOMEONE, TYPE_WORDS, remainder
 
 MAX_MISSES = 2  # an answer of the wrong type is asked again this many times
 MAX_UNCLEAR = 2  # "is that number right?" answered by neither yes nor no, this many times: the number stands
@@ -47,23 +47,6 @@ KEYPAD_ONLY = ("Sorry, this line is making the digits hard to hear. Could you ke
                " then press hash?")
 FREE_TYPES = ("text", "address", "datetime")
 _ACKS = ("Thank you.", "Got it.", "All right.")
-_TYPE_WORDS = {"name": {"name", "who", "person"}, "phone": {"number", "phone", "digits"},
-               "address": {"address", "street", "house", "postcode", "where"},
-               "datetime": {"time", "day", "date", "when"},
-               "text": {"problem", "message", "issue", "details", "description", "reason"}, "yesno": set()}
-_NUMBER_TALK = set(DIGIT_WORDS) | {"double", "triple", "end", "ends", "ending", "with", "in", "last", "first",
-                                   "start", "starts", "starting", "begins", "digit", "digits", "number"}
-# An answer that takes back something said before rather than answer the question.
-_CORRECTING = re.compile(r"^\W*(?:no|nope|sorry|actually|wait|oh|hang on|hold on)\b", re.IGNORECASE)
-_NOISE = {"no", "nope", "yes", "yeah", "but", "the", "a", "my", "your", "it", "it's", "its", "is", "was", "should",
-          "be", "are", "were", "wrong", "incorrect", "not", "right", "correct", "change", "changed", "actually",
-          "sorry", "oh", "um", "uh", "well", "and", "to", "that", "that's", "spelled", "spelt", "misspelled",
-          "mistake", "please", "i", "said", "meant", "mean", "part", "bit", "one", "of", "so", "er", "ok", "okay"}
-_CANCEL = re.compile(
-    r"^(?:(?:oh|actually|um|uh|er|no|sorry|ok|okay|well|you know what|on second thoughts?)[\s,.]+)*"
-    r"(?:never ?mind|forget (?:it|about it|that|the whole thing)|don't bother|i(?:'ve| have) changed my mind"
-    r"|(?:cancel|stop|leave it)(?: (?:it|that|this|the (?:booking|form|message|visit|whole thing)))?"
-    r"(?=[\s,.!?]*(?:$|please|then|thanks|thank you|i'll|i will|we'll|[,.!?])))", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -106,9 +89,10 @@ class FormRunner:
         if target is not None and (said := problem_from_request(request, form)):
             start[target.key] = said
         recipient = next((f for f in form.fields if f.type == "name" and f.key != "name"), None)
-        self._recipient = recipient
+        # a message's recipient may be a colleague of ours (not a booking's "patient name")
+        self._recipient = recipient if any(f.key == "message" for f in form.fields) else None
         if recipient is not None and (whom := recipient_from_request(request)):
-            start[recipient.key] = colleague(whom) or whom
+            start[recipient.key] = (colleague(whom) if self._recipient is not None else "") or whom
         for source, announce in ((prefill or {}, False), (known or {}, True)):
             for item in form.fields:
                 raw = source.get(item.key, "") if announce else _lookup(source, item.key)
@@ -175,7 +159,7 @@ class FormRunner:
         s = self._state
         if s.phase in ("done", "cancelled"):
             return self._step(s, s.last)
-        if _CANCEL.match(caller_text.strip()) and len(caller_text.split()) <= 12:
+        if CANCEL.match(caller_text.strip()) and len(caller_text.split()) <= 12:
             if s.phase == "which":
                 return self._step(replace(s, phase="review", unclear=0), "All right. So is everything correct?")
             return self._step(replace(s, phase="cancelled"),
@@ -201,23 +185,29 @@ class FormRunner:
         return self._stored(replace(s, values=values), item, parsed.value)
 
     def _earlier_corrected(self, s: _State, text: str) -> tuple[FormField, fields.Parsed] | None:
-        """A part already given, corrected by name while another is asked ("no, the address is 14 Elm Grove",
-        "sorry, my name is Aisha Khan"): the part and its new value; None for anything else, which answers the
-        question asked. Not a number: digits answer a number asked for, or go through the read-back."""
-        if not _CORRECTING.match(text):
+        """A name, an address or a time already given, corrected by name while a question with a short answer is
+        asked ("no, the address is 14 Elm Grove" when asked for the number, "sorry, my name is Aisha Khan" when
+        asked when): the part and its new value. None for anything else, which answers the question asked: all of
+        it while free text is asked ("no, the house is fine, it's the boiler at 22 Oak Road" is a problem), and a
+        value that is not plainly one ("sorry, the name of the part is a thermostat")."""
+        if self.form.fields[s.index].type == "text" or not CORRECTING.match(text):
             return None
         index = self._named_field(text)
         if index is None or index == s.index:
             return None
         other = self.form.fields[index]
-        if other.type == "phone" or not s.values.get(other.key):
+        if other.type not in ("name", "address", "datetime") or not s.values.get(other.key):
             return None
-        rest = _remainder(text, other)
+        rest = remainder(text, other)
         parsed = self._parse(other, rest) if rest else None
-        if parsed is None or other.type in ("name", "address") and not (
-                fields.plainly(other.type, rest) or other is self._recipient and self._colleague(rest)):
-            return None  # a name or an address as such ("sorry, the name of the part is a thermostat" is not one)
-        return other, parsed
+        if parsed is None:
+            return None
+        if other.type == "datetime":
+            return (other, parsed) if parsed.extra else None  # a time understood
+        if other.type == "address" and not ADDRESS_START.match(rest):
+            return None  # the address itself ("22 Oak Road", "flat 3, ..."), not words around one
+        plain = fields.plainly(other.type, rest) or other is self._recipient and self._colleague(rest)
+        return (other, parsed) if plain else None
 
     def _on_number(self, s: _State, item: FormField, text: str) -> FormStep:
         digits = fields.number_said(text)
@@ -320,7 +310,7 @@ class FormRunner:
             if number is not None:
                 return self._step(replace(s, phase="confirm", number=number),
                                   f"So that's {read_back_digits(number)}. Is that right?")
-        elif rest := _remainder(text, item):  # "no, the address is 14 The Green", "no, the problem is the boiler"
+        elif rest := remainder(text, item):  # "no, the address is 14 The Green", "no, the problem is the boiler"
             parsed = self._parse(item, rest)
             if parsed is not None:
                 values = {**s.values, **self._with_extra(item, parsed.value, parsed.extra)}
@@ -334,12 +324,12 @@ class FormRunner:
         scores = []
         for item in self.form.fields:
             key_words = {w for w in re.findall(r"[a-z]+", item.key.lower()) if fields.content_words([w])}
-            scores.append(2 * len(key_words & words) + len(_TYPE_WORDS[item.type] & words))
+            scores.append(2 * len(key_words & words) + len(TYPE_WORDS[item.type] & words))
         best = max(scores, default=0)
         if best > 0 and scores.count(best) == 1:
             return scores.index(best)
         phones = [i for i, item in enumerate(self.form.fields) if item.type == "phone"]
-        if best == 0 and len(phones) == 1 and spoken_digits(text) and not words - _NUMBER_TALK - _NOISE:
+        if best == 0 and len(phones) == 1 and spoken_digits(text) and not words - NUMBER_TALK - NOISE:
             return phones[0]  # digits, and only words about them: "no, it ends in 8352" (not "no, it's 14 Elm Grove")
         return None
 
@@ -348,11 +338,11 @@ class FormRunner:
         plainly is a value of ("no, it's for Dr Okafor"); None when none or several are ("no, not really")."""
         fits = []
         for i, item in enumerate(self.form.fields):
-            rest = _remainder(text, item) if item.type in ("name", "address", "datetime") else ""
+            rest = remainder(text, item) if item.type in ("name", "address", "datetime") else ""
             parsed = parse(item.type, rest, self._clock()) if rest else None
             if parsed is not None and (parsed.extra if item.type == "datetime" else fields.plainly(item.type, rest)):
                 fits.append(i)  # a time understood; a name or an address as such, not any words
-            elif item is self._recipient and rest and self._colleague(rest):
+            elif item is self._recipient and rest and TO_SOMEONE.search(text) and self._colleague(rest):
                 fits.append(i)  # a colleague of ours, however the recogniser wrote the name ("doctor or Okafor")
         return fits[0] if len(fits) == 1 else None
 
@@ -391,12 +381,3 @@ def _lookup(source: Mapping[str, str], key: str) -> str:
 
 def _join(items: list[str], last: str = "and") -> str:
     return items[0] if len(items) == 1 else ", ".join(items[:-1]) + f" {last} {items[-1]}"
-
-
-def _remainder(text: str, item: FormField) -> str:
-    """What follows the words naming the part: "no, the address is 14 The Green" -> "14 The Green"."""
-    named = {w for w in re.findall(r"[a-z]+", item.key.lower())} | _TYPE_WORDS[item.type]
-    tokens = text.split()
-    while tokens and (tokens[0].lower().strip(".,!?;:").removesuffix("'s") in _NOISE | named):
-        tokens = tokens[1:]
-    return " ".join(tokens)

@@ -89,6 +89,9 @@ GENERIC = frozenset((
     "back round over until till when where which who whom whose there here one two first second line"
 ).split())
 _FIRST_PERSON = frozenset("i me my mine myself".split())
+_NUMBER_WORDS = frozenset("one two three four five six seven eight nine twenty thirty forty fifty sixty seventy eighty "
+                          "ninety hundred".split())
+_NEGATION = re.compile(r"\b(?:not|no|never|nor|cannot)\b|n't\b", re.IGNORECASE)
 # A word or two before a comma that opens a longer question: a greeting or a name ("Hiya, ...", "Joe, ..."), often
 # misheard ("Trillo, what sort of job do you take on?"); it names nothing the question asks about, unless the
 # question points back at it.
@@ -231,8 +234,9 @@ class FactFinder:
         self._all_words = tuple(dict.fromkeys([*(w for v in vocabularies for w in v), *phrases]))
         self._all_stems = frozenset(stem(w) for w in self._all_words)
         self._compounds = frozenset(p for f in self.index.texts for p in _pairs(f))  # "callout" of "call-out"
-        self._hyphenated = frozenset(m.replace("-", "") for f in self.index.texts  # the business's own terms
-                                     for m in re.findall(r"\b[a-z]+-[a-z]+\b", f.lower()))
+        self._hyphenated = frozenset(  # the business's own terms ("call-out"), not numbers ("sixty-five")
+            m.replace("-", "") for f in self.index.texts for m in re.findall(r"\b[a-z]+-[a-z]+\b", f.lower())
+            if not set(m.split("-")) & _NUMBER_WORDS)
         self._vectors, _ = self._shared.word_vectors(self._all_words)
         self._facts = tuple(
             _Fact(text, self._topics_of(self._shared.topics.similarities(vector)), vocabulary,
@@ -328,11 +332,12 @@ class FactFinder:
         """The one fact about what a caller's description names ("an old boiler that keeps cutting out": "We fix
         ... boilers ..."): it has at least one of the things by its very word, and most of them. Said
         before a form is offered for the problem, as a receptionist says "we do boilers" before offering a visit.
-        None when no fact, or more than one, is about it."""
+        None when no fact, or more than one, is about it; a fact that says what is not done is never one."""
         if not self._facts or not description.strip():
             return None
         q = self._question(description)
         found = [fact.text for fact in self._facts if not fact.about_caller and q.named
+                 and not _NEGATION.search(fact.text)  # "we do not fix roofs" is no lead-in to "shall I book?"
                  and any(stem(w) in fact.stems for w in q.named)
                  and 2 * sum(not self._covers(fact, w, q) for w in q.named) < len(q.named)]
         return found[0] if len(found) == 1 else None
@@ -340,16 +345,17 @@ class FactFinder:
     def _names_it(self, fact: _Fact, q: _Question, missing: Sequence[str]) -> bool:
         """Whether the question names what the fact is about by the fact's very word, and nothing it names is
         missing from the fact; or, when the word is one the business hyphenates for a thing of its own ("call-out",
-        "check-up") and no other fact has, whether at most half of what it names is missing, and no other fact has
-        what is ("What's your call-out CV days?": a recogniser's stray word beside the business's own term; not "do
-        you do check-ups on Saturdays?", which the opening hours answer)."""
+        "check-up") and no other fact has, whether all that is missing are a recogniser's fragments (a word of one or
+        two letters) that no other fact has ("What's your call-out CV days?" for "callout fee these days"; not "is a
+        check-up for a crown ...?", a thing no fact has, nor a word the opening hours have)."""
         literal = [w for w in q.named if stem(w) in fact.stems]
         if not literal or not missing:
             return bool(literal)
         own_terms = [w for w in literal if w in self._hyphenated
                      and not any(w in other.stems for other in self._facts if other is not fact)]
+        fragments = all(len(w) <= 2 for w in missing)  # letters heard ("CV"), not a thing asked about ("crown")
         stray = not any(self._covers(other, w, q) for w in missing for other in self._facts if other is not fact)
-        return bool(own_terms) and stray and 2 * len(missing) <= len(q.named)
+        return bool(own_terms) and fragments and stray
 
     def _asks_for(self, fact: _Fact, q: _Question) -> bool:
         """Whether the question names what a fact about the caller is about ("my *reference*", "my *name*")."""

@@ -19,7 +19,7 @@ from autogen_core.tools import FunctionTool
 
 from sip_config.schema import DirectoryEntry, TransferSettings
 
-from .meaning import edit_distance, stem
+from .meaning import content_words, edit_distance, stem
 from .phonetic import sound_similarity, spelling_similarity
 
 # What the bot asks when it is unsure which entry was meant (the caller's yes puts the call through).
@@ -110,11 +110,12 @@ class Directory:
         return best.entry if best is not None else None
 
     def colleague(self, phrase: str) -> DirectoryEntry | None:
-        """The one entry whose name the phrase says in the entry's own words (a surname, a first name), whatever
-        else the recogniser wrote around it ("doctor or Okafor"); None when no entry's name, or several, is said.
-        For the recipient of a message, never for dialling."""
-        said = set(_words(phrase))
-        hits = [e for e, (name, _, _) in zip(self.entries, self._keys, strict=True) if said & set(name)]
+        """The one entry whose name the phrase says, every word of it that may name someone being one of the
+        entry's name words ("for doctor or Okafor", as a recogniser writes "for Doctor Okafor"; not "Priya Moreno",
+        "Sam Okafor, my son"); None when no entry, or several, fits. For the recipient of a message, never for
+        dialling."""
+        said = {w for w in content_words(phrase) if w not in _FILLER and w not in _TITLES}
+        hits = [e for e, (name, _, _) in zip(self.entries, self._keys, strict=True) if said and said <= set(name)]
         return hits[0] if len(hits) == 1 else None
 
     def colleague_name(self, phrase: str) -> str:

@@ -181,16 +181,18 @@ def copies_numbers(text: str, prompt: str) -> bool:
                for example in (digits_said(part) for part in re.split(r"[.]", prompt)))
 
 
-def copies_prompt(text: str, prompt: str, no_speech_prob: float) -> bool:
+def copies_prompt(text: str, prompt: str, no_speech_prob: float, answers: bool = False) -> bool:
     """Whether `text` is Whisper reciting its prompt rather than hearing a caller: a run of the prompt's words in
     its order (a caller names a few of the business's words, never a list of them), or a turn made only of prompt
-    words when the model doubts there was speech at all."""
+    words when the model doubts there was speech at all. `answers`: the prompt is made of answers to the question
+    just asked (days and times, addresses), which a caller may well give word for word ("Twelve High Street"):
+    only the run counts."""
     said, given = _words(text), _words(prompt)
     if not said or not given:
         return False
     if _longest_common_run(said, given) >= _COPY_RUN and len(said) <= len(given) + 2:
         return True
-    return no_speech_prob > _COPY_DOUBT and set(said) <= set(given)
+    return not answers and no_speech_prob > _COPY_DOUBT and set(said) <= set(given)
 
 
 class WhisperTranscriber:
@@ -292,7 +294,8 @@ class WhisperTranscriber:
         if expect == "digits" and prompt.strip():  # digit words are what the caller is expected to say
             copied = copies_numbers(text, prompt)
             return "" if no_speech > _PROMPT_DOUBT or copied or no_speech > _COPY_DOUBT and stutters(text) else text
-        if prompt.strip() and (no_speech > _PROMPT_DOUBT or copies_prompt(text, prompt, no_speech)
+        answers = expect in ("when", "address") and prompt != self._options.prompt  # its own prompt of answers
+        if prompt.strip() and (no_speech > _PROMPT_DOUBT or copies_prompt(text, prompt, no_speech, answers)
                                or no_speech > _COPY_DOUBT and stutters(text)):
             return ""
         return text

@@ -159,6 +159,10 @@ def test_a_recital_of_the_prompt_or_babble_is_not_a_turn():
     assert copies_prompt("Acme Plumbing.", prompt, 0.4)
     assert not copies_prompt("Acme Plumbing.", prompt, 0.02)  # a caller who names the business
     assert not copies_prompt("Put me through to sales.", prompt, 0.4)
+    # a prompt of answers (addresses, days and times): a caller may give one of them word for word
+    assert not copies_prompt("Twelve High Street.", ADDRESS_PROMPT, 0.3, answers=True)
+    assert copies_prompt("Twelve High Street.", ADDRESS_PROMPT, 0.3)
+    assert copies_prompt(ADDRESS_PROMPT, ADDRESS_PROMPT, 0.01, answers=True)  # a recital is still one
     assert stutters("I'm, I'm, I'm,") and stutters("Go, go, go, go.")
     assert not stutters("No.") and not stutters("5 5 5 5") and not stutters("Can you fix it?")
 

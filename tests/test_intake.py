@@ -13,16 +13,19 @@ import sys
 import threading
 from datetime import datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
 import pytest
 
 from brain.fields import Parsed, correct_number, parse, parse_yes_no, read_back_digits, readback, spoken_digits
-from brain.intake import FormRunner, problem_from_request
+from brain.form_request import problem_from_request
+from brain.intake import FormRunner
+from brain.switchboard import Directory
 from employai.runtime.keypad import asked_number
 from employai.runtime.notify import Notifier, form_payload
 from memory.transcripts import TranscriptStore
 from sip_config import ConfigError, config_from_dict, load_config
-from sip_config.schema import FormSettings, NotifySettings
+from sip_config.schema import FormField, FormSettings, NotifySettings
 
 pytestmark = [pytest.mark.unit, pytest.mark.timeout(60)]
 
@@ -50,6 +53,18 @@ def test_a_part_given_before_is_corrected_by_name_while_another_is_asked():
     _talk(runner, "Sam Porter", "22 Oak Road")
     runner.answer("Sorry, the name of the part is a thermostat.")
     assert runner.values["name"] == "Sam Porter" and "thermostat" in runner.values["problem"]
+    runner = _runner()  # while free text is asked, all of it is the answer
+    _talk(runner, "Sam Porter", "22 Oak Road")
+    runner.answer("No, the house is fine, it's the boiler in the flat at 24 Oak Road.")
+    assert runner.values["address"] == "22 Oak Road" and "boiler" in runner.values["problem"]
+    runner = _runner()  # a text part is not replaced while another is asked ("and the problem is also ...")
+    _talk(runner, "Sam Porter", "22 Oak Road", "The boiler is leaking", "tomorrow")
+    runner.answer("Sorry, the problem is also the radiator.")
+    assert runner.values["problem"] == "The boiler is leaking"
+    runner = _runner()  # an address is corrected by the address itself, not words around one
+    _talk(runner, "Sam Porter", "22 Oak Road", "The boiler is leaking")
+    runner.answer("No, the street is flooded on Oak Road, 3 drains are blocked.")
+    assert runner.values["address"] == "22 Oak Road"
     runner = _runner()  # a number is answered as a number, not as a change of the address
     _talk(runner, "Sam Porter", "22 Oak Road", "The boiler", "tomorrow")
     assert runner.answer("no, five five five, zero one zero seven").say.startswith("That's 5 5 5, 0 1 0 7.")
@@ -280,11 +295,7 @@ def test_a_no_at_the_read_back_asks_which_part_and_changes_it():
     _talk(runner, "Stella", "Call me back about the invoice", "5550107788", "yes")
     step = runner.answer("No, it's for Doctor Okafor.")
     assert step.say.startswith("Thank you, I've changed the for whom to") and "Okafor" in step.say
-    staff = {"okafor": "Dr James Okafor", "stella": "Dr Stella Moreno"}  # a directory's colleagues, by a name word
-
-    def colleague(said: str) -> str:
-        hits = {name for word, name in staff.items() if word in said.lower()}
-        return hits.pop() if len(hits) == 1 else ""
+    colleague = Directory(load_config(Path(__file__).parent / "data" / "dental.toml").transfer).colleague_name
     runner = FormRunner(MESSAGE, colleague=colleague)  # the recipient written as the directory writes them
     _talk(runner, "For doctor or Okafor.", "Call me back about the invoice", "5550107788", "yes")
     assert runner.values["for whom"] == "Dr James Okafor"
@@ -295,6 +306,15 @@ def test_a_no_at_the_read_back_asks_which_part_and_changes_it():
     runner = FormRunner(MESSAGE, colleague=colleague)  # nobody in the directory: the name as said
     _talk(runner, "For Priya Shah.")
     assert runner.values["for whom"] == "Priya Shah"
+    runner = FormRunner(MESSAGE, colleague=colleague)  # a colleague's surname is not a colleague
+    _talk(runner, "For Priya Moreno.", "Call me back", "5550107788", "yes")
+    assert runner.values["for whom"] == "Priya Moreno"
+    assert runner.answer("No, it's about billing.").say == "Which part should I change?"  # not "for billing"
+    booking = FormSettings(name="book an appointment", fields=(FormField("patient name", "name", "Your name?"),
+                                                              FormField("reason", "text", "What for?")))
+    runner = FormRunner(booking, colleague=colleague)  # not a message: a name is the caller's own
+    _talk(runner, "James Okafor")
+    assert runner.values["patient name"] == "James Okafor"
     runner = _runner(MESSAGE)  # a title as the recogniser often writes it, in lower case
     _talk(runner, "Stella", "Call me back about the invoice", "5550107788", "yes")
     assert "Okafor" in runner.answer("No, it's for doctor Okafor.").say

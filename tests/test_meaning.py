@@ -189,11 +189,14 @@ def test_the_business_own_term_is_found_beside_a_stray_word(finders):
     # what else it names is a thing another fact has: not the term's fact
     assert "sixty-five" not in (dental.answer("Do you do check-ups on Saturday afternoons?") or "")
     assert dental.answer("Which dentist is working this afternoon?") is None  # a word of a fact, not its term
+    assert plumbing.answer("What's your call-out crown days?") is None  # a thing no fact has is no fragment
 
 
 @pytest.mark.engine
-def test_a_described_problem_finds_the_fact_about_it_only_by_its_own_word(finders):
+def test_a_described_problem_finds_the_fact_about_it_only_by_its_own_word(finders, embedder):
     plumbing, dental = finders["plumbing"], finders["dental"]
+    refusing = FactFinder(embedder, ["We do not fix roofs or gutters.", "A standard call-out costs eighty dollars."])
+    assert refusing.about("The gutter on my roof is leaking.") is None  # what is not done is no lead-in to a visit
     for described in ("Our boiler has stopped working.", "The boiler in the loft is leaking.",
                       "An animal boiler that keeps cutting out."):  # the last as tiny.en heard "And an old boiler"
         assert "boilers" in (plumbing.about(described) or ""), described
@@ -329,10 +332,12 @@ def test_a_name_said_in_its_own_words_is_put_through(directory, said, name):
 def test_a_message_recipient_is_the_colleague_whose_name_is_said():
     named = {said: (e.name if (e := CLINIC.colleague(said)) is not None else None)
              for said in ("doctor or Moreno", "For Stella, please.", "the billing people", "the doctor",
-                          "Priya Shah", "Stella or billing", "my husband")}
+                          "Priya Shah", "Stella or billing", "my husband", "Priya Moreno", "Sam Moreno, my son",
+                          "For Stella, I will call her later")}
     assert named == {"doctor or Moreno": "Dr Stella Moreno", "For Stella, please.": "Dr Stella Moreno",
                      "the billing people": "Billing", "the doctor": None, "Priya Shah": None,
-                     "Stella or billing": None, "my husband": None}
+                     "Stella or billing": None, "my husband": None, "Priya Moreno": None,
+                     "Sam Moreno, my son": None, "For Stella, I will call her later": None}
 
 
 @pytest.mark.unit

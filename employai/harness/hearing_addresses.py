@@ -1,8 +1,9 @@
 """The addresses part of `employai eval hearing`: answers to "what's the address?" over G.711, transcribed as that
 turn is, with the business's prompt and with the street-names prompt (speech/stt.py `ADDRESS_PROMPT`). An address
-is heard right when its house number and every word of it are, whether written in figures or words, spaced or
-joined ("Riverside" / "River side" is not right; "14" / "Fourteen" is). A measurement, not a test.
-Single-threaded.
+is heard right when its house number and every word of it are, written in figures or words ("14" / "Fourteen"),
+spaced or joined ("Riverside" / "River side"; so "Flat 380" counts for "Flat three, eighty"). Also printed: how many
+addresses heard right with the business's prompt are heard wrong with the street-names prompt. A measurement, not a
+test. Single-threaded.
 """
 
 from __future__ import annotations
@@ -71,6 +72,9 @@ def hear_addresses(config: Config, ears: dict[str, WhisperTranscriber], voices: 
     results = compare(ears, clips, "address prompt", "address", heard_right)
     report(f"Answers to 'what's the address?' ({len(ADDRESS_SENTENCES)} addresses x voices {', '.join(voices)} x "
            f"{', '.join(laws)}): number and words right", results)
+    first, second = (ok for ok, _ in results["business prompt"]), (ok for ok, _ in results["address prompt"])
+    lost = sum(a and not b for a, b in zip(first, second, strict=True))
+    print(f"  heard right with the business prompt, wrong with the address prompt: {lost}")
 
 
 __all__ = ["ADDRESS_PROMPT", "ADDRESS_SENTENCES", "address_words", "hear_addresses", "heard_right"]

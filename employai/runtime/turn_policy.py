@@ -286,7 +286,7 @@ class TurnPolicy:
         if not match.sure or match.facts_first:  # a receptionist who is unsure asks (unless a fact answers it)
             if await self._business_fact(said) is not None:
                 return None
-        if not match.sure:  # offered, after the fact that says the business handles what was described
+        if not match.sure:  # offered, after the one fact about what was described, if one is
             self._state.offer = (match.form, said, {})
             lead = await asyncio.to_thread(self.understanding.fact_about, said)
             return Answer("intake", " ".join(filter(None, (lead, OFFER_FORM.format(what=match.form.name)))))
