@@ -302,6 +302,20 @@ def test_a_number_asked_for_is_heard_digit_by_digit(ears, tmp_path_factory):
         ears[True].transcribe(bytes(RATE), "a date")
 
 
+def _right_per_expectation(ears, folder, sentences, voices, expect, right):
+    """How many sentences the biased ear hears right (by `right`) with no expectation and with `expect`."""
+    counts = {"": 0, expect: 0}
+    heard = []
+    for text in sentences:
+        for voice, law in voices:
+            pcm = telephone(flite(text, voice, folder), law).tobytes()
+            for expecting in counts:
+                said = ears[True].transcribe(pcm, expecting).text
+                counts[expecting] += right(text, said)
+                heard.append((expecting, said))
+    return counts, heard
+
+
 @pytest.mark.engine
 def test_a_time_asked_for_is_heard_with_its_day(ears, tmp_path_factory):
     """After "when would suit you?", the days-and-times prompt: the weekday is heard as a weekday ("next Tuesday",
@@ -310,16 +324,8 @@ def test_a_time_asked_for_is_heard_with_its_day(ears, tmp_path_factory):
 
     sentences = ("Could you come next Tuesday?", "Wednesday, at two o'clock.", "Thursday, around eleven.",
                  "Friday at half past three.")
-    folder = tmp_path_factory.mktemp("flite")
-    right = {"": 0, "when": 0}
-    heard = []
-    for text in sentences:
-        for voice, law in (("awb", "ulaw"), ("slt", "alaw"), ("kal16", "ulaw")):
-            pcm = telephone(flite(text, voice, folder), law).tobytes()
-            for expect in right:
-                said = ears[True].transcribe(pcm, expect).text
-                right[expect] += heard_right(text, said)
-                heard.append((expect, said))
+    right, heard = _right_per_expectation(ears, tmp_path_factory.mktemp("flite"), sentences,
+                                          (("awb", "ulaw"), ("slt", "alaw"), ("kal16", "ulaw")), "when", heard_right)
     assert right["when"] > right[""] and right["when"] >= 8, (right, heard)  # of 12
 
 
@@ -331,16 +337,9 @@ def test_an_address_asked_for_is_heard_with_its_street(ears, tmp_path_factory):
 
     sentences = ("Thirty two Hawthorn Avenue.", "It's seven Birch Close, Westbury.", "Twenty one Kingsley Road.",
                  "Five Willow Crescent, please.", "Three Primrose Hill.")
-    folder = tmp_path_factory.mktemp("flite")
-    right = {"": 0, "address": 0}
-    heard = []
-    for text in sentences:
-        for voice, law in (("rms", "ulaw"), ("slt", "alaw"), ("kal16", "ulaw")):
-            pcm = telephone(flite(text, voice, folder), law).tobytes()
-            for expect in right:
-                said = ears[True].transcribe(pcm, expect).text
-                right[expect] += heard_right(text, said)
-                heard.append((expect, said))
+    right, heard = _right_per_expectation(ears, tmp_path_factory.mktemp("flite"), sentences,
+                                          (("rms", "ulaw"), ("slt", "alaw"), ("kal16", "ulaw")), "address",
+                                          heard_right)
     assert right["address"] > right[""] and right["address"] >= 6, (right, heard)  # of 15
 
 

@@ -12,7 +12,7 @@ import re
 from collections.abc import Sequence
 from pathlib import Path
 
-from employai.harness.hearing_numbers import compare, report
+from employai.harness.hearing_numbers import hear_answers
 from sip_config import Config
 from speech.stt import ADDRESS_PROMPT, WhisperTranscriber
 
@@ -65,13 +65,9 @@ def heard_right(said: str, heard: str) -> bool:
 def hear_addresses(config: Config, ears: dict[str, WhisperTranscriber], voices: Sequence[str], laws: Sequence[str],
                    audio_dir: Path) -> None:
     """Print, per prompt, how many addresses were heard right, and the time."""
-    from employai.harness.eval_hearing import flite, telephone
-
-    clips = [(telephone(flite(text, voice, audio_dir), law).tobytes(), text)
-             for voice in voices for law in laws for text in ADDRESS_SENTENCES]
-    results = compare(ears, clips, "address prompt", "address", heard_right)
-    report(f"Answers to 'what's the address?' ({len(ADDRESS_SENTENCES)} addresses x voices {', '.join(voices)} x "
-           f"{', '.join(laws)}): number and words right", results)
+    results = hear_answers(ears, [(text, text) for text in ADDRESS_SENTENCES], voices, laws, audio_dir,
+                           ("address prompt", "address"), heard_right,
+                           ("Answers to 'what's the address?'", "number and words right"))
     first, second = (ok for ok, _ in results["business prompt"]), (ok for ok, _ in results["address prompt"])
     lost = sum(a and not b for a, b in zip(first, second, strict=True))
     print(f"  heard right with the business prompt, wrong with the address prompt: {lost}")

@@ -37,13 +37,23 @@ NUMBER_SENTENCES = (
 def hear_numbers(config: Config, ears: dict[str, WhisperTranscriber], voices: Sequence[str], laws: Sequence[str],
                  audio_dir: Path) -> None:
     """Print, per prompt, how many spoken numbers were heard with every digit right, and the transcription time."""
+    hear_answers(ears, NUMBER_SENTENCES, voices, laws, audio_dir, ("digits prompt", "digits"),
+                 lambda digits, heard: spoken_digits(heard) == digits, ("Spoken numbers", "every digit right"))
+
+
+def hear_answers(ears: dict[str, WhisperTranscriber], items: Sequence[tuple[str, str]], voices: Sequence[str],
+                 laws: Sequence[str], audio_dir: Path, special: tuple[str, str], right: Callable[[str, str], bool],
+                 title: tuple[str, str]) -> dict[str, list[tuple[bool, float]]]:
+    """Each (sentence, what is right) spoken by each voice over each law, heard by each ear (`special`: the ear's
+    name and the expectation it is given), judged by `right`; printed under `title` (what, judged how)."""
     from employai.harness.eval_hearing import flite, telephone
 
-    clips = [(telephone(flite(text, voice, audio_dir), law).tobytes(), digits)
-             for voice in voices for law in laws for text, digits in NUMBER_SENTENCES]
-    results = compare(ears, clips, "digits prompt", "digits", lambda digits, heard: spoken_digits(heard) == digits)
-    report(f"Spoken numbers ({len(NUMBER_SENTENCES)} sentences x voices {', '.join(voices)} x {', '.join(laws)}):"
-           " every digit right", results)
+    clips = [(telephone(flite(text, voice, audio_dir), law).tobytes(), truth)
+             for voice in voices for law in laws for text, truth in items]
+    results = compare(ears, clips, *special, right)
+    report(f"{title[0]} ({len(items)} sentences x voices {', '.join(voices)} x {', '.join(laws)}): {title[1]}",
+           results)
+    return results
 
 
 def compare(ears: dict[str, WhisperTranscriber], clips: Sequence[tuple[bytes, str]], special: str, expect: str,

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from brain.fields import normalise_numbers, parse
-from employai.harness.hearing_numbers import compare, report
+from employai.harness.hearing_numbers import hear_answers
 from sip_config import Config
 from speech.stt import WHEN_PROMPT, WhisperTranscriber
 
@@ -42,12 +42,7 @@ def heard_right(said: str, heard: str) -> bool:
 def hear_times(config: Config, ears: dict[str, WhisperTranscriber], voices: Sequence[str], laws: Sequence[str],
                audio_dir: Path) -> None:
     """Print, per prompt, how many answers to "when?" were heard with their days and times right, and the time."""
-    from employai.harness.eval_hearing import flite, telephone
-
-    clips = [(telephone(flite(text, voice, audio_dir), law).tobytes(), text)
-             for voice in voices for law in laws for text in TIME_SENTENCES]
-    results = compare(ears, clips, "when prompt", "when", heard_right)
-    report(f"Answers to 'when would suit you?' ({len(TIME_SENTENCES)} sentences x voices {', '.join(voices)} x "
-           f"{', '.join(laws)}): days and times right", results)
+    hear_answers(ears, [(text, text) for text in TIME_SENTENCES], voices, laws, audio_dir, ("when prompt", "when"),
+                 heard_right, ("Answers to 'when would suit you?'", "days and times right"))
 
 __all__ = ["TIME_SENTENCES", "WHEN_PROMPT", "hear_times", "heard_right", "when_words"]
