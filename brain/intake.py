@@ -170,9 +170,12 @@ class FormRunner:
 
     def _on_answer(self, s: _State, text: str) -> FormStep:
         item = self.form.fields[s.index]
-        if (earlier := self._earlier_corrected(s, text)) is not None:
-            other, new = earlier  # "no, the address is 14 Elm Grove" while asked the number: that, then the number
-            values = {**s.values, **self._with_extra(other, new.value, new.extra)}
+        if (named := self._earlier_named(s, text)) is not None:
+            other = self.form.fields[named]
+            new = self._earlier_value(other, text)
+            if new is None:  # "nope, the address is 24 oh, pro": that part asked again, then the rest as before
+                return self._step(replace(s, index=named, misses=0, partial=""), f"Of course. {other.prompt}")
+            values = {**s.values, **self._with_extra(other, new.value, new.extra)}  # then the question again
             return self._step(replace(s, values=values, misses=0, partial=""),
                               f"Thank you, I've changed the {other.key} to {readback(other.type, new.value)}. "
                               f"{item.prompt}", number=item.type == "phone")
@@ -184,30 +187,32 @@ class FormRunner:
         values = {**s.values, **self._with_extra(item, parsed.value, parsed.extra)}
         return self._stored(replace(s, values=values), item, parsed.value)
 
-    def _earlier_corrected(self, s: _State, text: str) -> tuple[FormField, fields.Parsed] | None:
-        """A name, an address or a time already given, corrected by name while a question with a short answer is
-        asked ("no, the address is 14 Elm Grove" when asked for the number, "sorry, my name is Aisha Khan" when
-        asked when): the part and its new value. None for anything else, which answers the question asked: all of
-        it while free text is asked ("no, the house is fine, it's the boiler at 22 Oak Road" is a problem), and a
-        value that is not plainly one ("sorry, the name of the part is a thermostat")."""
+    def _earlier_named(self, s: _State, text: str) -> int | None:
+        """A name, an address or a time already given, named in a correction while a question with a short answer
+        is asked ("no, the address is 14 Elm Grove" when asked for the number, "sorry, my name is Aisha Khan" when
+        asked when). None for anything else, which answers the question asked: all of it while free text is asked
+        ("no, the house is fine, it's the boiler at 22 Oak Road" is a problem)."""
         if self.form.fields[s.index].type == "text" or not CORRECTING.match(text):
             return None
         index = self._named_field(text)
-        if index is None or index == s.index:
+        if index is None or index >= s.index:  # a part asked before this one (not one memory filled later on)
             return None
         other = self.form.fields[index]
-        if other.type not in ("name", "address", "datetime") or not s.values.get(other.key):
-            return None
+        return index if other.type in ("name", "address", "datetime") and s.values.get(other.key) else None
+
+    def _earlier_value(self, other: FormField, text: str) -> fields.Parsed | None:
+        """The new value said with the part named, when it plainly is one (not "the name of the part is a
+        thermostat"); None when the part is to be asked again."""
         rest = remainder(text, other)
         parsed = self._parse(other, rest) if rest else None
         if parsed is None:
             return None
         if other.type == "datetime":
-            return (other, parsed) if parsed.extra else None  # a time understood
+            return parsed if parsed.extra else None  # a time understood
         if other.type == "address" and not ADDRESS_START.match(rest):
             return None  # the address itself ("22 Oak Road", "flat 3, ..."), not words around one
         plain = fields.plainly(other.type, rest) or other is self._recipient and self._colleague(rest)
-        return (other, parsed) if plain else None
+        return parsed if plain else None
 
     def _on_number(self, s: _State, item: FormField, text: str) -> FormStep:
         digits = fields.number_said(text)

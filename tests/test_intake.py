@@ -65,6 +65,13 @@ def test_a_part_given_before_is_corrected_by_name_while_another_is_asked():
     _talk(runner, "Sam Porter", "22 Oak Road", "The boiler is leaking")
     runner.answer("No, the street is flooded on Oak Road, 3 drains are blocked.")
     assert runner.values["address"] == "22 Oak Road"
+    runner = _runner()  # the part named, its new value not heard plainly: asked again, then the number
+    _talk(runner, "Sam Porter", "22 Oak Road", "The boiler is leaking", "tomorrow")
+    step = runner.answer("Nope, the address is 24 oh, pro.")  # "twenty four Oak Road" over a bad line
+    assert step.say == f"Of course. {VISIT.fields[1].prompt}" and not step.expects_number
+    step = runner.answer("24 Oak Road")
+    assert step.say.endswith(VISIT.fields[4].prompt) and runner.values["address"] == "24 Oak Road"
+    assert runner.answer("five five five, zero one three, four four one two").say.startswith("That's 5 5 5, 0 1 3,")
     runner = _runner()  # a number is answered as a number, not as a change of the address
     _talk(runner, "Sam Porter", "22 Oak Road", "The boiler", "tomorrow")
     assert runner.answer("no, five five five, zero one zero seven").say.startswith("That's 5 5 5, 0 1 0 7.")
