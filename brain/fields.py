@@ -289,6 +289,8 @@ def _parse_address(text: str) -> Parsed | None:
     meaning = content_words(words)
     if not meaning or _QUESTION.match(text):
         return None
+    if not re.search(r"[A-Za-z]", text) and len(re.sub(r"\D", "", text)) >= MIN_PHONE:
+        return None  # digits alone, as many as a phone number's: not an address
     street = {w.lower() for w in words} & _STREET_WORDS
     if any(c.isdigit() for c in text) or street or (len(words) >= 3 and len(meaning) >= 2):
         return Parsed(text)

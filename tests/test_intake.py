@@ -138,7 +138,7 @@ def test_a_correction_replaces_the_number_or_its_tail(said, number):
 @pytest.mark.parametrize(("said", "value"), [
     ("12 High Street", "12 High Street"), ("I live at Rose Cottage", "Rose Cottage"),
     ("my mum's house in Leeds", "my mum's house in Leeds"), ("Leeds", None), ("I don't know", None),
-    ("what's the address", None),
+    ("what's the address", None), ("5 5 5 0 1 3 4 4 1 2", None), ("90210", "90210"),  # a phone number is not one
 ])
 def test_an_address_needs_a_number_a_street_word_or_a_few_words(said, value):
     parsed = parse("address", said)
