@@ -120,6 +120,16 @@ class FormRunner:
     def values(self) -> dict[str, str]:
         return dict(self._state.values)
 
+    @property
+    def expects(self) -> str:
+        """What the caller's next words are (one of speech.stt.EXPECTATIONS), for the transcriber: a number, a
+        time, an address, their own name (a message's recipient is one of ours: the business's words hear it
+        better); "" for nothing in particular."""
+        item = self.field
+        if item is None or item is self._recipient:
+            return ""
+        return {"phone": "digits", "datetime": "when", "address": "address", "name": "name"}.get(item.type, "")
+
     def question(self) -> str:
         """The question the caller is answering, to ask it again after an aside ("are you a robot?")."""
         s = self._state
@@ -170,9 +180,12 @@ class FormRunner:
 
     def _on_answer(self, s: _State, text: str) -> FormStep:
         item = self.form.fields[s.index]
-        if (named := self._earlier_named(s, text)) is not None:
-            other = self.form.fields[named]
-            new = self._earlier_value(other, text)
+        named = self._earlier_named(s, text)
+        other = self.form.fields[named] if named is not None else None
+        new = self._earlier_value(other, text) if other is not None else None
+        if other is not None and new is None and item.type == "yesno" and fields.parse_yes_no(text) is not None:
+            other = None  # "No, this is my first time" answers "have you been before?"; it changes no time
+        if other is not None and named is not None:
             if new is None:  # "nope, the address is 24 oh, pro": that part asked again, then the rest as before
                 return self._step(replace(s, index=named, misses=0, partial=""), f"Of course. {other.prompt}")
             values = {**s.values, **self._with_extra(other, new.value, new.extra)}  # then the question again

@@ -31,6 +31,7 @@ pytestmark = [pytest.mark.unit, pytest.mark.timeout(60)]
 
 NOW = datetime(2026, 3, 4, 11, 0)  # a Wednesday morning
 VISIT, MESSAGE = load_config().forms
+DENTAL = str(Path(__file__).parent / "data" / "dental.toml")
 ALICE = "+15550101"
 
 
@@ -75,6 +76,19 @@ def test_a_part_given_before_is_corrected_by_name_while_another_is_asked():
     runner = _runner()  # a number is answered as a number, not as a change of the address
     _talk(runner, "Sam Porter", "22 Oak Road", "The boiler", "tomorrow")
     assert runner.answer("no, five five five, zero one zero seven").say.startswith("That's 5 5 5, 0 1 0 7.")
+
+
+def test_a_no_that_mentions_a_part_answers_a_yes_or_no_question():
+    booking = load_config(DENTAL).forms[0]
+    runner = _runner(booking)
+    _talk(runner, "Grace Miller", "A cleaning with the hygienist", "Wednesday afternoon")
+    runner.answer("No, this is my first time.")  # asked "have you been to us before?"; not about the time
+    assert runner.values["been before"] == "no" and runner.values["preferred time"] == "Wednesday afternoon"
+    runner = _runner(booking)  # a time given plainly with the no still changes it
+    _talk(runner, "Grace Miller", "A cleaning with the hygienist", "Wednesday afternoon")
+    step = runner.answer("No, the time should be Thursday at ten.")
+    assert runner.values["preferred time"] == "Thursday at ten" and "been before" not in runner.values
+    assert step.say.endswith(booking.fields[3].prompt)
 
 
 def _parsed(kind: str, said: str) -> Parsed:
@@ -155,6 +169,12 @@ def test_an_address_needs_a_number_a_street_word_or_a_few_words(said, value):
     ("It was thirsty at 2 in the afternoon", "It was Thursday at 2 in the afternoon", "2026-03-05T14:00"),
     ("Wensday at ten", "Wednesday at ten", "2026-03-11T10:00"),  # a weekday misheard, when no day is named
     ("today at five", "today at five", "2026-03-04T17:00"),  # "today" is not "Tuesday"
+    # a closing condition is courtesy, unless it limits the time
+    ("Thursday morning, if that works", "Thursday morning", "2026-03-05T09:00"),
+    ("friday if you've got a slot free", "friday", "2026-03-06T10:00"),
+    ("Friday afternoon as long as it's after three", "Friday afternoon as long as it's after three",
+     "2026-03-06T14:00"),
+    ("Monday, if not then Tuesday", "Monday, if not then Tuesday", "2026-03-09T10:00"),
 ])
 def test_a_time_keeps_the_callers_words_and_the_moment_they_mean(said, words, iso):
     parsed = _parsed("datetime", said)
