@@ -2,7 +2,7 @@
 
 Pure functions, no I/O: safe from any thread. `parse_yes_no` is the one place a yes or a no is understood; every
 other module imports it from here. Spoken numbers go through `memory.extractor.normalise_numbers` and its table of
-digit words (the reading memory and the PIN check use), plus what a phone number adds to it ("double five").
+digit words (the reading memory and the PIN check use); phone numbers are read in `spoken_numbers`.
 
 Types (sip_config.schema.FIELD_TYPES):
 - name: fillers stripped ("my name is", "it's", "this is", "for"), 1-4 words, no digits, title-cased; a spelled
@@ -20,18 +20,16 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from memory.extractor import DIGIT_WORDS, normalise_numbers
+from memory.extractor import NUMBER_WORDS, normalise_numbers
 from memory.followups import parse_when
 from memory.stopwords import STOP_WORDS
 from sip_config.schema import FIELD_TYPES
 
 from .phonetic import heard_alike
+from .spoken_numbers import MAX_PHONE, MIN_PHONE, correct_number, number_said, read_back_digits, spoken_digits
 
-__all__ = ["FIELD_TYPES", "Parsed", "content_words", "correct_number", "hint", "looks_like_name", "parse",
+__all__ = ["FIELD_TYPES", "HONORIFICS", "Parsed", "content_words", "correct_number", "hint", "looks_like_name", "parse",
            "parse_yes_no", "read_back_digits", "readback", "second_person", "spoken_digits", "when_iso"]
-
-MIN_PHONE, MAX_PHONE = 7, 15
-
 
 @dataclass(frozen=True)
 class Parsed:
@@ -75,84 +73,6 @@ def parse_yes_no(text: str) -> bool | None:
     if _YES_RE.match(lower):
         return not _BUT.search(lower)
     return None
-
-
-# --- digits -------------------------------------------------------------------------------------------------------
-
-_MULTIPLIERS = {"double": 2, "triple": 3}
-# Words a transcriber writes for a digit said between two others ("three three one for four zero").
-_HOMOPHONES = {"for": "four", "to": "two", "too": "two", "ate": "eight", "won": "one"}
-_POSITION = re.compile(r"\b(?:the\s+)?(first|last|final)\s+(?:(one|two|three|four|five|six|seven|\d)\s+)?"
-                       r"(?:digits?|numbers?|ones?|bits?|part)?\b")
-_HEAD = re.compile(r"\b(?:first|starts? with|starting with|begins? with|beginning)\b")
-
-
-def spoken_digits(text: str) -> str:
-    """Every digit the caller said, in order: "five five five, oh one oh" and "double seven" and "555-0107" alike.
-
-    "one" and "oh" with no other digit next to them ("this one, oh sorry") are words, not digits."""
-    tokens = re.findall(r"[a-z]+|\d+", normalise_numbers(_lower(text)))
-
-    def digit(token: str) -> bool:
-        return token.isdigit() or token in DIGIT_WORDS
-    tokens = [_HOMOPHONES[t] if t in _HOMOPHONES and 0 < i < len(tokens) - 1 and digit(tokens[i - 1])
-              and digit(tokens[i + 1]) else t for i, t in enumerate(tokens)]
-    runs: list[list[tuple[str, str]]] = [[]]
-    times = 1
-    for token in tokens:
-        if token in _MULTIPLIERS:
-            times = _MULTIPLIERS[token]
-            continue
-        digits = token if token.isdigit() else DIGIT_WORDS.get(token)
-        if digits is None and runs[-1] and token in ("hundred", "thousand"):
-            digits = "00" if token == "hundred" else "000"
-        if digits is None:
-            runs.append([])
-            times = 1
-            continue
-        runs[-1].append((token, digits[0] * times + digits[1:]))
-        times = 1
-    kept = [run for run in runs if run and not (len(run) <= 2 and all(word in ("one", "oh") for word, _ in run))]
-    return "".join(d for run in kept for _, d in run)
-
-
-_NUMBER_IS = re.compile(r"\b(?:number|phone|mobile)\s*(?:is|'s)\b", re.IGNORECASE)
-
-
-def number_said(text: str) -> str:
-    """The digits of the number a caller gives in answer to "what's your number?": those after "(my) number is"
-    when they make a whole number, else every digit said. A word before them that a recogniser
-    made a digit ("my number is" heard as "nine number is") is not part of the number."""
-    marks = list(_NUMBER_IS.finditer(text))
-    if marks:
-        after = spoken_digits(text[marks[-1].end():])
-        if MIN_PHONE <= len(after) <= MAX_PHONE:
-            return after
-    return spoken_digits(text)
-
-
-def read_back_digits(digits: str) -> str:
-    """'5550107788' -> '5 5 5, 0 1 0, 7 7 8 8': groups of three, ending in one or two groups of four."""
-    n = len(digits)
-    fours = n % 3 if n >= 7 or n % 3 == 1 else 0  # 7: 3+4, 8: 4+4, 10: 3+3+4, 11: 3+4+4; 4: one group
-    head = n - 4 * fours
-    groups = [digits[i:i + 3] for i in range(0, head, 3)] + [digits[i:i + 4] for i in range(head, n, 4)]
-    return ", ".join(" ".join(g) for g in groups if g)
-
-
-def correct_number(old: str, text: str) -> str | None:
-    """The number after a correction: 7 or more digits replace it all; fewer replace its tail of the same length
-    (its head when the caller says "the first three are ..."). None when the text has no usable digits."""
-    lower = _lower(text)
-    head = bool(_HEAD.search(lower))
-    digits = spoken_digits(_POSITION.sub(" ", lower))
-    if not digits:
-        return None
-    if len(digits) >= MIN_PHONE:
-        return digits if len(digits) <= MAX_PHONE else None
-    if len(digits) >= len(old):
-        return None
-    return digits + old[len(digits):] if head else old[:len(old) - len(digits)] + digits
 
 
 # --- the types ----------------------------------------------------------------------------------------------------
@@ -297,7 +217,10 @@ def _parse_address(text: str) -> Parsed | None:
     return None
 
 
-_TITLES = frozenset("doctor dr mr mrs ms miss mx professor prof nurse sir dame".split())
+# Honorifics as said, each with the form a directory writes; the one list (the switchboard matches names with it).
+HONORIFICS = {"doctor": "dr", "dr": "dr", "mister": "mr", "mr": "mr", "missus": "mrs", "mrs": "mrs", "ms": "ms",
+              "miss": "miss", "mx": "mx"}
+_TITLES = frozenset(HONORIFICS) | frozenset("professor prof nurse sir dame".split())  # before a name, not of it
 
 
 def plainly(field_type: str, text: str) -> bool:
@@ -349,8 +272,24 @@ def weekday_heard(text: str) -> str:
     return text
 
 
+_WHEN_LIMIT = re.compile(rf"\b(?:after|before|until|till|til|past|from|between|earlier|later|"
+                         rf"{'|'.join(NUMBER_WORDS)})\b")
+_CONDITION = re.compile(r"(?i)[\s,]+(?:if|as long as|provided)\b(?P<clause>.*)$")
+
+
+def _without_condition(text: str) -> str:
+    """"Thursday morning, if that works for you" -> "Thursday morning": a closing condition that names no time is
+    courtesy. One that does ("Monday, if not then Tuesday") is part of the answer."""
+    match = _CONDITION.search(text)
+    if match is None or match.start() == 0:
+        return text
+    clause = _lower(match.group("clause"))
+    timed = _WHEN_WORDS.search(clause) or _WHEN_LIMIT.search(clause) or re.search(r"\d", clause)
+    return text if timed else text[:match.start()].strip(" ,.")
+
+
 def _parse_datetime(text: str, now: datetime) -> Parsed | None:
-    text = weekday_heard(_strip_tails(_strip_leads(_clean(text), _WHEN_LEADS), _WHEN_TAILS))
+    text = weekday_heard(_without_condition(_strip_tails(_strip_leads(_clean(text), _WHEN_LEADS), _WHEN_TAILS)))
     lower = _lower(text)
     if not lower or not (_WHEN_WORDS.search(lower) or re.search(r"\d", lower) or parse_when(lower, now)):
         return None

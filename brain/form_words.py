@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 
-from memory.extractor import DIGIT_WORDS
+from memory.extractor import DIGIT_WORDS, NUMBER_WORDS
 from sip_config.schema import FormField
 
 # Words that name a part of a form by its type ("the address", "the time", "the number").
@@ -20,9 +20,8 @@ NUMBER_TALK = set(DIGIT_WORDS) | {"double", "triple", "end", "ends", "ending", "
 # An answer that takes back something said before rather than answer the question.
 CORRECTING = re.compile(r"^\W*(?:no|nope|sorry)\b", re.IGNORECASE)
 # How an address itself starts: a house number (in figures or words) or a flat.
-ADDRESS_START = re.compile(r"^\W*(?:\d|(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|thirteen|"
-                           r"fourteen|fifteen|sixteen|seventeen|eighteen|nineteen|twenty|thirty|forty|fifty|sixty|"
-                           r"seventy|eighty|ninety|a hundred|flat|apartment|unit)\b)", re.IGNORECASE)
+ADDRESS_START = re.compile(rf"^\W*(?:\d|(?:{'|'.join(w for w in NUMBER_WORDS if w not in ('zero', 'hundred'))}|"
+                           r"a hundred|flat|apartment|unit)\b)", re.IGNORECASE)
 TO_SOMEONE = re.compile(r"\b(?:for|to)\b", re.IGNORECASE)  # "no, it's for ...": whom, not "it's about billing"
 # Words around a corrected value that are not part of it ("no, it's ...", "sorry, I meant ...").
 NOISE = {"no", "nope", "yes", "yeah", "but", "the", "a", "my", "your", "it", "it's", "its", "is", "was", "should",

@@ -33,6 +33,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from memory.embeddings import Embedder
+from memory.extractor import NUMBER_WORDS
 
 from .intents import TOPICS
 from .meaning import (
@@ -89,8 +90,7 @@ GENERIC = frozenset((
     "back round over until till when where which who whom whose there here one two first second line"
 ).split())
 _FIRST_PERSON = frozenset("i me my mine myself".split())
-_NUMBER_WORDS = frozenset("one two three four five six seven eight nine twenty thirty forty fifty sixty seventy eighty "
-                          "ninety hundred".split())
+_NUMBER_WORDS = frozenset(NUMBER_WORDS)
 _NEGATION = re.compile(r"\b(?:not|no|never|nor|cannot)\b|n't\b", re.IGNORECASE)
 # A word or two before a comma that opens a longer question: a greeting or a name ("Hiya, ...", "Joe, ..."), often
 # misheard ("Trillo, what sort of job do you take on?"); it names nothing the question asks about, unless the

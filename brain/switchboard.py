@@ -19,6 +19,7 @@ from autogen_core.tools import FunctionTool
 
 from sip_config.schema import DirectoryEntry, TransferSettings
 
+from .fields import HONORIFICS
 from .meaning import content_words, edit_distance, stem
 from .phonetic import sound_similarity, spelling_similarity
 
@@ -48,7 +49,7 @@ _FILLER = frozenset(
 # Where the name asked for ends: "put me through to billing *about* my invoice".
 _END = frozenset("about regarding because cause since as so if to ask tell please".split())
 _ARTICLES = frozenset("the a an of and in for to at".split())
-_TITLES = {"doctor": "dr", "dr": "dr", "mister": "mr", "mr": "mr", "missus": "mrs", "mrs": "mrs", "ms": "ms"}
+_TITLES = HONORIFICS
 
 
 @dataclass(frozen=True)

@@ -28,6 +28,10 @@ _WHEN = re.compile(
 DIGIT_WORDS = {"zero": "0", "oh": "0", "one": "1", "two": "2", "three": "3", "four": "4", "five": "5",
                 "six": "6", "seven": "7", "eight": "8", "nine": "9"}
 DIGIT_WORD = "|".join(DIGIT_WORDS)
+# Every word a number is said with, digits to hundreds: the one list (addresses, times and facts read with it).
+NUMBER_WORDS = tuple("zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen "
+                     "sixteen seventeen eighteen nineteen twenty thirty forty fifty sixty seventy eighty ninety "
+                     "hundred".split())
 _SPOKEN_DIGITS = re.compile(rf"\b(?:(?:{DIGIT_WORD})[\s,\-]+){{2,}}(?:{DIGIT_WORD})\b", re.IGNORECASE)
 _SPACED_DIGITS = re.compile(r"\b\d(?:[ \-]\d){2,}\b")
 _GROUPED_NUMBER = re.compile(r"\b\d{1,3}(?:,\d{3})+\b")
