@@ -30,7 +30,9 @@ from speech.pcm import RATE
 from speech.stt import (
     ADDRESS_PROMPT,
     DIGITS_PROMPT,
+    EXPECTATIONS,
     MAX_PROMPT_TOKENS,
+    NAME_PROMPT,
     WHEN_PROMPT,
     copies_numbers,
     copies_prompt,
@@ -163,6 +165,8 @@ def test_a_recital_of_the_prompt_or_babble_is_not_a_turn():
     assert not copies_prompt("Twelve High Street.", ADDRESS_PROMPT, 0.3, answers=True)
     assert copies_prompt("Twelve High Street.", ADDRESS_PROMPT, 0.3)
     assert copies_prompt(ADDRESS_PROMPT, ADDRESS_PROMPT, 0.01, answers=True)  # a recital is still one
+    assert not copies_prompt("It's David Lee.", NAME_PROMPT, 0.3, answers=True)  # a caller may have its names
+    assert copies_prompt(NAME_PROMPT, NAME_PROMPT, 0.01, answers=True)
     assert stutters("I'm, I'm, I'm,") and stutters("Go, go, go, go.")
     assert not stutters("No.") and not stutters("5 5 5 5") and not stutters("Can you fix it?")
 
@@ -225,7 +229,8 @@ def test_domain_words_are_the_marked_ones_compounds_however_written():
 def ears():
     config = default_profile(load_config())
     return {False: transcriber(config, ""),
-            True: transcriber(config, business_vocabulary(config), DIGITS_PROMPT, WHEN_PROMPT, ADDRESS_PROMPT)}
+            True: transcriber(config, business_vocabulary(config), DIGITS_PROMPT, WHEN_PROMPT, ADDRESS_PROMPT,
+                              NAME_PROMPT)}
 
 
 @pytest.mark.engine
@@ -243,7 +248,7 @@ def test_silence_and_noise_stay_empty_with_a_prompt(ears):
     for name, noise in noises.items():
         for level in (0.05, 0.4):
             pcm = (noise / (np.abs(noise).max() or 1) * level * 32767).astype(np.int16)
-            for expect in ("", "digits", "when", "address"):
+            for expect in EXPECTATIONS:
                 heard[name, level, expect] = ears[True].transcribe(telephone(pcm, "ulaw").tobytes(), expect).text
     assert all(text == "" for text in heard.values()), heard
 

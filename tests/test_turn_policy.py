@@ -124,10 +124,13 @@ def test_after_asking_for_a_number_or_a_time_the_next_turn_is_heard_as_one(store
     expects = _expects(policy, "hi, can someone come and fix my boiler?", "Dana Whitfield.", "twelve Oak Lane",
                        "it won't fire up", "tomorrow morning", "five five five, zero one zero, seven seven eight eight",
                        "yes")
-    # asked the address, when, the number, read it back
-    assert expects == ["", "address", "", "when", "digits", "digits", ""], expects
+    # asked the name, the address, when, the number, read it back
+    assert expects == ["name", "address", "", "when", "digits", "digits", ""], expects
     other = policy_for(store.caller_memory("+15550102"), ["unused"] * 5, embedder=embedder)
     assert _expects(other, "my booking reference is 4471", "yes") == ["digits", ""]
+    message = policy_for(store.caller_memory("erin"), ["unused"] * 5, embedder=embedder)
+    # whom a message is for is one of ours, heard with the business's words; then the message, then the number
+    assert _expects(message, "can I leave a message?", "for Priya", "the invoice is wrong") == ["", "", "digits"]
 
 
 def test_a_misheard_number_is_corrected_before_it_is_stored(store, embedder):

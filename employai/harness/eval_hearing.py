@@ -36,6 +36,7 @@ from typing import Any
 import numpy as np
 
 from employai.harness.hearing_addresses import hear_addresses
+from employai.harness.hearing_names import hear_names
 from employai.harness.hearing_numbers import hear_numbers
 from employai.harness.hearing_sentences import DEFAULT_SENTENCES, DENTAL_SENTENCES, EVAL_DIRECTORY
 from employai.harness.hearing_times import hear_times
@@ -46,7 +47,7 @@ from employai.runtime.vocabulary import business_vocabulary
 from sip_config import Config, load_config, resolve_models
 from sip_config.schema import ProfileSettings
 from speech.pcm import RATE, read_wav, resample
-from speech.stt import ADDRESS_PROMPT, DIGITS_PROMPT, WHEN_PROMPT, WhisperOptions, WhisperTranscriber
+from speech.stt import ADDRESS_PROMPT, DIGITS_PROMPT, NAME_PROMPT, WHEN_PROMPT, WhisperOptions, WhisperTranscriber
 
 REPO = Path(__file__).resolve().parents[2]
 DENTAL = REPO / "tests" / "data" / "dental.toml"
@@ -222,11 +223,11 @@ def summary(results: Sequence[Heard]) -> dict[str, float]:
 
 
 def transcriber(config: Config, prompt: str, digits_prompt: str = "", when_prompt: str = "",
-                address_prompt: str = "") -> WhisperTranscriber:
+                address_prompt: str = "", name_prompt: str = "") -> WhisperTranscriber:
     s = config.stt
     options = WhisperOptions(compute_type=s.compute_type, cpu_threads=s.cpu_threads, beam_size=s.beam_size,
                              language=s.language, window_s=s.window_s, prompt=prompt, digits_prompt=digits_prompt,
-                             when_prompt=when_prompt, address_prompt=address_prompt)
+                             when_prompt=when_prompt, address_prompt=address_prompt, name_prompt=name_prompt)
     return WhisperTranscriber(resolve_models(config).whisper_dir, options).load()
 
 
@@ -342,5 +343,8 @@ def run_eval_hearing(config: Config, args: Any) -> int:
     hear_addresses(first, {"business prompt": transcriber(first, business),
                            "address prompt": transcriber(first, business, address_prompt=ADDRESS_PROMPT)},
                    VOICES[:2] if quick else VOICES, LAWS[:1] if quick else LAWS, workdir / "audio")
+    hear_names(first, {"business prompt": transcriber(first, business),
+                       "names prompt": transcriber(first, business, name_prompt=NAME_PROMPT)},
+               VOICES[:2] if quick else VOICES, LAWS[:1] if quick else LAWS, workdir / "audio")
     print(f"\nPer-clip transcripts: {workdir / 'hearing.tsv'}")
     return 0

@@ -12,7 +12,15 @@ from brain.llama_cpp_client import LlamaCppChatClient
 from brain.model_clients import build_model_client
 from memory.embeddings import Embedder, MiniLMEmbedder
 from sip_config import Config, resolve_models
-from speech.stt import ADDRESS_PROMPT, DIGITS_PROMPT, WHEN_PROMPT, Transcriber, WhisperOptions, WhisperTranscriber
+from speech.stt import (
+    ADDRESS_PROMPT,
+    DIGITS_PROMPT,
+    NAME_PROMPT,
+    WHEN_PROMPT,
+    Transcriber,
+    WhisperOptions,
+    WhisperTranscriber,
+)
 from speech.tts import PiperSynthesizer, Synthesizer
 from speech.tts_cache import CachedSynthesizer
 
@@ -52,7 +60,8 @@ def load_transcriber(config: Config) -> WhisperTranscriber:
     options = WhisperOptions(compute_type=s.compute_type, cpu_threads=s.cpu_threads, beam_size=s.beam_size,
                              language=s.language, window_s=s.window_s, prompt=business_vocabulary(config),
                              digits_prompt=DIGITS_PROMPT if english else "", when_prompt=WHEN_PROMPT if english else "",
-                             address_prompt=ADDRESS_PROMPT if english else "")
+                             address_prompt=ADDRESS_PROMPT if english else "",
+                             name_prompt=NAME_PROMPT if english else "")
     return WhisperTranscriber(resolve_models(config).whisper_dir, options).load()
 
 

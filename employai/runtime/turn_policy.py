@@ -353,11 +353,9 @@ class TurnPolicy:
         """The caller heard `spoken` (all of the answer, or up to a barge-in): the history holds it, and what the
         answer does happens now."""
         self._state.last_reply = spoken or self._state.last_reply
-        form_field = self._state.form.field if self._state.form is not None else None
-        asked = form_field.type if form_field is not None else ""
-        self.expects = "digits" if (self._state.numbers is not None or asked == "phone"
-                                    or self.identity is not None and self.identity.expecting_pin) \
-            else {"datetime": "when", "address": "address"}.get(asked, "")
+        asked = self._state.form.expects if self._state.form is not None else ""
+        self.expects = "digits" if (self._state.numbers is not None
+                                    or self.identity is not None and self.identity.expecting_pin) else asked
         await self.desk.note_spoken(spoken)
         if answer.erase:  # the caller of `heard` then rebinds an anonymous memory: nothing more is remembered
             await asyncio.to_thread(self.memory.forget)
