@@ -51,7 +51,9 @@ class Listening:
     """After turn `turn`, the caller listens to the reply: if it asks a check (`asks`), the caller says `yes` when
     the reply matches `right`, else `no` (a WAV each; no `yes`: the script's next turn answers it). A reply that
     asks for the keypad (`keypad`) is answered with `keys`, when there are keys for it; one that asks to hear the
-    turn again (`again_asked`), with `again`. At most `MAX_CHECKS` answers a turn. The reply is heard as a person
+    turn again (`again_asked`), with `again`; one that asks which part to change (`which_asked`) after a
+    correction, with that correction again (once), as a person asked "which part?" says it again. At most
+    `MAX_CHECKS` answers a turn. The reply is heard as a person
     hears it: through the line, transcribed."""
 
     turn: int
@@ -64,6 +66,7 @@ class Listening:
     keypad: str = r"key ?pad"  # what makes a reply ask for the keypad
     again: str = ""  # the turn said again (a WAV), for a bot that asks to hear it again (once)
     again_asked: str = r"say (?:that|it) again|didn't (?:quite )?catch|repeat that"
+    which_asked: str = r"which part"
     # A form read back: (part, right, WAV) each; the caller corrects the first part named with a value other than
     # theirs (`right` does not match) by saying the WAV, and the check is right when no part is wrong.
     fixes: Sequence[Sequence[str]] = ()
@@ -237,6 +240,7 @@ def _answer_checks(agent: SipAgent, call_id: int, caller: ScriptedCaller, listen
     check)."""
     answers: list[TurnResult] = []
     again = listening.again
+    correction = ""  # the last correction said, until the bot has asked which part it was about
     for _ in range(MAX_CHECKS):
         if caller.ended.is_set() or time.monotonic() >= deadline:
             break
@@ -247,6 +251,8 @@ def _answer_checks(agent: SipAgent, call_id: int, caller: ScriptedCaller, listen
             answer = KEYS_PREFIX + listening.keys
         elif again and re.search(listening.again_asked, reply, re.IGNORECASE):
             answer, again = again, ""  # said again once; asked again after that, the script goes on
+        elif correction and re.search(listening.which_asked, reply, re.IGNORECASE):
+            answer, correction = correction, ""
         if answer:
             said = _play_turn(agent, call_id, caller, answer, deadline)
             said.answers_check = True
@@ -262,6 +268,7 @@ def _answer_checks(agent: SipAgent, call_id: int, caller: ScriptedCaller, listen
         answers.append(said)
         if right:
             break
+        correction = no if listening.fixes else ""
     return answers
 
 

@@ -8,7 +8,8 @@ bot's next reply had to contain or do, each dialogue by its outcome (see `conver
 (turns and dialogues passed, voice-to-voice p50/p95) and every failure, and writes them as JSON to the workdir.
 
 `--model PATH` runs the bot on another GGUF; `--base-url URL` on an OpenAI-compatible server (`--model`: the
-served model's name). The `-c` configuration is not used: each profile's bot has its own. Blocking, one thread.
+served model's name); `--stt-model DIR` hears with another CTranslate2 Whisper. The `-c` configuration is not
+used: each profile's bot has its own. Blocking, one thread.
 """
 
 from __future__ import annotations
@@ -27,14 +28,17 @@ from employai.harness.launcher import BotProcess, start_bot
 from employai.runtime.progress import progress, say
 
 
-def model_toml(model: str | None, base_url: str | None) -> str:
-    """The [llm] table for a model other than the bundled one ('' for the bundled one)."""
+def model_toml(model: str | None, base_url: str | None, stt_model: str | None = None) -> str:
+    """The [llm] and [stt] tables for models other than the bundled ones ('' for the bundled ones)."""
+    tables = ""
     if base_url:
         served = json.dumps(model or "default")
-        return f'[llm]\nbackend = "openai"\nbase_url = {json.dumps(base_url)}\nmodel = {served}\n'
-    if model:
-        return f"[llm]\nmodel = {json.dumps(str(Path(model).expanduser().resolve()))}\n"
-    return ""
+        tables += f'[llm]\nbackend = "openai"\nbase_url = {json.dumps(base_url)}\nmodel = {served}\n'
+    elif model:
+        tables += f"[llm]\nmodel = {json.dumps(str(Path(model).expanduser().resolve()))}\n"
+    if stt_model:
+        tables += f"[stt]\nmodel = {json.dumps(str(Path(stt_model).expanduser().resolve()))}\n"
+    return tables
 
 
 def start_profile_bot(profile: Profile, workdir: Path, extra_toml: str = "") -> BotProcess:
@@ -108,7 +112,8 @@ def run_eval_conversation(config, args) -> int:
         print(f"employai: unknown profile {chosen!r}; use {', '.join(available)} or all")
         return 2
     model, base_url = getattr(args, "model", None), getattr(args, "base_url", None)
-    extra = model_toml(model, base_url)
+    stt_model = getattr(args, "stt_model", None)
+    extra = model_toml(model, base_url, stt_model)
     workdir = Path(args.workdir).resolve()
     began = time.monotonic()
     results = {}
@@ -118,6 +123,7 @@ def run_eval_conversation(config, args) -> int:
             continue
         results[name] = run_profile(available[name], workdir, args.quick, extra, only)
     label = f"{model or 'default'} at {base_url}" if base_url else (model or "bundled (SmolLM2-135M)")
+    label += f"; speech to text: {stt_model or 'bundled (Whisper tiny.en)'}"
     print_report(results, (time.monotonic() - began) / 60, label)
     out = workdir / "conversation-results.json"
     out.write_text(json.dumps({name: [asdict(s) for s in scores] for name, scores in results.items()}, indent=1))
