@@ -20,13 +20,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from memory.extractor import NUMBER_WORDS, normalise_numbers
+from memory.extractor import normalise_numbers
 from memory.followups import parse_when
 from memory.stopwords import STOP_WORDS
 from sip_config.schema import FIELD_TYPES
 
 from .phonetic import heard_alike
-from .spoken_numbers import MAX_PHONE, MIN_PHONE, correct_number, number_said, read_back_digits, spoken_digits
+from .spoken_numbers import MAX_PHONE, MIN_PHONE, correct_number, lowered, number_said, read_back_digits, spoken_digits
 
 __all__ = ["FIELD_TYPES", "HONORIFICS", "Parsed", "content_words", "correct_number", "hint", "looks_like_name", "parse",
            "parse_yes_no", "read_back_digits", "readback", "second_person", "spoken_digits", "when_iso"]
@@ -39,7 +39,7 @@ class Parsed:
 
 # --- yes and no -------------------------------------------------------------------------------------------------
 
-_FILLER = r"(?:(?:um+|uh+|er+|erm|oh|ah|hmm+|well|so|okay so|actually)[\s,.]+)*"
+_FILLER = r"(?:(?:um+|uh+|er+|erm|oh|ah|hmm+|well|so|okay so|actually|sorry)[\s,.]+)*"
 _YES = ("yes|yeah|yep|yup|yea|ya|aye|correct|right|sure|exactly|absolutely|definitely|certainly|of course|perfect|"
         "spot on|that's it|that's fine|that's right|that is right|that's correct|that is correct|fine|okay|ok|"
         "all right|alright|sounds good|sounds right|uh-huh|mm-hmm|affirmative|indeed|i think so|it is|all correct|"
@@ -58,14 +58,10 @@ _DENIAL = re.compile(r"\b(?:not right|not correct|isn't right|isn't correct|is w
 _BUT = re.compile(r"\b(?:but|except|apart from|although|though|change|changed|instead)\b")
 
 
-def _lower(text: str) -> str:
-    return re.sub(r"\s+", " ", text.replace("\u2019", "'").lower()).strip()
-
-
 def parse_yes_no(text: str) -> bool | None:
     """True for a yes ("yeah", "that's right", "sure"), False for a no ("nope", "that's not right", and a no with a
     correction: "no, eight three five two", "yes, but the time is wrong"), None when it is neither."""
-    lower = _lower(text)
+    lower = lowered(text)
     if _BRITISH_YES.match(lower):
         return True
     if _NO_RE.match(lower) or _DENIAL.search(lower):
@@ -83,8 +79,14 @@ NOT_CONTENT = STOP_WORDS | frozenset(
     "well so hmm".split())
 _TAILS = ("please", "thanks", "thank you", "thanks very much", "here", "speaking", "calling", "if possible",
           "if that's okay", "if that's ok", "if you can")
+# Courtesy after a time, said back without it ("Thursday morning, if that works"); a condition that says more ("if
+# Dr Okafor is free", "if it's early") is part of the answer.
 _WHEN_TAILS = _TAILS + ("is best", "would be best", "would be good", "would be great", "is good", "works",
-                        "would work", "suits me", "for me", "if you have anything")
+                        "would work", "suits me", "for me", "if you have anything", "if that works",
+                        "if that works for you", "if that suits", "if that suits you", "if that's alright",
+                        "if that's all right", "if that's fine", "if that's possible", "if you have it",
+                        "if you have one", "if you've got one", "if you have a slot", "if you've got a slot",
+                        "if you can fit me in", "if there's one free", "if you have a space")
 _FILLERS = ("um", "uh", "er", "erm", "oh", "ah", "well", "so", "okay", "ok", "right", "yes", "yeah", "sure",
             "hi", "hello", "actually", "sorry")
 _NAME_LEADS = _FILLERS + (
@@ -230,16 +232,16 @@ def plainly(field_type: str, text: str) -> bool:
     words = re.findall(r"[A-Za-z][A-Za-z'\-]*", text)
     if field_type == "name":  # a title may be written in lower case ("doctor Okafor"), a name may not
         names = [w for w in words if w.lower().rstrip(".") not in _TITLES]
-        return bool(names) and all(w[0].isupper() for w in names) and not _WHEN_WORDS.search(_lower(text))
+        return bool(names) and all(w[0].isupper() for w in names) and not _WHEN_WORDS.search(lowered(text))
     if field_type == "address":
-        said = normalise_numbers(_lower(text))
+        said = normalise_numbers(lowered(text))
         return bool(re.search(r"\d", said)) and bool({w.lower() for w in words} & _STREET_WORDS)
     return False
 
 
 def when_iso(text: str, now: datetime) -> str:
     """The moment the words mean, as ISO local time to the minute ('' when they name none: "any time next week")."""
-    lower = _lower(text)
+    lower = lowered(text)
     part = next((p for p in _DAY_PARTS if re.search(rf"\b{p}\b", lower)), None)
     when = parse_when(lower, now)
     if when is None and part and re.search(rf"\b(?:today|this {part}|tonight)\b", lower):
@@ -260,7 +262,7 @@ _NAMES_A_DAY = re.compile(r"\b(?:" + "|".join(_WEEKDAYS) + r"|weekdays?|weekends
 def weekday_heard(text: str) -> str:
     """`text` with a word a recogniser wrote for a weekday made that weekday ("It was thirsty at two" -> "It was
     Thursday at two"), when the text names no day otherwise. Only for answers to "when?"."""
-    if _NAMES_A_DAY.search(_lower(text)):
+    if _NAMES_A_DAY.search(lowered(text)):
         return text
     for match in re.finditer(r"[A-Za-z]+", text):
         word = match.group(0).lower()
@@ -272,25 +274,9 @@ def weekday_heard(text: str) -> str:
     return text
 
 
-_WHEN_LIMIT = re.compile(rf"\b(?:after|before|until|till|til|past|from|between|earlier|later|"
-                         rf"{'|'.join(NUMBER_WORDS)})\b")
-_CONDITION = re.compile(r"(?i)[\s,]+(?:if|as long as|provided)\b(?P<clause>.*)$")
-
-
-def _without_condition(text: str) -> str:
-    """"Thursday morning, if that works for you" -> "Thursday morning": a closing condition that names no time is
-    courtesy. One that does ("Monday, if not then Tuesday") is part of the answer."""
-    match = _CONDITION.search(text)
-    if match is None or match.start() == 0:
-        return text
-    clause = _lower(match.group("clause"))
-    timed = _WHEN_WORDS.search(clause) or _WHEN_LIMIT.search(clause) or re.search(r"\d", clause)
-    return text if timed else text[:match.start()].strip(" ,.")
-
-
 def _parse_datetime(text: str, now: datetime) -> Parsed | None:
-    text = weekday_heard(_without_condition(_strip_tails(_strip_leads(_clean(text), _WHEN_LEADS), _WHEN_TAILS)))
-    lower = _lower(text)
+    text = weekday_heard(_strip_tails(_strip_leads(_clean(text), _WHEN_LEADS), _WHEN_TAILS))
+    lower = lowered(text)
     if not lower or not (_WHEN_WORDS.search(lower) or re.search(r"\d", lower) or parse_when(lower, now)):
         return None
     iso = when_iso(text, now)

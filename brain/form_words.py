@@ -5,15 +5,21 @@ how a caller cancels, corrects or names a recipient. Pure; no state.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 
 from memory.extractor import DIGIT_WORDS, NUMBER_WORDS
 from sip_config.schema import FormField
+
+from .fields import content_words
+from .spoken_numbers import spoken_digits
 
 # Words that name a part of a form by its type ("the address", "the time", "the number").
 TYPE_WORDS = {"name": {"name", "who", "person"}, "phone": {"number", "phone", "digits"},
               "address": {"address", "street", "house", "postcode", "where"},
               "datetime": {"time", "day", "date", "when"},
               "text": {"problem", "message", "issue", "details", "description", "reason"}, "yesno": set()}
+# What a caller's answer to a part of each type is, for the transcriber (speech.stt.EXPECTATIONS).
+EXPECTS = {"phone": "digits", "datetime": "when", "address": "address", "name": "name"}
 # Words around digits said alone ("it ends in 8352").
 NUMBER_TALK = set(DIGIT_WORDS) | {"double", "triple", "end", "ends", "ending", "with", "in", "last", "first",
                                   "start", "starts", "starting", "begins", "digit", "digits", "number"}
@@ -36,10 +42,40 @@ CANCEL = re.compile(
     r"(?=[\s,.!?]*(?:$|please|then|thanks|thank you|i'll|i will|we'll|[,.!?])))", re.IGNORECASE)
 
 
+def _part_words(item: FormField) -> set[str]:
+    return {w for w in re.findall(r"[a-z]+", item.key.lower())} | TYPE_WORDS[item.type]
+
+
+def named_as_part(text: str, item: FormField) -> int | None:
+    """Where the caller names the part as a part ("the time", "my name", "the preferred time", "your address"),
+    as a correction does; None when its words are only said ("this is my first time", "a long time ago")."""
+    words = "|".join(sorted((re.escape(w) for w in _part_words(item)), key=len, reverse=True))
+    match = re.search(rf"\b(?:the|my|your|that|our|this)\s+(?:(?:{words})\s+)*(?:{words})(?:'s)?\b", text,
+                      re.IGNORECASE)
+    return match.start() if match else None
+
+
 def remainder(text: str, item: FormField) -> str:
     """What follows the words naming the part: "no, the address is 14 The Green" -> "14 The Green"."""
-    named = {w for w in re.findall(r"[a-z]+", item.key.lower())} | TYPE_WORDS[item.type]
+    named = _part_words(item)
     tokens = text.split()
     while tokens and (tokens[0].lower().strip(".,!?;:").removesuffix("'s") in NOISE | named):
         tokens = tokens[1:]
     return " ".join(tokens)
+
+
+def named_field(parts: Sequence[FormField], text: str) -> int | None:
+    """The part the caller names ("the address", "the time", "the number"); a number alone names the one phone
+    part. None when no part, or more than one equally, is named."""
+    words = {w.removesuffix("'s") for w in re.findall(r"[a-z']+", text.lower())}
+    scores = []
+    for item in parts:
+        key_words = {w for w in re.findall(r"[a-z]+", item.key.lower()) if content_words([w])}
+        scores.append(2 * len(key_words & words) + len(TYPE_WORDS[item.type] & words))
+    best = max(scores, default=0)
+    if best > 0 and scores.count(best) == 1:
+        return scores.index(best)
+    phones = [i for i, item in enumerate(parts) if item.type == "phone"]
+    if best == 0 and len(phones) == 1 and spoken_digits(text) and not words - NUMBER_TALK - NOISE:
+        return phones[0]  # digits, and only words about them: "no, it ends in 8352" (not "no, it's 14 Elm Grove")
+    return None

@@ -35,9 +35,18 @@ from datetime import datetime
 from sip_config.schema import FormField, FormSettings
 
 from . import fields
-from .fields import parse, parse_yes_no, read_back_digits, readback, spoken_digits
+from .fields import parse, parse_yes_no, read_back_digits, readback
 from .form_request import problem_from_request, recipient_from_request, request_field
-from .form_words import ADDRESS_START, CANCEL, CORRECTING, NOISE, NUMBER_TALK, TO_SOMEONE, TYPE_WORDS, remainder
+from .form_words import (
+    ADDRESS_START,
+    CANCEL,
+    CORRECTING,
+    EXPECTS,
+    TO_SOMEONE,
+    named_as_part,
+    named_field,
+    remainder,
+)
 
 MAX_MISSES = 2  # an answer of the wrong type is asked again this many times
 MAX_UNCLEAR = 2  # "is that number right?" answered by neither yes nor no, this many times: the number stands
@@ -128,7 +137,7 @@ class FormRunner:
         item = self.field
         if item is None or item is self._recipient:
             return ""
-        return {"phone": "digits", "datetime": "when", "address": "address", "name": "name"}.get(item.type, "")
+        return EXPECTS.get(item.type, "")
 
     def question(self) -> str:
         """The question the caller is answering, to ask it again after an aside ("are you a robot?")."""
@@ -180,12 +189,9 @@ class FormRunner:
 
     def _on_answer(self, s: _State, text: str) -> FormStep:
         item = self.form.fields[s.index]
-        named = self._earlier_named(s, text)
-        other = self.form.fields[named] if named is not None else None
-        new = self._earlier_value(other, text) if other is not None else None
-        if other is not None and new is None and item.type == "yesno" and fields.parse_yes_no(text) is not None:
-            other = None  # "No, this is my first time" answers "have you been before?"; it changes no time
-        if other is not None and named is not None:
+        if (named := self._earlier_named(s, text)) is not None:
+            other = self.form.fields[named]
+            new = self._earlier_value(other, text)
             if new is None:  # "nope, the address is 24 oh, pro": that part asked again, then the rest as before
                 return self._step(replace(s, index=named, misses=0, partial=""), f"Of course. {other.prompt}")
             values = {**s.values, **self._with_extra(other, new.value, new.extra)}  # then the question again
@@ -207,16 +213,18 @@ class FormRunner:
         ("no, the house is fine, it's the boiler at 22 Oak Road" is a problem)."""
         if self.form.fields[s.index].type == "text" or not CORRECTING.match(text):
             return None
-        index = self._named_field(text)
+        index = named_field(self.form.fields, text)
         if index is None or index >= s.index:  # a part asked before this one (not one memory filled later on)
             return None
         other = self.form.fields[index]
+        if named_as_part(text, other) is None:  # "no, this is my first time" answers; "no, the time is ..." corrects
+            return None
         return index if other.type in ("name", "address", "datetime") and s.values.get(other.key) else None
 
     def _earlier_value(self, other: FormField, text: str) -> fields.Parsed | None:
         """The new value said with the part named, when it plainly is one (not "the name of the part is a
         thermostat"); None when the part is to be asked again."""
-        rest = remainder(text, other)
+        rest = remainder(text[named_as_part(text, other) or 0:], other)  # "no, I haven't, the time is ..."
         parsed = self._parse(other, rest) if rest else None
         if parsed is None:
             return None
@@ -301,7 +309,7 @@ class FormRunner:
         yes = parse_yes_no(text)
         if yes is True:
             return self._step(replace(s, phase="done"), self.form.done_text, done=True)
-        named = self._named_field(text)
+        named = named_field(self.form.fields, text)
         if named is None and yes is False:
             named = self._valued_field(text)  # "no, it's for Dr Okafor": the one part the new value can be
         if named is not None:
@@ -311,7 +319,7 @@ class FormRunner:
         return self._step(replace(s, unclear=s.unclear + 1), "Sorry, is all of that correct?")
 
     def _on_which(self, s: _State, text: str) -> FormStep:
-        named = self._named_field(text)
+        named = named_field(self.form.fields, text)
         if named is not None:
             return self._change(s, named, text)
         if parse_yes_no(text) is True or re.search(r"\b(?:nothing|none|no change)\b", text, re.IGNORECASE):
@@ -334,22 +342,6 @@ class FormRunner:
                 values = {**s.values, **self._with_extra(item, parsed.value, parsed.extra)}
                 return self._stored(replace(s, values=values), item, parsed.value)
         return self._step(replace(s, phase="ask"), f"Of course. {item.prompt}", number=item.type == "phone")
-
-    def _named_field(self, text: str) -> int | None:
-        """The field the caller names ("the address", "the time", "the number"); a number alone names the one phone
-        field. None when no field, or more than one equally, is named."""
-        words = {w.removesuffix("'s") for w in re.findall(r"[a-z']+", text.lower())}
-        scores = []
-        for item in self.form.fields:
-            key_words = {w for w in re.findall(r"[a-z]+", item.key.lower()) if fields.content_words([w])}
-            scores.append(2 * len(key_words & words) + len(TYPE_WORDS[item.type] & words))
-        best = max(scores, default=0)
-        if best > 0 and scores.count(best) == 1:
-            return scores.index(best)
-        phones = [i for i, item in enumerate(self.form.fields) if item.type == "phone"]
-        if best == 0 and len(phones) == 1 and spoken_digits(text) and not words - NUMBER_TALK - NOISE:
-            return phones[0]  # digits, and only words about them: "no, it ends in 8352" (not "no, it's 14 Elm Grove")
-        return None
 
     def _valued_field(self, text: str) -> int | None:
         """The one part (of a type with a shape: a name, an address, a time) that what the caller said after a no

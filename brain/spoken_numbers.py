@@ -11,12 +11,13 @@ import re
 
 from memory.extractor import DIGIT_WORDS, normalise_numbers
 
-__all__ = ["MAX_PHONE", "MIN_PHONE", "correct_number", "number_said", "read_back_digits", "spoken_digits"]
+__all__ = ["MAX_PHONE", "MIN_PHONE", "correct_number", "lowered", "number_said", "read_back_digits", "spoken_digits"]
 
 MIN_PHONE, MAX_PHONE = 7, 15
 
 
-def _lower(text: str) -> str:
+def lowered(text: str) -> str:
+    """Lower case, one space between words, a typographic apostrophe as a plain one."""
     return re.sub(r"\s+", " ", text.replace("\u2019", "'").lower()).strip()
 
 
@@ -32,7 +33,7 @@ def spoken_digits(text: str) -> str:
     """Every digit the caller said, in order: "five five five, oh one oh" and "double seven" and "555-0107" alike.
 
     "one" and "oh" with no other digit next to them ("this one, oh sorry") are words, not digits."""
-    tokens = re.findall(r"[a-z]+|\d+", normalise_numbers(_lower(text)))
+    tokens = re.findall(r"[a-z]+|\d+", normalise_numbers(lowered(text)))
 
     def digit(token: str) -> bool:
         return token.isdigit() or token in DIGIT_WORDS
@@ -84,7 +85,7 @@ def read_back_digits(digits: str) -> str:
 def correct_number(old: str, text: str) -> str | None:
     """The number after a correction: 7 or more digits replace it all; fewer replace its tail of the same length
     (its head when the caller says "the first three are ..."). None when the text has no usable digits."""
-    lower = _lower(text)
+    lower = lowered(text)
     head = bool(_HEAD.search(lower))
     digits = spoken_digits(_POSITION.sub(" ", lower))
     if not digits:

@@ -42,14 +42,13 @@ _NOT_A_NAME = re.compile(r"\d[\d\s\-]{2,}\d|\bextension\b|@|\bsip\b|\bhttps?\b|\
 # Words around a name that are not part of it.
 _FILLER = frozenset(
     "the a an to in of from at department team desk office please someone somebody anyone anybody whoever "
-    "person people human mr mrs ms miss dr and for me with on your you my our over there then now just "
+    "person people human and for me with on your you my our over there then now just "
     "thanks thank could can would will i i'd like want need speak talk um uh er oh ok okay yes yeah right "
-    "manager boss owner staff colleague real actual no doctor mister missus who that which is are does do "
-    "handles handle deals deal works work looks look after charge responsible".split())
+    "manager boss owner staff colleague real actual no who that which is are does do "
+    "handles handle deals deal works work looks look after charge responsible".split()) | frozenset(HONORIFICS)
 # Where the name asked for ends: "put me through to billing *about* my invoice".
 _END = frozenset("about regarding because cause since as so if to ask tell please".split())
 _ARTICLES = frozenset("the a an of and in for to at".split())
-_TITLES = HONORIFICS
 
 
 @dataclass(frozen=True)
@@ -82,9 +81,9 @@ class Directory:
         self._domain = domain
         # The directory's own words, and per entry: its name's words, its department's, its title ("Dr": dr).
         self._own = frozenset(w for e in self.entries for w in _words(f"{e.name} {e.department}")
-                              if w not in _ARTICLES and w not in _TITLES)
+                              if w not in _ARTICLES and w not in HONORIFICS)
         self._keys = [(_name_words(e.name, self._own), _name_words(e.department, self._own),
-                       {_TITLES[w] for w in _words(e.name) if w in _TITLES}) for e in self.entries]
+                       {HONORIFICS[w] for w in _words(e.name) if w in HONORIFICS}) for e in self.entries]
 
     def uri_of(self, entry: DirectoryEntry) -> str:
         """The SIP URI to dial for a directory entry (an extension lives at the registrar's domain)."""
@@ -115,7 +114,7 @@ class Directory:
         entry's name words ("for doctor or Okafor", as a recogniser writes "for Doctor Okafor"; not "Priya Moreno",
         "Sam Okafor, my son"); None when no entry, or several, fits. For the recipient of a message, never for
         dialling."""
-        said = {w for w in content_words(phrase) if w not in _FILLER and w not in _TITLES}
+        said = {w for w in content_words(phrase) if w not in _FILLER and w not in HONORIFICS}
         hits = [e for e, (name, _, _) in zip(self.entries, self._keys, strict=True) if said and said <= set(name)]
         return hits[0] if len(hits) == 1 else None
 
@@ -159,7 +158,7 @@ class Directory:
     def _best(self, phrase: str, fuzzy: bool = False, stems: bool = True) -> _Candidate | None:
         asked = _name_words(phrase, self._own)
         if not asked:  # "the doctor": a title alone names the one entry that has it
-            titles = {_TITLES[w] for w in _words(phrase) if w in _TITLES}
+            titles = {HONORIFICS[w] for w in _words(phrase) if w in HONORIFICS}
             titled = [e for e, (_, _, title) in zip(self.entries, self._keys, strict=True) if titles & title]
             return _Candidate(titled[0], 1.0, len(titled) == 1) if titled else None
         candidates = [c for c in (self._candidate(i, asked, fuzzy, stems) for i in range(len(self.entries)))

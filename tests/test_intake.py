@@ -89,6 +89,33 @@ def test_a_no_that_mentions_a_part_answers_a_yes_or_no_question():
     step = runner.answer("No, the time should be Thursday at ten.")
     assert runner.values["preferred time"] == "Thursday at ten" and "been before" not in runner.values
     assert step.say.endswith(booking.fields[3].prompt)
+    for correction in ("No, the time is wrong.", "Sorry, the time is wrong.", "No, can we change the time?"):
+        runner = _runner(booking)  # the part named as a part, no new value: that part is asked again
+        _talk(runner, "Grace Miller", "A cleaning with the hygienist", "Wednesday afternoon")
+        assert runner.answer(correction).say == f"Of course. {booking.fields[2].prompt}", correction
+        assert "been before" not in runner.values
+    runner = _runner(booking)
+    _talk(runner, "Grace Miller", "A cleaning with the hygienist", "Wednesday afternoon")
+    runner.answer("Sorry, yes, a long time ago.")
+    assert runner.values["been before"] == "yes" and runner.values["preferred time"] == "Wednesday afternoon"
+    runner = _runner(booking)  # the new value is what follows the part's name
+    _talk(runner, "Grace Miller", "A cleaning with the hygienist", "Wednesday afternoon")
+    runner.answer("No, I haven't, but the time should be Thursday at ten.")
+    assert runner.values["preferred time"] == "Thursday at ten"
+
+
+def test_the_form_says_what_the_next_answer_is_for_the_transcriber():
+    runner = _runner()
+    seen = [runner.start() and runner.expects]
+    for said in ("Sam Porter", "22 Oak Road", "The boiler is leaking", "tomorrow morning",
+                 "five five five, zero one three, four four one two", "yes"):
+        runner.answer(said)
+        seen.append(runner.expects)
+    # the name, the address, the problem, when, the number, its read-back, the whole form's read-back
+    assert seen == ["name", "address", "", "when", "digits", "digits", ""], seen
+    message = _runner(MESSAGE)
+    message.start()
+    assert message.expects == ""  # whom it is for: one of ours, heard with the business's words
 
 
 def _parsed(kind: str, said: str) -> Parsed:
@@ -169,12 +196,15 @@ def test_an_address_needs_a_number_a_street_word_or_a_few_words(said, value):
     ("It was thirsty at 2 in the afternoon", "It was Thursday at 2 in the afternoon", "2026-03-05T14:00"),
     ("Wensday at ten", "Wednesday at ten", "2026-03-11T10:00"),  # a weekday misheard, when no day is named
     ("today at five", "today at five", "2026-03-04T17:00"),  # "today" is not "Tuesday"
-    # a closing condition is courtesy, unless it limits the time
+    # courtesy after the time is not said back; a condition that says more is the caller's answer
     ("Thursday morning, if that works", "Thursday morning", "2026-03-05T09:00"),
-    ("friday if you've got a slot free", "friday", "2026-03-06T10:00"),
+    ("friday if you've got a slot", "friday", "2026-03-06T10:00"),
+    ("Monday at nine, if you have it.", "Monday at nine", "2026-03-09T09:00"),
     ("Friday afternoon as long as it's after three", "Friday afternoon as long as it's after three",
      "2026-03-06T14:00"),
     ("Monday, if not then Tuesday", "Monday, if not then Tuesday", "2026-03-09T10:00"),
+    ("Thursday morning if Dr Okafor is free", "Thursday morning if Dr Okafor is free", "2026-03-05T09:00"),
+    ("Friday if it's late in the day", "Friday if it's late in the day", "2026-03-06T10:00"),
 ])
 def test_a_time_keeps_the_callers_words_and_the_moment_they_mean(said, words, iso):
     parsed = _parsed("datetime", said)

@@ -321,6 +321,7 @@ CLINIC = _directory([{"name": "Dr Stella Moreno", "department": "dentist", "uri"
     (CLINIC, "put me through to doctor moreno", "Dr Stella Moreno"), (CLINIC, "can I speak to reception", "Reception"),
     (CLINIC, "put me through to the hygienist", "Hygienist"), (CLINIC, "Please call Stella.", "Dr Stella Moreno"),
     (OFFICE, "could you ring Bob Smith for me", "Bob Smith"),
+    (CLINIC, "can I talk to mx moreno", "Dr Stella Moreno"),  # a title other than theirs is a title, not a name
 ])
 def test_a_name_said_in_its_own_words_is_put_through(directory, said, name):
     decision = directory.decide(said)

@@ -1,9 +1,9 @@
 """The names part of `employai eval hearing`: callers' answers to "can I have your name?" over G.711, transcribed as
 that turn is, with the business's prompt and with the people's-names prompt (speech/stt.py `NAME_PROMPT`). A name
-is heard right when every word of it is there, whatever the case and punctuation ("O'Brien" / "OBrien"). None of
-the names said is in the prompt: what is measured is a name heard as a name, not a name looked up. Also printed:
-how many names heard right with the business's prompt are heard wrong with the names prompt. A measurement, not a
-test. Single-threaded.
+is heard right when every word of it is a word heard, whatever the case and punctuation ("O'Brien" / "OBrien").
+None of the names said shares a word with the prompt: what is measured is a name heard as a name, not a name
+looked up. Also printed: how many names heard right with the business's prompt are heard wrong with the names
+prompt. A measurement, not a test. Single-threaded.
 """
 
 from __future__ import annotations
@@ -26,12 +26,13 @@ CALLER_NAMES = (
 _SAID = ("My name is {}.", "It's {}.", "{}.")  # as callers answer: in a sentence, or the name alone
 
 
-def _letters(text: str) -> str:
-    return re.sub(r"[^a-z]", "", text.lower())
+def _words(text: str) -> list[str]:
+    return [re.sub(r"[^a-z]", "", w) for w in text.lower().split()]
 
 
 def heard_right(name: str, heard: str) -> bool:
-    return all(_letters(word) in _letters(heard) for word in name.split())
+    """Every word of the name is a word heard, whatever the case and punctuation ("Kim" is not "Kimberly")."""
+    return set(_words(name)) <= set(_words(heard))
 
 
 def hear_names(config: Config, ears: dict[str, WhisperTranscriber], voices: Sequence[str], laws: Sequence[str],
