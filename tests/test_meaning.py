@@ -46,6 +46,9 @@ PLUMBING_QUESTIONS = [
     ("Trillo, what sort of job do you take on?", "leaks"), ("Hiya, are you open on a Saturday?", "Monday"),
     ("could you deal with a tap that drips", "leaks"), ("do you sort out toilets that won't flush", "leaks"),
     ("what's the call-out, roughly", "eighty"),
+    # a thing with a description after it: what is asked of it is "could you deal with a something?"
+    ("Could you deal with a shower that drips all night?", "leaks"),
+    ("Is a washing machine hose that floods the floor something you can fix?", "leaks"),
 ]
 DENTAL_QUESTIONS = [
     ("when is the clinic open", "Monday"), ("are you open saturday", "Monday"),
@@ -69,7 +72,7 @@ OFF_TOPIC = [
     "what is your favourite colour", "my name is peter jones", "what's your email address",
     "Cars, do you fix them?", "Joe, do you fix cars?", "Morning, do you do roofs?",
     "could you deal with a car that won't start", "could you deal with a fence that's fallen down",
-    "my laptop keeps crashing can you help",
+    "my laptop keeps crashing can you help", "could you deal with a car that makes a noise all night",
 ]
 DENTAL_OFF_TOPIC = [
     "Which dentist is working this afternoon?",  # names the dentist, asks nothing a price answers
