@@ -43,6 +43,7 @@ from .meaning import (
     MeaningIndex,
     cached,
     content_words,
+    question_frame,
     spelled_alike,
     stem,
     words,
@@ -59,9 +60,9 @@ FACT_TOPIC_MIN = 0.35  # a fact is of a topic when that close to its examples ..
 FACT_TOPIC_SPREAD = 0.1  # ... and within this of its closest topic
 TOPIC_MIN = 0.5  # a question is of a topic when that close to one of its examples ...
 TOPIC_CREDIT = 0.6  # ... and then its meaning is taken to be that of the topic's facts, at least this
-# The kinds judged also on the question without its things (see `_frame`): what the business does covers things
-# alike ("a shower that drips" / "leaks"); a price or an opening time is of one thing ("how much are dentures" is
-# not answered by the price of a check-up), so those are judged on the whole question only.
+# The kinds judged also on the question without its things (`meaning.question_frame`): what the business does
+# covers things alike ("a shower that drips" / "leaks"); a price or an opening time is of one thing ("how much are
+# dentures" is not answered by the price of a check-up), so those are judged on the whole question only.
 FRAMED_TOPICS = frozenset(("services",))
 NAMED_THINGS_SCORE = 0.6  # the meaning credited to a fact that has every specific thing the question names
 
@@ -195,37 +196,6 @@ def _runs(text: str, keep: Callable[[str], bool]) -> list[str]:
     return list(dict.fromkeys(runs))
 
 
-def _frame(question: str, named: Sequence[str]) -> str:
-    """The question with what it names put as one "something" ("Could you deal with a something?" for "... a shower
-    that drips all night?"): what it asks of the thing, for its topic, which the thing's own words drown (it is
-    services, asked as "could you deal with"). A description after a thing ("a something that something all
-    something") is more of the thing. "" when it names nothing."""
-    if not named:
-        return ""
-    pattern = r"\b(?:" + "|".join(re.escape(w) for w in sorted(set(named), key=len, reverse=True)) + r")\b"
-    tokens = re.findall(r"[\w'-]+|[^\w\s]", re.sub(pattern, "something", question, flags=re.IGNORECASE))
-    kept: list[str] = []
-    for i, token in enumerate(tokens):
-        if kept[-2:-1] and kept[-2].lower() in _DETERMINERS and kept[-1] == "something" and _describes(tokens, i):
-            continue  # "a something that something ...": a thing and its description ("do you cut hair" is not)
-        kept.append(token)
-    return " ".join(kept)
-
-
-_DETERMINERS = frozenset("a an the my our your his her their this that these those some any".split())
-
-
-def _describes(tokens: Sequence[str], i: int) -> bool:
-    """Whether the token at i, after a "something", is more of it: "something" again, or a small word before one."""
-    rest = tokens[i:]
-    end = next((j for j, t in enumerate(rest) if t == "something" or not _small(t)), len(rest))
-    return end < len(rest) and rest[end] == "something"
-
-
-def _small(token: str) -> bool:
-    return bool(re.fullmatch(r"[\w'-]+", token)) and not content_words(token)
-
-
 def _subject(text: str) -> tuple[str, ...]:
     """"Your booking reference is 4471." -> ("booking", "reference", "bookingreference")."""
     head = text.lower().removeprefix("your ").partition(" is ")[0].partition(" are ")[0]
@@ -316,7 +286,7 @@ class FactFinder:
         # and a thing the facts name in two common words ("call-out", "check-up"), said as the facts say it
         named += [p for p in _pairs(question) if p in self._compounds and p not in named]
         runs = {w: run for run in _runs(question, lambda w: w in named) for w in run.split()}
-        frame = _frame(question, named)
+        frame = question_frame(question, named)
         vectors, vector = self._shared.word_vectors([*named, *runs.values(), *([frame] if frame else [])],
                                                     also=question)
         topics = self._shared.topics.similarities(vector)

@@ -66,6 +66,37 @@ def content_words(text: str) -> list[str]:
     return list(dict.fromkeys(w for w in words(text) if w not in STOP and (len(w) > 1 or w.isdigit())))
 
 
+def question_frame(question: str, named: Sequence[str]) -> str:
+    """The question with what it names put as one "something" ("Could you deal with a something?" for "... a shower
+    that drips all night?"): what it asks of the thing, for its topic, which the thing's own words drown (it is
+    services, asked as "could you deal with"). A description after a thing ("a something that something all
+    something") is more of the thing. "" when it names nothing."""
+    if not named:
+        return ""
+    pattern = r"\b(?:" + "|".join(re.escape(w) for w in sorted(set(named), key=len, reverse=True)) + r")\b"
+    tokens = re.findall(r"[\w'-]+|[^\w\s]", re.sub(pattern, "something", question, flags=re.IGNORECASE))
+    kept: list[str] = []
+    for i, token in enumerate(tokens):
+        if kept[-2:-1] and kept[-2].lower() in _DETERMINERS and kept[-1] == "something" and _describes(tokens, i):
+            continue  # "a something that something ...": a thing and its description ("do you cut hair" is not)
+        kept.append(token)
+    return " ".join(kept)
+
+
+_DETERMINERS = frozenset("a an the my our your his her their this that these those some any".split())
+
+
+def _describes(tokens: Sequence[str], i: int) -> bool:
+    """Whether the token at i, after a "something", is more of it: "something" again, or a small word before one."""
+    rest = tokens[i:]
+    end = next((j for j, t in enumerate(rest) if t == "something" or not _small(t)), len(rest))
+    return end < len(rest) and rest[end] == "something"
+
+
+def _small(token: str) -> bool:
+    return bool(re.fullmatch(r"[\w'-]+", token)) and not content_words(token)
+
+
 def keywords(text: str) -> set[str]:
     return {stem(w) for w in content_words(text)}
 
