@@ -50,7 +50,7 @@ def named_as_part(text: str, item: FormField) -> int | None:
     """Where the caller names the part as a part ("the time", "my name", "the preferred time", "your address"),
     as a correction does; None when its words are only said ("this is my first time", "a long time ago")."""
     words = "|".join(sorted((re.escape(w) for w in _part_words(item)), key=len, reverse=True))
-    match = re.search(rf"\b(?:the|my|your|that|our|this)\s+(?:(?:{words})\s+)*(?:{words})(?:'s)?\b", text,
+    match = re.search(rf"\b(?:the|my|your|that|our)\s+(?:(?:{words})\s+)*(?:{words})(?:'s)?\b", text,
                       re.IGNORECASE)
     return match.start() if match else None
 

@@ -96,6 +96,10 @@ def test_a_no_that_mentions_a_part_answers_a_yes_or_no_question():
         assert "been before" not in runner.values
     runner = _runner(booking)
     _talk(runner, "Grace Miller", "A cleaning with the hygienist", "Wednesday afternoon")
+    runner.answer("No, not this time.")  # "this time" is no part named
+    assert runner.values["been before"] == "no" and runner.values["preferred time"] == "Wednesday afternoon"
+    runner = _runner(booking)
+    _talk(runner, "Grace Miller", "A cleaning with the hygienist", "Wednesday afternoon")
     runner.answer("Sorry, yes, a long time ago.")
     assert runner.values["been before"] == "yes" and runner.values["preferred time"] == "Wednesday afternoon"
     runner = _runner(booking)  # the new value is what follows the part's name
