@@ -106,16 +106,40 @@ def test_forms_give_their_names_and_the_words_of_their_requests_not_their_questi
 
 
 @pytest.mark.unit
-def test_the_knowledge_base_fills_what_room_is_left_most_frequent_first():
+def test_the_knowledge_base_shares_the_prompt_most_frequent_first():
     config = dataclasses.replace(load_config(), forms=())
     passages = ["We also fit Worcester boilers.", "Every Vaillant boiler has a warranty.",
                 "Vaillant parts are kept in the van.", "Ask about Vaillant servicing."]
     prompt = business_vocabulary(config, knowledge=passages)
-    assert prompt.startswith(business_vocabulary(config)[:-1])
-    tail = prompt[len(business_vocabulary(config)):]
-    assert tail.index("Vaillant") < tail.index("Worcester") and "warranty" in tail, tail
+    for words in ("Acme Plumbing, Joe.", "Booking reference", "Call-out", "water heaters", "warranty"):
+        assert words in prompt, (words, prompt)
+    assert prompt.index("Vaillant") < prompt.index("Worcester"), prompt
     many = [f"Product{i} is sold here." for i in range(200)]
-    assert len(business_vocabulary(config, knowledge=many).split()) <= MAX_WORDS
+    crowded = business_vocabulary(config, knowledge=many)
+    assert len(crowded.split()) <= MAX_WORDS
+    for words in ("Booking reference", "Call-out", "blocked drains", "water heaters"):  # not crowded out
+        assert words in crowded, (words, crowded)
+
+
+@pytest.mark.unit
+def test_a_long_directory_and_many_facts_leave_room_for_the_forms_words():
+    # The dental clinic's directory and facts filled a prompt built in a fixed order, so its booking form's
+    # "filling" never got in, and a caller's "one of my fillings has fallen out" was heard as "feelings".
+    staff = tuple(DirectoryEntry(f"Dr {first} {last}", "dentist", f"sip:{first.lower()}@127.0.0.1")
+                  for first, last in (("Stella", "Moreno"), ("James", "Okafor"), ("Priya", "Raman"),
+                                      ("Tomasz", "Nowak"), ("Ines", "Duarte"), ("Kwame", "Asante")))
+    facts = tuple(f"We offer {thing} on weekdays." for thing in (
+        "orthodontics", "implants", "veneers", "crowns", "bridges", "dentures", "sedation", "extractions",
+        "braces", "retainers", "whitening trays", "gum treatment", "mouth guards", "sealants"))
+    form = FormSettings(name="book an appointment", description="A check-up, a filling, or a scale and polish.",
+                        examples=("I'd like to make an appointment.",))
+    config = dataclasses.replace(load_config(), forms=(form,),
+                                 transfer=dataclasses.replace(load_config().transfer, directory=staff))
+    config = dataclasses.replace(config, profile=dataclasses.replace(config.profile, facts=facts))
+    prompt = business_vocabulary(config)
+    assert len(prompt.split()) <= MAX_WORDS
+    for words in ("filling", "Dr Stella Moreno", "orthodontics", "Book an appointment", "Booking reference"):
+        assert words in prompt, (words, prompt)
 
 
 @pytest.mark.unit
@@ -126,7 +150,7 @@ def test_the_prompt_is_well_under_100_tokens(tokenizer, profile):
     config = default_profile(load_config()) if profile == "default" else load_config(str(DENTAL))
     prompt = business_vocabulary(config)
     tokens = prompt_tokens(tokenizer, prompt)
-    assert 20 < len(tokens) < 90, (len(tokens), prompt)
+    assert 20 < len(tokens) < 100, (len(tokens), prompt)
 
 
 # ---- the prompt tokens ----
