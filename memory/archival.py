@@ -45,6 +45,7 @@ _RRF_K = 60
 EMBED_BATCH = 16  # passages embedded at a time: progress is reported between batches
 
 Progress = Callable[[int, int], None]  # (passages embedded so far, passages in all)
+PROFILE_SOURCE = "profile"  # the employee profile's facts, kept in the knowledge base too (restored at each start)
 
 
 @dataclass(frozen=True)
@@ -69,6 +70,13 @@ def documents(db: Database) -> list[Document]:
     rows = db.execute("SELECT source, COUNT(*), MAX(created_at) FROM passages WHERE scope = 'org'"
                       " GROUP BY source ORDER BY MAX(created_at) DESC, source").fetchall()
     return [Document(r[0], int(r[1]), float(r[2])) for r in rows]
+
+
+def knowledge_texts(db: Database, limit: int) -> list[str]:
+    """The knowledge base's passages, the profile's facts left out, the first `limit` added."""
+    rows = db.execute("SELECT text FROM passages WHERE scope = 'org' AND source <> ? ORDER BY id LIMIT ?",
+                      (PROFILE_SOURCE, limit)).fetchall()
+    return [str(r[0]) for r in rows]
 
 
 def remove_source(db: Database, source: str) -> int:

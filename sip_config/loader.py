@@ -145,6 +145,7 @@ def _check_values(c: Config) -> None:
     _require(c.stt.beam_size >= 1, "stt.beam_size", "must be at least 1")
     _require(8 <= c.stt.window_s <= 30, "stt.window_s", "must be between 8 and 30")
     _require(c.stt.cpu_threads >= 0, "stt.cpu_threads", "must be 0 (automatic) or more")
+    _require(-5.0 <= c.stt.unsure_logprob <= 0.0, "stt.unsure_logprob", "must be between -5.0 and 0.0")
     _require(0.3 <= c.tts.length_scale <= 3.0, "tts.length_scale", "must be between 0.3 and 3.0")
     _require(0.0 <= c.tts.variation <= 2.0, "tts.variation", "must be between 0.0 and 2.0")
     _require(c.llm.backend in KNOWN_BACKENDS, "llm.backend", f"must be one of {KNOWN_BACKENDS}")

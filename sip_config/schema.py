@@ -136,6 +136,10 @@ class SttSettings:
     window_s: int = 12
     bias: bool = True  # prompt Whisper with the business's own words (company, directory, facts, forms)
     extra_words: tuple[str, ...] = ()  # more words callers say that Whisper should expect (product names...)
+    # Whisper's mean log-probability per token below which a turn is taken for a guess and the caller is asked to
+    # say it again (speech/stt.py UNSURE_LOGPROB). A property of the model: -0.5 is measured for the bundled tiny.en;
+    # `employai eval hearing` prints the value measured for the configured one.
+    unsure_logprob: float = -0.5
 
 
 @dataclass(frozen=True)

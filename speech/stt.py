@@ -62,7 +62,8 @@ _COPY_RUN = 6  # this many prompt words in the prompt's order is a recital of th
 # a caller saying something odd). Measured with tiny.en and the business prompt over G.711, four flite voices and
 # the two profiles' eval sentences (employai/harness/hearing_sentences.py), 360 transcripts: with beam 5, of 187
 # with every word right, 4 score below it, and of 61 with 30 % or more of the words wrong, 18; greedy, 4 of 175 and
-# 28 of 72 (beam search hears more of the doubtful ones right).
+# 28 of 72 (beam search hears more of the doubtful ones right). Another model scores otherwise (Whisper base is surer
+# of its words, right or wrong): `stt.unsure_logprob` gives its own, and `employai eval hearing` measures it.
 UNSURE_LOGPROB = -0.5
 
 
@@ -71,6 +72,7 @@ class Transcript:
     text: str
     no_speech_prob: float = 0.0
     logprob: float = 0.0  # the model's mean log-probability per token (0: sure, or not measured)
+    unsure_below: float = UNSURE_LOGPROB  # the model's own threshold for `unsure`
 
     @property
     def is_empty(self) -> bool:
@@ -80,7 +82,7 @@ class Transcript:
     def unsure(self) -> bool:
         """The recogniser itself doubts these words: worth asking the caller to say it again, when nothing the
         bot understands was heard in them."""
-        return bool(self.text.strip()) and self.logprob < UNSURE_LOGPROB
+        return bool(self.text.strip()) and self.logprob < self.unsure_below
 
 
 # What the caller is expected to say: anything, a number, a day and time, an address.
@@ -105,6 +107,19 @@ class Transcriber(Protocol):
         ...
 
 
+class PromptedTranscriber(Transcriber, Protocol):
+    """A transcriber whose business prompt can change while it runs (the knowledge base changed)."""
+
+    @property
+    def prompt(self) -> str:
+        """What any turn is transcribed with, unless something else is expected."""
+        ...
+
+    def set_prompt(self, prompt: str) -> None:
+        """From now on, this business prompt (any thread; a transcription already running keeps its own)."""
+        ...
+
+
 @dataclass(frozen=True)
 class WhisperOptions:
     compute_type: str = "int8"
@@ -117,6 +132,7 @@ class WhisperOptions:
     when_prompt: str = ""  # the previous text when a day and time are expected ("": the prompt above)
     address_prompt: str = ""  # the previous text when an address is expected ("": the prompt above)
     name_prompt: str = ""  # the previous text when the caller's name is expected ("": the prompt above)
+    unsure_logprob: float = UNSURE_LOGPROB  # below this, a turn is a guess (`Transcript.unsure`)
 
 
 def _max_tokens(seconds: float) -> int:
@@ -207,13 +223,25 @@ def copies_prompt(text: str, prompt: str, no_speech_prob: float, answers: bool =
     return not answers and no_speech_prob > _COPY_DOUBT and set(said) <= set(given)
 
 
+@dataclass(frozen=True)
+class _Prompt:
+    """What one expectation's turns are transcribed with."""
+
+    text: str  # Whisper's previous text
+    prefix: list[int]  # the decoder's start: [previous text] + start of transcript
+    answers: bool  # the text is made of answers to the question asked (days and times, addresses)
+
+
 class WhisperTranscriber:
+    """Threads: `transcribe` from any number of worker threads at once (CTranslate2 runs them), `set_prompt` from
+    any thread: the prompts are replaced whole, and a transcription keeps those it started with."""
+
     def __init__(self, model_dir: Path, options: WhisperOptions):
         self._model_dir = model_dir
         self._options = options
         self._model: Any = None
         self._tokenizer: Any = None
-        self._prefixes: dict[str, list[int]] = {}  # per expectation: [previous text] + start of transcript
+        self._prompts: dict[str, _Prompt] = {}  # per expectation
         self._eot = 0
 
     def load(self) -> WhisperTranscriber:
@@ -229,16 +257,27 @@ class WhisperTranscriber:
         )
         self._tokenizer = Tokenizer(self._model.hf_tokenizer, self._model.model.is_multilingual, task="transcribe",
                                     language=self._options.language or "en")
-        start = list(self._tokenizer.sot_sequence) + [self._tokenizer.no_timestamps]
-        self._prefixes = {expect: prompt_tokens(self._tokenizer, self._prompt(expect)) + start
-                          for expect in EXPECTATIONS}
         self._eot = self._tokenizer.eot
+        self.set_prompt(self._options.prompt)
         return self
 
-    def _prompt(self, expect: str) -> str:
+    @property
+    def prompt(self) -> str:
+        """The business prompt: what any turn is transcribed with, unless something else is expected."""
+        return self._prompts[""].text
+
+    def set_prompt(self, prompt: str) -> None:
+        """Transcribe from now on with this business prompt (the expectations' own prompts stay)."""
+        start = list(self._tokenizer.sot_sequence) + [self._tokenizer.no_timestamps]
         special = {"digits": self._options.digits_prompt, "when": self._options.when_prompt,
-                   "address": self._options.address_prompt, "name": self._options.name_prompt}.get(expect, "")
-        return special if special.strip() else self._options.prompt
+                   "address": self._options.address_prompt, "name": self._options.name_prompt}
+        prompts = {}
+        for expect in EXPECTATIONS:
+            own = special.get(expect, "").strip()
+            text = own or prompt
+            prompts[expect] = _Prompt(text, prompt_tokens(self._tokenizer, text) + start,
+                                      bool(own) and expect in ("when", "address"))
+        self._prompts = prompts
 
     def transcribe(self, pcm: bytes, expect: str = "") -> Transcript:
         if expect not in EXPECTATIONS:
@@ -250,11 +289,12 @@ class WhisperTranscriber:
             return Transcript("")
         # A little padding helps Whisper end the last word.
         audio = np.concatenate([audio, np.zeros(RATE // 5, dtype=np.float32)])
+        prompt = self._prompts[expect]
         if audio.size <= self._options.window_s * RATE and self._options.window_s < 30:
-            return self._transcribe_window(audio, expect)
-        return self._transcribe_long(audio, expect)
+            return self._transcribe_window(audio, prompt, expect)
+        return self._transcribe_long(audio, prompt, expect)
 
-    def _transcribe_window(self, audio: np.ndarray, expect: str) -> Transcript:
+    def _transcribe_window(self, audio: np.ndarray, prompt: _Prompt, expect: str) -> Transcript:
         """One utterance through a short encoder window: the encoder's cost is its window, not the speech.
 
         faster-whisper always pads to 30 s; CTranslate2's Whisper encodes any window up to that, so a
@@ -270,46 +310,47 @@ class WhisperTranscriber:
         encoded = model.model.encode(ctranslate2.StorageView.from_array(np.ascontiguousarray(features[None])))
         # CTranslate2 counts the prompt in max_length: the bound on the turn's words comes on top of it.
         result = model.model.generate(
-            encoded, [self._prefixes[expect]],
+            encoded, [prompt.prefix],
             beam_size=self._options.beam_size,
-            max_length=len(self._prefixes[expect]) + _max_tokens(audio.size / RATE),
+            max_length=len(prompt.prefix) + _max_tokens(audio.size / RATE),
             suppress_blank=True, suppress_tokens=[-1], return_no_speech_prob=True, return_scores=True,
         )[0]
         text = tokenizer.decode([t for t in result.sequences_ids[0] if t < self._eot]).strip()
         logprob = float(result.scores[0]) if result.scores else 0.0  # per token (length_penalty 1)
-        return Transcript(self._heard(text, result.no_speech_prob, expect), result.no_speech_prob, logprob)
+        return Transcript(self._heard(text, result.no_speech_prob, prompt, expect), result.no_speech_prob, logprob,
+                          self._options.unsure_logprob)
 
-    def _transcribe_long(self, audio: np.ndarray, expect: str) -> Transcript:
+    def _transcribe_long(self, audio: np.ndarray, prompt: _Prompt, expect: str) -> Transcript:
         segments, _info = self._model.transcribe(
             audio,
             language=self._options.language or None,
             beam_size=self._options.beam_size,
             condition_on_previous_text=False,
-            initial_prompt=self._prompt(expect).strip() or None,
+            initial_prompt=prompt.text.strip() or None,
             without_timestamps=True,
             vad_filter=False,
             temperature=0.0,
         )
-        heard = [(self._heard(seg.text, seg.no_speech_prob, expect), seg.no_speech_prob, seg.avg_logprob)
+        heard = [(self._heard(seg.text, seg.no_speech_prob, prompt, expect), seg.no_speech_prob, seg.avg_logprob)
                  for seg in segments]
         kept = [(text, no_speech, logprob) for text, no_speech, logprob in heard if text]  # the model ran here
         no_speech = max((p for _, p, _ in kept or heard), default=0.0)
         logprob = min((lp for _, _, lp in kept), default=0.0)
-        return Transcript(" ".join(text for text, _, _ in kept).strip(), no_speech, logprob)
+        return Transcript(" ".join(text for text, _, _ in kept).strip(), no_speech, logprob,
+                          self._options.unsure_logprob)
 
-    def _heard(self, text: str, no_speech: float, expect: str = "") -> str:
+    def _heard(self, text: str, no_speech: float, given: _Prompt, expect: str = "") -> str:
         """The text of a window or segment, or "" when it is taken for a hallucination on noise."""
         text = without_repeats(text.strip())
         if no_speech > _DOUBT and text.lower().strip(" .!?,") in _HALLUCINATIONS:
             return ""
-        prompt = self._prompt(expect)
+        prompt = given.text
         if expect == "digits" and prompt.strip():  # digit words are what the caller is expected to say
             copied = copies_numbers(text, prompt)
             return "" if no_speech > _PROMPT_DOUBT or copied or no_speech > _COPY_DOUBT and stutters(text) else text
         # its own prompt of answers ("Twelve High Street" may be the caller's); a name made only of the prompt's,
         # when the model doubts there was speech, is the prompt (a made-up name would be stored and greeted by)
-        answers = expect in ("when", "address") and prompt != self._options.prompt
-        if prompt.strip() and (no_speech > _PROMPT_DOUBT or copies_prompt(text, prompt, no_speech, answers)
+        if prompt.strip() and (no_speech > _PROMPT_DOUBT or copies_prompt(text, prompt, no_speech, given.answers)
                                or no_speech > _COPY_DOUBT and stutters(text)):
             return ""
         return text

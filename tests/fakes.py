@@ -38,6 +38,10 @@ class FakeTranscriber:
         self.heard: list[bytes] = []
         self.expected: list[str] = []  # what each turn was transcribed expecting ("" or "digits")
         self._last: tuple[bytes, str | Exception] | None = None
+        self.prompt = ""  # the business prompt given (`speech.stt.PromptedTranscriber`)
+
+    def set_prompt(self, prompt: str) -> None:
+        self.prompt = prompt
 
     def transcribe(self, pcm: bytes, expect: str = "") -> Transcript:
         self.heard.append(pcm)

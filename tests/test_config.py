@@ -44,6 +44,9 @@ def test_defaults_resolve_to_the_bundled_models():
         ({"memory": {"housekeeping_minutes": -5.0}}, "memory.housekeeping_minutes"),
         ({"memory": {"housekeeping_minutes": float("inf")}}, "memory.housekeeping_minutes"),
         ({"memory": {"housekeeping_minutes": "ten"}}, "memory.housekeeping_minutes"),
+        ({"stt": {"unsure_logprob": 0.3}}, "stt.unsure_logprob"),
+        ({"stt": {"unsure_logprob": float("nan")}}, "stt.unsure_logprob"),
+        ({"stt": {"unsure_logprob": "low"}}, "stt.unsure_logprob"),
     ],
 )
 def test_bad_values_name_their_key(raw, key):

@@ -15,6 +15,7 @@ import re
 import shutil
 import threading
 import time
+import tomllib
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -26,7 +27,8 @@ from employai.harness.conversation_calls import CallerVoices, DialogueCall, Play
 from employai.harness.conversation_scoring import DialogueScore, score_dialogue
 from employai.harness.dialogues import profiles
 from employai.harness.dialogues.script import DONT_KNOW, Dialogue, Outcome, dont_know, goodbye, number
-from employai.harness.eval_conversation import start_profile_bot
+from employai.harness.eval_conversation import model_toml, start_profile_bot
+from sip_config import config_from_dict
 from speech.pcm import read_wav
 
 from .peers import start_bot
@@ -300,3 +302,12 @@ def test_the_scripted_caller_answers_the_bots_checks_as_a_person_would():
     assert judged(listening, heard.replace("Old", "Elms")) == (True, "")  # heard alike: the caller's own street
     changed = "Thank you, I've changed the address to 14 Elm Grove. Is that all correct now?"
     assert re.search(listening.asks, changed) and judged(listening, changed) == (True, "")  # the name is not in it
+
+
+@pytest.mark.unit
+def test_another_whisper_runs_the_eval_with_its_own_doubt_threshold(tmp_path):
+    assert model_toml(None, None) == ""
+    toml = model_toml(None, None, str(tmp_path), -0.85)
+    parsed = tomllib.loads(toml)["stt"]
+    assert parsed == {"model": str(tmp_path.resolve()), "unsure_logprob": -0.85}
+    assert config_from_dict({"stt": {"unsure_logprob": -0.85}}).stt.unsure_logprob == -0.85

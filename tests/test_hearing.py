@@ -22,10 +22,12 @@ from employai.harness.eval_hearing import (
     telephone,
     transcriber,
 )
+from employai.harness.hearing_doubt import calibrate, threshold
 from employai.harness.wer import normalise
+from employai.runtime import engines
 from employai.runtime.vocabulary import MAX_WORDS, business_vocabulary, distinctive_phrases
 from sip_config import load_config, resolve_models
-from sip_config.schema import DirectoryEntry, FormSettings
+from sip_config.schema import DirectoryEntry, FormSettings, SttSettings
 from speech.pcm import RATE
 from speech.stt import (
     ADDRESS_PROMPT,
@@ -33,7 +35,9 @@ from speech.stt import (
     EXPECTATIONS,
     MAX_PROMPT_TOKENS,
     NAME_PROMPT,
+    UNSURE_LOGPROB,
     WHEN_PROMPT,
+    Transcript,
     copies_numbers,
     copies_prompt,
     digits_said,
@@ -151,6 +155,47 @@ def test_the_prompt_is_well_under_100_tokens(tokenizer, profile):
     prompt = business_vocabulary(config)
     tokens = prompt_tokens(tokenizer, prompt)
     assert 20 < len(tokens) < 100, (len(tokens), prompt)
+
+
+# ---- the doubt threshold ----
+
+@pytest.mark.unit
+def test_the_doubt_threshold_is_the_models_own_and_reaches_the_transcriber(monkeypatch):
+    assert SttSettings().unsure_logprob == UNSURE_LOGPROB  # the bundled tiny.en's, measured
+    assert Transcript("maybe", logprob=-0.6).unsure
+    assert not Transcript("maybe", logprob=-0.6, unsure_below=-0.8).unsure  # a surer model's own threshold
+    assert not Transcript("", logprob=-3.0).unsure
+    built = []
+
+    class Loaded:
+        def __init__(self, folder, options):
+            built.append(options)
+
+        def load(self):
+            return self
+
+    monkeypatch.setattr(engines, "WhisperTranscriber", Loaded)
+    config = load_config()
+    engines.load_transcriber(dataclasses.replace(config, stt=dataclasses.replace(config.stt, unsure_logprob=-0.8)))
+    assert built[0].unsure_logprob == -0.8
+
+
+@pytest.mark.unit
+def test_the_doubt_threshold_is_measured_from_what_was_heard_right():
+    right = [-0.1] * 97 + [-0.42, -0.61, -0.9]  # 2 of 100 may fall below it (2.5 %)
+    assert threshold(right) == -0.45
+    assert threshold([-0.05] * 40) == -0.05 and threshold([]) == 0.0
+
+    @dataclasses.dataclass
+    class Said:
+        reference: str
+        text: str
+        logprob: float
+
+    heard = [Said("are you open on saturdays", "are you open on saturdays", -0.1)] * 40 \
+        + [Said("are you open on saturdays", "are you often on saturday", -0.7),  # a guess, caught
+           Said("are you open on saturdays", "our you often on sundays", -0.05)]  # sure of a wrong hearing
+    assert calibrate(heard) == (-0.1, 0, 40, 1, 2)
 
 
 # ---- the prompt tokens ----
@@ -371,6 +416,42 @@ def test_an_address_asked_for_is_heard_with_its_street(ears, tmp_path_factory):
                                           (("rms", "ulaw"), ("slt", "alaw"), ("kal16", "ulaw")), "address",
                                           heard_right)
     assert right["address"] > right[""] and right["address"] >= 6, (right, heard)  # of 15
+
+
+@pytest.mark.engine
+def test_the_knowledge_bases_words_are_heard_once_its_documents_are_in(tmp_path, tmp_path_factory):
+    """The running bot's prompt follows the knowledge base (employai/runtime/business_prompt.py): brand names only
+    a document has are heard as the document writes them, over G.711, in three voices."""
+    from employai.cli.knowledge import add_document
+    from employai.runtime.business_prompt import BusinessPrompt
+    from memory.transcripts import TranscriptStore
+
+    from .test_records import WordEmbedder
+
+    config = default_profile(load_config())
+    ear = transcriber(config, business_vocabulary(config), DIGITS_PROMPT)  # its own: the shared ones stay as they are
+    folder = tmp_path_factory.mktemp("flite")
+    said = ("Do you service Vaillant boilers?", "Is there a warranty on a Worcester Bosch?",
+            "Do you stock Grundfos pumps?")
+    clips = [telephone(flite(s, voice, folder), law).tobytes()
+             for s in said for voice, law in (("slt", "ulaw"), ("rms", "alaw"), ("awb", "ulaw"))]
+    brands = ("vaillant", "worcester", "bosch", "grundfos")
+
+    def heard() -> int:
+        return sum(brand in normalise(ear.transcribe(pcm).text) for pcm in clips for brand in brands)
+
+    before = heard()
+    store = TranscriptStore(str(tmp_path / "db.sqlite3"), embedder=WordEmbedder())  # both backends: test_knowledge_base
+    document = tmp_path / "boilers.md"
+    document.write_text("We service Vaillant and Worcester Bosch boilers.\n\nEvery Vaillant boiler has a ten-year "
+                        "warranty.\n\nGrundfos pumps are kept in the van.\n")
+    add_document(store.archive, document)
+    assert BusinessPrompt(config, ear, store.database).refresh() and "Grundfos" in ear.prompt
+    store.close()
+    after = heard()
+    assert after >= before + 3 and after >= 5, (before, after)
+    number = telephone(flite("Five five five, zero one two.", "rms", folder), "ulaw").tobytes()
+    assert digits_said(ear.transcribe(number, "digits").text).startswith("555012")  # its own prompt still
 
 
 @pytest.mark.engine

@@ -74,6 +74,19 @@ def test_a_sweep_every_interval_in_virtual_time_and_a_failed_one_tried_again(cap
     assert [r.message for r in caplog.records] == ["housekeeping failed; it runs again at the next interval"]
 
 
+def test_each_sweep_also_does_what_the_start_does_once():
+    """The speech prompt is rebuilt when the knowledge base changed (`BusinessPrompt.refresh`): once a sweep."""
+    async def scenario():
+        clock = VirtualClock()
+        store = CountingStore(clock, stop_after=3)
+        refreshed: list[float] = []
+        keeper = Housekeeping(store, 30, 600.0, sleep=clock.sleep, also=(lambda: refreshed.append(clock.now),))
+        await asyncio.wait_for(keeper.run(store.stop), 10)
+        return refreshed
+
+    assert asyncio.run(scenario()) == [600.0, 1200.0, 1800.0]
+
+
 def test_the_interval_comes_from_the_config_and_a_stop_ends_the_wait_at_once(tmp_path):
     from sip_config import config_from_dict
 

@@ -1,14 +1,22 @@
 """The knowledge base's documents on both backends: added through the CLI's own function (a name added again is
 replaced, progress is told as passages are embedded), listed, removed; txt, md and pdf; `employai knowledge
-list|remove`. Vectors from a deterministic word embedder (no model)."""
+list|remove`; the knowledge base's words in the speech-to-text prompt. Vectors from a deterministic word embedder
+(no model)."""
 
 from __future__ import annotations
+
+import dataclasses
 
 import pytest
 
 from employai.cli.knowledge import add_document, list_documents, remove_document
 from employai.cli.main import main
+from employai.runtime.business_prompt import BusinessPrompt
+from employai.runtime.conversation import sync_profile_facts
+from employai.runtime.vocabulary import business_vocabulary
+from sip_config import load_config
 
+from .fakes import FakeTranscriber
 from .test_records import WordEmbedder
 
 pytestmark = [pytest.mark.unit, pytest.mark.timeout(60)]
@@ -91,3 +99,27 @@ def test_the_cli_lists_and_removes_documents(tmp_path, capfd):
     assert "hours.md: 2 passages removed" in capfd.readouterr().out
     assert main(["-c", str(config_file), "knowledge", "list"]) == 0
     assert capfd.readouterr().out == ""
+
+
+def test_the_knowledge_bases_words_join_the_speech_prompt_as_documents_come_and_go(open_store, tmp_path):
+    config = load_config()
+    store = open_store(embedder=WordEmbedder())
+    sync_profile_facts(config, store)  # the profile's facts are in the knowledge base too, and in the prompt already
+    ears = FakeTranscriber([])
+    ears.set_prompt(business_vocabulary(config))  # as the transcriber loads, before the database opens
+    prompt = BusinessPrompt(config, ears, store.database)
+    assert not prompt.refresh() and ears.prompt == business_vocabulary(config)  # no document: nothing to add
+    boilers = tmp_path / "boilers.md"
+    boilers.write_text("We service Vaillant and Worcester boilers.\n\nVaillant parts are kept in the van.\n\n"
+                       "Every Vaillant boiler we fit has a ten-year warranty.\n")
+    add_document(store.archive, boilers)
+    store.caller_memory("+15550101").archival_insert("my Rottweiler is called Zephyrine")  # a caller's note
+    assert prompt.refresh() and "Vaillant" in ears.prompt and "warranty" in ears.prompt, ears.prompt
+    assert ears.prompt.index("Vaillant") < ears.prompt.index("Worcester")  # the most frequent first
+    assert "Acme Plumbing" in ears.prompt and "Booking reference" in ears.prompt  # the config's words stay
+    assert "Zephyrine" not in ears.prompt and "Rottweiler" not in ears.prompt  # never a caller's words
+    assert not prompt.refresh()  # unchanged: not built again
+    remove_document(store, "boilers.md")
+    assert prompt.refresh() and "Vaillant" not in ears.prompt
+    unbiased = dataclasses.replace(config, stt=dataclasses.replace(config.stt, bias=False))
+    assert not BusinessPrompt(unbiased, FakeTranscriber([]), store.database).refresh()

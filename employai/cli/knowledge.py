@@ -22,7 +22,6 @@ from sip_config import Config, ConfigError, resolve_models
 
 log = logging.getLogger(__name__)
 
-PROFILE_SOURCE = "profile"  # the employee profile's facts (`sync_profile_facts`), restored at each start
 
 
 def add_document(archive: Archive, path: Path, source: str = "", progress: Progress | None = None) -> int:

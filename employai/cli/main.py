@@ -91,6 +91,8 @@ def _parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--model", help="conversation: a .gguf for the bot (with --base-url: the served model)")
     evaluate.add_argument("--base-url", help="conversation: an OpenAI-compatible server for the bot's model")
     evaluate.add_argument("--stt-model", help="conversation: a CTranslate2 Whisper directory for the bot's hearing")
+    evaluate.add_argument("--stt-unsure-logprob", type=float,
+                          help="conversation: that Whisper's doubt threshold (eval hearing measures it)")
     bench = sub.add_parser("bench", help="voice-to-voice latency and telephone-path WER against a running bot")
     bench.add_argument("--uri", help="a running bot to measure (default: start one on the bundled models)")
     bench.add_argument("--eval-dir", default=str(Path(__file__).resolve().parents[3] / "shared" / "eval" / "speech"))

@@ -24,7 +24,8 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from employai.cli.knowledge import PROFILE_SOURCE, add_document, list_documents, remove_document
+from employai.cli.knowledge import add_document, list_documents, remove_document
+from memory.archival import PROFILE_SOURCE
 
 from .actions import Refused, _done, _refused, check_sender, check_token, guarded
 from .guard import TooLarge, bounded_receive

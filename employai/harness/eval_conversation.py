@@ -8,8 +8,9 @@ bot's next reply had to contain or do, each dialogue by its outcome (see `conver
 (turns and dialogues passed, voice-to-voice p50/p95) and every failure, and writes them as JSON to the workdir.
 
 `--model PATH` runs the bot on another GGUF; `--base-url URL` on an OpenAI-compatible server (`--model`: the
-served model's name); `--stt-model DIR` hears with another CTranslate2 Whisper. The `-c` configuration is not
-used: each profile's bot has its own. Blocking, one thread.
+served model's name); `--stt-model DIR` hears with another CTranslate2 Whisper, and `--stt-unsure-logprob X` gives
+its doubt threshold (`stt.unsure_logprob`, as `employai eval hearing` measures it for that model). The `-c`
+configuration is not used: each profile's bot has its own. Blocking, one thread.
 """
 
 from __future__ import annotations
@@ -28,7 +29,8 @@ from employai.harness.launcher import BotProcess, start_bot
 from employai.runtime.progress import progress, say
 
 
-def model_toml(model: str | None, base_url: str | None, stt_model: str | None = None) -> str:
+def model_toml(model: str | None, base_url: str | None, stt_model: str | None = None,
+               unsure_logprob: float | None = None) -> str:
     """The [llm] and [stt] tables for models other than the bundled ones ('' for the bundled ones)."""
     tables = ""
     if base_url:
@@ -36,8 +38,10 @@ def model_toml(model: str | None, base_url: str | None, stt_model: str | None = 
         tables += f'[llm]\nbackend = "openai"\nbase_url = {json.dumps(base_url)}\nmodel = {served}\n'
     elif model:
         tables += f"[llm]\nmodel = {json.dumps(str(Path(model).expanduser().resolve()))}\n"
-    if stt_model:
-        tables += f"[stt]\nmodel = {json.dumps(str(Path(stt_model).expanduser().resolve()))}\n"
+    stt = f"model = {json.dumps(str(Path(stt_model).expanduser().resolve()))}\n" if stt_model else ""
+    stt += f"unsure_logprob = {float(unsure_logprob)!r}\n" if unsure_logprob is not None else ""
+    if stt:
+        tables += f"[stt]\n{stt}"
     return tables
 
 
@@ -112,8 +116,8 @@ def run_eval_conversation(config, args) -> int:
         print(f"employai: unknown profile {chosen!r}; use {', '.join(available)} or all")
         return 2
     model, base_url = getattr(args, "model", None), getattr(args, "base_url", None)
-    stt_model = getattr(args, "stt_model", None)
-    extra = model_toml(model, base_url, stt_model)
+    stt_model, unsure = getattr(args, "stt_model", None), getattr(args, "stt_unsure_logprob", None)
+    extra = model_toml(model, base_url, stt_model, unsure)
     workdir = Path(args.workdir).resolve()
     began = time.monotonic()
     results = {}
@@ -124,6 +128,7 @@ def run_eval_conversation(config, args) -> int:
         results[name] = run_profile(available[name], workdir, args.quick, extra, only)
     label = f"{model or 'default'} at {base_url}" if base_url else (model or "bundled (SmolLM2-135M)")
     label += f"; speech to text: {stt_model or 'bundled (Whisper tiny.en)'}"
+    label += f", doubt threshold {unsure}" if unsure is not None else ""
     print_report(results, (time.monotonic() - began) / 60, label)
     out = workdir / "conversation-results.json"
     out.write_text(json.dumps({name: [asdict(s) for s in scores] for name, scores in results.items()}, indent=1))

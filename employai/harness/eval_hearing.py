@@ -36,6 +36,7 @@ from typing import Any
 import numpy as np
 
 from employai.harness.hearing_addresses import hear_addresses
+from employai.harness.hearing_doubt import print_doubt
 from employai.harness.hearing_names import hear_names
 from employai.harness.hearing_numbers import hear_numbers
 from employai.harness.hearing_sentences import DEFAULT_SENTENCES, DENTAL_SENTENCES, EVAL_DIRECTORY
@@ -71,6 +72,11 @@ class Heard:
     biased: bool
     text: str
     seconds: float
+    logprob: float = 0.0  # Whisper's mean log-probability per token
+
+    @property
+    def reference(self) -> str:
+        return self.clip.text
 
 
 # ---- G.711, as ITU-T G.711's reference coder (the same as audioop's lin2ulaw/lin2alaw), by lookup table ----
@@ -243,8 +249,8 @@ def hear(config: Config, items: Sequence[Clip], audio_dir: Path) -> list[Heard]:
         pcm = telephone(speech, clip.law).tobytes()
         for biased, ear in ears.items():
             started = time.perf_counter()
-            text = ear.transcribe(pcm).text
-            out.append(Heard(clip, biased, text, time.perf_counter() - started))
+            heard = ear.transcribe(pcm)
+            out.append(Heard(clip, biased, heard.text, time.perf_counter() - started, heard.logprob))
     return out
 
 
@@ -332,6 +338,7 @@ def run_eval_hearing(config: Config, args: Any) -> int:
     _write_tsv(workdir / "hearing.tsv", results)
     print()
     _print_table(results, names)
+    print_doubt([r for r in results if r.biased and r.clip.profile != "people"], s.unsure_logprob)
     first = _profiles(config, quick)[0][1]
     business = business_vocabulary(first)
     hear_numbers(first, {"business prompt": transcriber(first, business),

@@ -14,6 +14,7 @@ from typing import Any
 
 from brain.switchboard import Directory
 from employai.console.ports import LiveCall
+from employai.runtime.business_prompt import BusinessPrompt
 from employai.runtime.call_context import CallContext
 from employai.runtime.capacity import Admission, serving_capacity
 from employai.runtime.conductor import CallConductor
@@ -232,6 +233,10 @@ class Bot:
             await asyncio.to_thread(self.recordings.prepare, self._engines.synthesizer.synthesize,
                                     self._config.recording.announcement, self._config.memory.retention_days)
             await asyncio.to_thread(forget_erased, self.recordings.folder, self._store.anonymised_calls)
+        # the knowledge base's words join the speech-to-text prompt now the database is open, and as it changes
+        prompt = BusinessPrompt(self._config, self._engines.transcriber,
+                                self._store.database if self._store.archive is not None else None)
+        await asyncio.to_thread(prompt.refresh)
         await asyncio.to_thread(self.agent.start)
         self.status.update(registration=self.agent.registration, calls=0)
         print(f"Employai is answering at {self.agent.uri}", flush=True)
@@ -241,7 +246,8 @@ class Bot:
                                                      self._config.registration.effective_domain,
                                                      metrics=self.metrics).run(stop))
         recordings = self.recordings.folder if self.recordings is not None else None
-        housekeeping = asyncio.create_task(Housekeeping.of_bot(self._config, self._store, recordings).run(stop))
+        housekeeping = asyncio.create_task(Housekeeping.of_bot(self._config, self._store, recordings,
+                                                               also=(prompt.refresh,)).run(stop))
         if self._config.console.enabled:
             from employai.console.server import run_console  # the web stack, only when it serves
 

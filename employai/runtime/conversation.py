@@ -13,6 +13,7 @@ from brain.after_call import AfterCallTeam, CallReview
 from brain.front_desk import FrontDesk, calls_tools
 from brain.persona import front_desk_prompt, greeting_for
 from brain.switchboard import Directory, TransferRequest
+from memory.archival import PROFILE_SOURCE
 from memory.blocks import Block, render_blocks
 from memory.caller_memory import CallerMemory
 from sip_config import Config
@@ -50,7 +51,7 @@ def new_turn_policy(config: Config, model_client: ChatCompletionClient, understa
 def sync_profile_facts(config: Config, store) -> None:
     """The profile's facts live in the knowledge base too, so one search answers from both."""
     if store.archive is not None and config.llm.lead_with_facts:
-        store.archive.replace_source(list(config.profile.facts), source="profile")
+        store.archive.replace_source(list(config.profile.facts), source=PROFILE_SOURCE)
 
 
 def wants_after_call_review(config: Config) -> bool:

@@ -17,7 +17,7 @@ from speech.stt import (
     DIGITS_PROMPT,
     NAME_PROMPT,
     WHEN_PROMPT,
-    Transcriber,
+    PromptedTranscriber,
     WhisperOptions,
     WhisperTranscriber,
 )
@@ -36,7 +36,7 @@ log = logging.getLogger(__name__)
 
 @dataclass
 class Engines:
-    transcriber: Transcriber
+    transcriber: PromptedTranscriber  # its business prompt follows the knowledge base (`business_prompt`)
     synthesizer: Synthesizer
     model_client: ChatCompletionClient
     canned: dict[str, bytes]  # pre-synthesised lines, spoken even if TTS fails mid-call
@@ -61,7 +61,7 @@ def load_transcriber(config: Config) -> WhisperTranscriber:
                              language=s.language, window_s=s.window_s, prompt=business_vocabulary(config),
                              digits_prompt=DIGITS_PROMPT if english else "", when_prompt=WHEN_PROMPT if english else "",
                              address_prompt=ADDRESS_PROMPT if english else "",
-                             name_prompt=NAME_PROMPT if english else "")
+                             name_prompt=NAME_PROMPT if english else "", unsure_logprob=s.unsure_logprob)
     return WhisperTranscriber(resolve_models(config).whisper_dir, options).load()
 
 

@@ -7,7 +7,9 @@ event loop waits out the interval (or the bot's `stop`) and runs a sweep on a wo
 
 - `TranscriptStore.prune` by retention (it logs its own counts);
 - `prune_recordings` by retention, and `forget_erased` with one look-up for all the files
-  (`TranscriptStore.anonymised_calls`), when `[recording]` is on.
+  (`TranscriptStore.anonymised_calls`), when `[recording]` is on;
+- whatever else the start does once and a long run must keep doing (`also`): the speech-to-text prompt is built
+  again when the knowledge base changed (`business_prompt.BusinessPrompt.refresh`).
 
 A sweep that fails (the database server away for a moment) is logged and tried again at the next interval. Only
 counts are logged, never a caller, a number or a call's words.
@@ -17,7 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Protocol
 
@@ -40,18 +42,22 @@ class Housekeeping:
     the timer (tests give a virtual one)."""
 
     def __init__(self, store: Store, retention_days: float, interval_s: float, recordings: Path | None = None,
-                 sleep: Callable[[float], Awaitable[object]] = asyncio.sleep):
+                 sleep: Callable[[float], Awaitable[object]] = asyncio.sleep,
+                 also: Sequence[Callable[[], object]] = ()):
         if interval_s <= 0:
             raise ValueError("the housekeeping interval must be positive")
         self._store, self._retention_days, self._recordings = store, retention_days, recordings
+        self._also = tuple(also)
         self.interval_s = interval_s
         self._sleep = sleep
         self.sweeps = 0  # sweeps finished, failed ones included
 
     @classmethod
-    def of_bot(cls, config: Config, store: Store, recordings: Path | None) -> Housekeeping:
+    def of_bot(cls, config: Config, store: Store, recordings: Path | None,
+               also: Sequence[Callable[[], object]] = ()) -> Housekeeping:
         """The bot's: every `memory.housekeeping_minutes`, retention by `memory.retention_days`."""
-        return cls(store, config.memory.retention_days, config.memory.housekeeping_minutes * 60, recordings)
+        return cls(store, config.memory.retention_days, config.memory.housekeeping_minutes * 60, recordings,
+                   also=also)
 
     def sweep(self) -> dict[str, int]:
         """One round (blocking: a worker thread); what it removed, counted."""
@@ -61,6 +67,8 @@ class Housekeeping:
             done["recordings_of_forgotten_callers"] = forget_erased(self._recordings, self._store.anonymised_calls)
         if done.get("recordings_expired") or done.get("recordings_of_forgotten_callers"):
             log.info("housekeeping deleted recordings", extra=done)
+        for task in self._also:
+            task()
         return done
 
     async def run(self, stop: asyncio.Event) -> None:

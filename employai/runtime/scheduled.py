@@ -1,6 +1,6 @@
 """The engines behind the CPU lanes (`cpu.CpuLanes`): each job of model work waits for a lane first.
 
-Each wrapper has the interface of the engine it wraps (`Transcriber`, `Synthesizer`, `Embedder`), so the rest of
+Each wrapper has the interface of the engine it wraps (`PromptedTranscriber`, `Synthesizer`, `Embedder`), so the rest of
 the bot cannot tell them apart; the model client takes `token_step` for each token it computes. They run in
 worker threads, and read the urgency of the work from `cpu.URGENCY` (the turn that asked for it).
 """
@@ -13,7 +13,7 @@ from typing import TypeVar
 import numpy as np
 
 from memory.embeddings import Embedder
-from speech.stt import Transcriber, Transcript
+from speech.stt import PromptedTranscriber, Transcript
 from speech.tts import Synthesizer
 
 from .cpu import CpuLanes, current_level
@@ -22,11 +22,18 @@ T = TypeVar("T")
 
 
 class ScheduledTranscriber:
-    def __init__(self, inner: Transcriber, lanes: CpuLanes):
+    def __init__(self, inner: PromptedTranscriber, lanes: CpuLanes):
         self.inner, self._lanes = inner, lanes
 
     def transcribe(self, pcm: bytes, expect: str = "") -> Transcript:
         return self._lanes.run(current_level("transcript"), lambda: self.inner.transcribe(pcm, expect))
+
+    @property
+    def prompt(self) -> str:
+        return self.inner.prompt
+
+    def set_prompt(self, prompt: str) -> None:
+        self.inner.set_prompt(prompt)
 
 
 class ScheduledSynthesizer:

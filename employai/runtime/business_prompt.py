@@ -1,0 +1,50 @@
+"""The running bot's speech-to-text prompt: the config's words and the knowledge base's, kept current.
+
+The transcriber loads with the config's words (`vocabulary.business_vocabulary`); the knowledge base is in the
+database, which opens after it. So at start, once the store is open, and again at every housekeeping sweep, the
+knowledge base's documents are compared with those the prompt was last built from. When they differ (a document
+added or removed by the console, `employai knowledge`, or another bot sharing the database), the prompt is built
+again from the config and the first MAX_PASSAGES passages, and given to the transcriber; a turn being transcribed
+keeps the prompt it started with. Nothing of a caller's reaches it: the knowledge base is the organisation's
+(scope 'org'), and callers' own notes are never read here. Blocking (one query, and the passages' words counted
+when something changed): call it on a worker thread.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+
+from memory.archival import PROFILE_SOURCE, Document, documents, knowledge_texts
+from memory.database import Database
+from sip_config import Config
+from speech.stt import PromptedTranscriber
+
+from .vocabulary import business_vocabulary
+
+log = logging.getLogger(__name__)
+
+MAX_PASSAGES = 2000  # the knowledge base's words are counted over at most this many passages (a few ms each 100)
+
+
+class BusinessPrompt:
+    def __init__(self, config: Config, transcriber: PromptedTranscriber, database: Database | None):
+        self._config, self._transcriber, self._database = config, transcriber, database
+        self._built_from: Sequence[Document] | None = None
+
+    def refresh(self) -> bool:
+        """Build the prompt again if the knowledge base changed since it was last built; whether the transcriber's
+        prompt changed."""
+        if self._database is None or not self._config.stt.bias:
+            return False
+        docs = [d for d in documents(self._database) if d.source != PROFILE_SOURCE]
+        if docs == self._built_from:
+            return False
+        prompt = business_vocabulary(self._config, knowledge_texts(self._database, MAX_PASSAGES))
+        self._built_from = docs
+        if prompt == self._transcriber.prompt:
+            return False
+        self._transcriber.set_prompt(prompt)
+        log.info("speech-to-text prompt rebuilt from the knowledge base",
+                 extra={"documents": len(docs), "words": len(prompt.split())})
+        return True
