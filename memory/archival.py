@@ -73,8 +73,8 @@ def documents(db: Database) -> list[Document]:
 
 
 def knowledge_texts(db: Database, limit: int) -> list[str]:
-    """The knowledge base's passages, the profile's facts left out, the first `limit` added."""
-    rows = db.execute("SELECT text FROM passages WHERE scope = 'org' AND source <> ? ORDER BY id LIMIT ?",
+    """The knowledge base's passages, the profile's facts left out: the `limit` added last."""
+    rows = db.execute("SELECT text FROM passages WHERE scope = 'org' AND source <> ? ORDER BY id DESC LIMIT ?",
                       (PROFILE_SOURCE, limit)).fetchall()
     return [str(r[0]) for r in rows]
 

@@ -228,7 +228,7 @@ class _Prompt:
     """What one expectation's turns are transcribed with."""
 
     text: str  # Whisper's previous text
-    prefix: list[int]  # the decoder's start: [previous text] + start of transcript
+    prefix: tuple[int, ...]  # the decoder's start: [previous text] + start of transcript
     answers: bool  # the text is made of answers to the question asked (days and times, addresses)
 
 
@@ -268,6 +268,8 @@ class WhisperTranscriber:
 
     def set_prompt(self, prompt: str) -> None:
         """Transcribe from now on with this business prompt (the expectations' own prompts stay)."""
+        if self._tokenizer is None:
+            raise RuntimeError("WhisperTranscriber.load() was not called")
         start = list(self._tokenizer.sot_sequence) + [self._tokenizer.no_timestamps]
         special = {"digits": self._options.digits_prompt, "when": self._options.when_prompt,
                    "address": self._options.address_prompt, "name": self._options.name_prompt}
@@ -275,7 +277,7 @@ class WhisperTranscriber:
         for expect in EXPECTATIONS:
             own = special.get(expect, "").strip()
             text = own or prompt
-            prompts[expect] = _Prompt(text, prompt_tokens(self._tokenizer, text) + start,
+            prompts[expect] = _Prompt(text, tuple(prompt_tokens(self._tokenizer, text) + start),
                                       bool(own) and expect in ("when", "address"))
         self._prompts = prompts
 
@@ -310,7 +312,7 @@ class WhisperTranscriber:
         encoded = model.model.encode(ctranslate2.StorageView.from_array(np.ascontiguousarray(features[None])))
         # CTranslate2 counts the prompt in max_length: the bound on the turn's words comes on top of it.
         result = model.model.generate(
-            encoded, [prompt.prefix],
+            encoded, [list(prompt.prefix)],
             beam_size=self._options.beam_size,
             max_length=len(prompt.prefix) + _max_tokens(audio.size / RATE),
             suppress_blank=True, suppress_tokens=[-1], return_no_speech_prob=True, return_scores=True,

@@ -300,6 +300,16 @@ def test_a_call_scheduled_in_the_console_is_placed_to_a_sipp_callee(console_bot,
     assert call["purpose"] == "confirm the visit on Friday" and call["scheduled_id"] == 1
 
 
+def _rebuilt(bot, documents: str) -> None:
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        lines = [line for line in bot.log().splitlines() if "speech-to-text prompt rebuilt" in line]
+        if lines and documents in lines[-1]:
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"the speech prompt was not rebuilt ({documents}):\n{bot.log()[-3000:]}")
+
+
 def test_a_document_is_added_with_progress_and_removed_in_the_knowledge_page(console_bot, browser, tmp_path):
     from selenium.webdriver.common.by import By
 
@@ -320,10 +330,12 @@ def test_a_document_is_added_with_progress_and_removed_in_the_knowledge_page(con
     assert "parking.md" in _text(browser, "#documents")
     _shot(browser, "knowledge")
     assert "parking.md: 40 passages" in console_bot.cli("knowledge", "list").stdout
+    _rebuilt(console_bot, "documents=1")  # the document's words are in the bot's speech-to-text prompt
     row = [r for r in browser.find_elements(By.CSS_SELECTOR, "#documents tr") if "parking.md" in r.text][0]
     _click(browser, row.find_element(By.CSS_SELECTOR, "button.remove"))
     assert "parking.md" not in _text(browser, "#documents")
     assert "parking.md" not in console_bot.cli("knowledge", "list").stdout
+    _rebuilt(console_bot, "documents=0")  # and out of it again
     bad = tmp_path / "notes.docx"
     bad.write_bytes(b"PK\x03\x04")
     browser.find_element(By.NAME, "file").send_keys(str(bad))

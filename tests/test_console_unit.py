@@ -81,6 +81,7 @@ def test_the_latency_chart_stacks_each_answered_turn_by_stage():
 class _Bot:
     def __init__(self) -> None:
         self.transfers: list[tuple[int, str]] = []
+        self.knowledge_changes = 0
 
     def live_calls(self) -> list[LiveCall]:
         return [LiveCall(1, "inbound", "<b>mallory</b>", "dialled in", time.time() - 5, False)]
@@ -94,6 +95,9 @@ class _Bot:
     def transfer(self, call_id: int, entry: str) -> bool:
         self.transfers.append((call_id, entry))
         return entry == "Operator"  # as the conductor: a directory entry only
+
+    def knowledge_changed(self) -> None:
+        self.knowledge_changes += 1
 
 
 class SlowEmbedder(WordEmbedder):
@@ -267,7 +271,7 @@ def test_documents_are_uploaded_with_progress_shown_and_removed(console, monkeyp
     from employai.console import knowledge
 
     caplog.set_level(logging.DEBUG)
-    base, store, _, _ = console
+    base, store, _, bot = console
     status, page = _get(base + "/knowledge")
     assert status == 200 and "The knowledge base is empty." in page
     csrf = _csrf(page)
@@ -286,6 +290,7 @@ def test_documents_are_uploaded_with_progress_shown_and_removed(console, monkeyp
     assert "The file is too large: at most 0 MB." in _upload(base, csrf, "big.txt", b"a" * 2000)[1]
     monkeypatch.undo()
     assert store.archive is not None and knowledge.list_documents(store) == []
+    assert bot.knowledge_changes == 0  # nothing refused told the bot anything
 
     status, page = _upload(base, csrf, "menu.txt", menu)
     assert status == 200
@@ -299,6 +304,7 @@ def test_documents_are_uploaded_with_progress_shown_and_removed(console, monkeyp
     assert 'http-equiv="refresh"' not in pages[-1]
     assert [(d.source, d.passages) for d in knowledge.list_documents(store)] == [("menu.txt", 40)]
     assert '<td class="source">menu.txt</td>' in pages[-1]
+    assert bot.knowledge_changes == 1  # the bot's speech prompt follows (employai/runtime/business_prompt.py)
 
     status, page = _get(base + "/knowledge/remove", data={"csrf": csrf, "source": "profile"})
     assert status == 200 and "changed in the configuration" in page
@@ -308,6 +314,7 @@ def test_documents_are_uploaded_with_progress_shown_and_removed(console, monkeyp
     status, page = _get(base + "/knowledge/remove", data={"csrf": csrf, "source": "menu.txt"})
     assert status == 200 and "The knowledge base is empty." in page
     assert knowledge.list_documents(store) == [] and store.archive.search("soup", "") == []
+    assert bot.knowledge_changes == 2  # removed; the refused removals told it nothing
     actions = [r for r in caplog.records if r.getMessage() == "operator action"]
     assert [(r.action, r.passages) for r in actions] == [("add_document", 40), ("remove_document", 40)]
     for record in caplog.records:  # neither the file's name nor its words in any log

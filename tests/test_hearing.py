@@ -129,9 +129,10 @@ def test_the_knowledge_base_shares_the_prompt_most_frequent_first():
 def test_a_long_directory_and_many_facts_leave_room_for_the_forms_words():
     # The dental clinic's directory and facts filled a prompt built in a fixed order, so its booking form's
     # "filling" never got in, and a caller's "one of my fillings has fallen out" was heard as "feelings".
-    staff = tuple(DirectoryEntry(f"Dr {first} {last}", "dentist", f"sip:{first.lower()}@127.0.0.1")
-                  for first, last in (("Stella", "Moreno"), ("James", "Okafor"), ("Priya", "Raman"),
-                                      ("Tomasz", "Nowak"), ("Ines", "Duarte"), ("Kwame", "Asante")))
+    staff = tuple(DirectoryEntry(f"Dr {first} {last}", job, f"sip:{first.lower()}@127.0.0.1")
+                  for first, last, job in (("Stella", "Moreno", "orthodontics"), ("James", "Okafor", "implants"),
+                                           ("Priya", "Raman", "hygiene"), ("Tomasz", "Nowak", "paediatrics"),
+                                           ("Ines", "Duarte", "surgery"), ("Kwame", "Asante", "billing")))
     facts = tuple(f"We offer {thing} on weekdays." for thing in (
         "orthodontics", "implants", "veneers", "crowns", "bridges", "dentures", "sedation", "extractions",
         "braces", "retainers", "whitening trays", "gum treatment", "mouth guards", "sealants"))
@@ -140,10 +141,29 @@ def test_a_long_directory_and_many_facts_leave_room_for_the_forms_words():
     config = dataclasses.replace(load_config(), forms=(form,),
                                  transfer=dataclasses.replace(load_config().transfer, directory=staff))
     config = dataclasses.replace(config, profile=dataclasses.replace(config.profile, facts=facts))
-    prompt = business_vocabulary(config)
-    assert len(prompt.split()) <= MAX_WORDS
-    for words in ("filling", "Dr Stella Moreno", "orthodontics", "Book an appointment", "Booking reference"):
-        assert words in prompt, (words, prompt)
+    for knowledge in ((), [f"Our {thing} leaflet explains the {thing} treatment." for thing in (
+            "Invisalign", "Zirconia", "Cerec", "Periodontal", "Fluoride", "Hydroxyapatite", "Lumineers")]):
+        prompt = business_vocabulary(config, knowledge)
+        assert len(prompt.split()) <= MAX_WORDS
+        for words in ("filling", "orthodontics", "Book an appointment", "Booking reference"):
+            assert words in prompt, (words, prompt)
+        for entry in staff:  # every name: what a transfer or a message turns on, and what Whisper mishears most
+            assert entry.name in prompt, (entry.name, prompt)
+        assert not knowledge or "Invisalign" in prompt, prompt
+
+
+@pytest.mark.unit
+def test_web_addresses_and_pasted_noise_stay_out_of_the_prompt(tokenizer):
+    config = default_profile(load_config())
+    knowledge = ["See https://example.com/how-to-book-an-appointment-with-our-friendly-reception-team for more.",
+                 "Write to bookings@acme-plumbing.example or call us.",
+                 "Ref " + "QWERTYUIOPASDFGHJKLZXCVBNM" * 8 + " applies.",
+                 "The well-known-and-much-loved-combi boiler range."] * 3
+    prompt = business_vocabulary(config, knowledge)
+    lowered = prompt.lower()
+    assert "https" not in lowered and "example" not in lowered and "qwerty" not in lowered, prompt
+    assert "well-known" not in lowered and "bookings@" not in lowered, prompt
+    assert len(prompt_tokens(tokenizer, prompt)) < 100 and prompt.startswith("Acme Plumbing, Joe."), prompt
 
 
 @pytest.mark.unit

@@ -23,7 +23,6 @@ from sip_config import Config, ConfigError, resolve_models
 log = logging.getLogger(__name__)
 
 
-
 def add_document(archive: Archive, path: Path, source: str = "", progress: Progress | None = None) -> int:
     """Cut a text, Markdown or PDF file into passages and keep them, with their embeddings, as the document `source`
     (default: the file's name), replacing an earlier document of that name; the number of passages. Raises

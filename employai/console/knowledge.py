@@ -13,6 +13,7 @@ import asyncio
 import itertools
 import logging
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path, PurePath
 from typing import TYPE_CHECKING
@@ -64,12 +65,13 @@ class Jobs:
         self.recent: dict[int, Job] = {}
         self._tasks: set[asyncio.Task] = set()
 
-    def start(self, archive: Archive, path: Path, name: str) -> Job:
+    def start(self, archive: Archive, path: Path, name: str, added: Callable[[], None] = lambda: None) -> Job:
+        """Add the document in a worker thread; `added` is called on the event loop once it is in."""
         job = Job(next(self._ids), name)
         self.recent[job.id] = job
         for old in list(self.recent)[:-JOBS_KEPT]:
             del self.recent[old]
-        task = asyncio.create_task(self._run(job, archive, path))
+        task = asyncio.create_task(self._run(job, archive, path, added))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
         return job
@@ -78,10 +80,11 @@ class Jobs:
     def running(self) -> bool:
         return any(job.state in ("reading", "embedding") for job in self.recent.values())
 
-    async def _run(self, job: Job, archive: Archive, path: Path) -> None:
+    async def _run(self, job: Job, archive: Archive, path: Path, added: Callable[[], None]) -> None:
         try:
             job.done = job.total = await run_in_threadpool(_add_and_delete, archive, path, job.name, job.progress)
             job.state = "added"
+            added()
             log.info("operator action", extra={"action": "add_document", "via": "console", "job": job.id,
                                                "passages": job.total})
         except (OSError, ValueError) as exc:
@@ -171,7 +174,7 @@ async def upload(request: Request) -> Response:
     if console.store.archive is None:
         return _problem("The knowledge base needs the embedding model, which this process has not loaded.")
     path = await run_in_threadpool(_kept, content, PurePath(name).suffix.lower())
-    job = _jobs(request).start(console.store.archive, path, name)
+    job = _jobs(request).start(console.store.archive, path, name, console.bot.knowledge_changed)
     log.debug("a document is being added to the knowledge base", extra={"job": job.id, "bytes": len(content)})
     return RedirectResponse("/knowledge", status_code=303)
 
@@ -182,6 +185,8 @@ async def remove(request: Request, console: Console, form: dict[str, str]) -> Re
     if source == PROFILE_SOURCE:  # the profile's facts: changed in the config, restored at each start
         return _problem("The employee profile's facts are changed in the configuration, not here.")
     removed = await run_in_threadpool(remove_document, console.store, source)
+    if removed:
+        console.bot.knowledge_changed()
     return _done("remove_document", "/knowledge", passages=removed, changed=removed > 0)
 
 

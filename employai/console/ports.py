@@ -27,3 +27,4 @@ class BotState(Protocol):
     def registration_state(self) -> RegistrationState: ...
     def hang_up(self, call_id: int) -> bool: ...  # say goodbye and end the call; False when it is not on the line
     def transfer(self, call_id: int, entry: str) -> bool: ...  # to a directory entry; False: no such call or entry
+    def knowledge_changed(self) -> None: ...  # a document added or removed: the bot's speech prompt follows

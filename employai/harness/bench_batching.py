@@ -42,7 +42,7 @@ def _batch(transcriber, audios: list[np.ndarray]) -> list[str]:
         padded[: min(audio.size, padded.size)] = audio[: padded.size]
         features.append(model.feature_extractor(padded)[:, :frames])
     encoded = model.model.encode(ctranslate2.StorageView.from_array(np.ascontiguousarray(np.stack(features))))
-    prefix = transcriber._prompts[""].prefix
+    prefix = list(transcriber._prompts[""].prefix)
     results = model.model.generate(encoded, [prefix] * len(audios), beam_size=1, max_length=len(prefix) + 120,
                                    suppress_blank=True, suppress_tokens=[-1])
     return [tokenizer.decode([t for t in r.sequences_ids[0] if t < tokenizer.eot]).strip() for r in results]

@@ -20,6 +20,7 @@ from employai.harness.wer import wer
 RIGHT_BELOW = 0.025  # the share of wholly right turns the bot may ask again for
 WRONG = 0.3  # a transcript with this share of its words wrong is a guess worth asking again for
 STEP = 0.05
+FLOOR = -5.0  # the lowest `stt.unsure_logprob` the config takes
 
 
 class HeardClip(Protocol):
@@ -34,12 +35,13 @@ class HeardClip(Protocol):
 
 
 def threshold(right: Sequence[float], step: float = STEP, right_below: float = RIGHT_BELOW) -> float:
-    """The highest multiple of `step` (at most 0) below which no more than `right_below` of `right` fall."""
+    """The highest multiple of `step` (at most 0, at least FLOOR) below which no more than `right_below` of `right`
+    fall."""
     if not right:
         return 0.0
     allowed = math.floor(right_below * len(right))
     candidate = 0.0
-    while sum(lp < candidate for lp in right) > allowed:
+    while sum(lp < candidate for lp in right) > allowed and candidate > FLOOR:
         candidate = round(candidate - step, 2)
     return candidate
 

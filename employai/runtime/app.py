@@ -73,6 +73,9 @@ class Bot:
         self.admission = Admission(capacity, config.capacity.when_full)
         self.metrics = Metrics(engines.lanes, store.database.size_bytes)
         self.recordings = Recordings(recordings_dir(config)) if config.recording.enabled else None
+        # the knowledge base's words join the speech-to-text prompt once the database is open, and as it changes
+        self.business_prompt = BusinessPrompt(config, engines.transcriber,
+                                              store.database if store.archive is not None else None)
         log.info("calls served at once", extra={"calls": capacity, "from": source})
         if capacity <= config.sip.max_calls_per_source:
             log.warning("one source may fill every line: keep sip.max_calls_per_source below the calls served "
@@ -174,6 +177,16 @@ class Bot:
                 return True
         return False
 
+    def knowledge_changed(self) -> None:
+        """A document was added to or removed from the knowledge base (the console): the speech prompt follows."""
+        self._spawn(self._refresh_prompt())
+
+    async def _refresh_prompt(self) -> None:
+        try:
+            await asyncio.to_thread(self.business_prompt.refresh)
+        except Exception:  # the prompt stays as it was: the bot answers calls all the same
+            log.exception("the speech-to-text prompt could not be rebuilt; the next housekeeping sweep tries again")
+
     def transfer(self, call_id: int, entry: str) -> bool:
         """The operator puts a call through to a directory entry (the console), as the caller's shortcut key does;
         False when the call is not on the line or the name is not in `[transfer] directory`."""
@@ -233,10 +246,7 @@ class Bot:
             await asyncio.to_thread(self.recordings.prepare, self._engines.synthesizer.synthesize,
                                     self._config.recording.announcement, self._config.memory.retention_days)
             await asyncio.to_thread(forget_erased, self.recordings.folder, self._store.anonymised_calls)
-        # the knowledge base's words join the speech-to-text prompt now the database is open, and as it changes
-        prompt = BusinessPrompt(self._config, self._engines.transcriber,
-                                self._store.database if self._store.archive is not None else None)
-        await asyncio.to_thread(prompt.refresh)
+        await self._refresh_prompt()
         await asyncio.to_thread(self.agent.start)
         self.status.update(registration=self.agent.registration, calls=0)
         print(f"Employai is answering at {self.agent.uri}", flush=True)
@@ -247,7 +257,7 @@ class Bot:
                                                      metrics=self.metrics).run(stop))
         recordings = self.recordings.folder if self.recordings is not None else None
         housekeeping = asyncio.create_task(Housekeeping.of_bot(self._config, self._store, recordings,
-                                                               also=(prompt.refresh,)).run(stop))
+                                                               also=(self.business_prompt.refresh,)).run(stop))
         if self._config.console.enabled:
             from employai.console.server import run_console  # the web stack, only when it serves
 

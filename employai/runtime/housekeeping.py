@@ -67,8 +67,11 @@ class Housekeeping:
             done["recordings_of_forgotten_callers"] = forget_erased(self._recordings, self._store.anonymised_calls)
         if done.get("recordings_expired") or done.get("recordings_of_forgotten_callers"):
             log.info("housekeeping deleted recordings", extra=done)
-        for task in self._also:
-            task()
+        for task in self._also:  # each on its own: one that fails leaves the others, and retention, done
+            try:
+                task()
+            except Exception:
+                log.exception("a housekeeping task failed; it runs again at the next interval")
         return done
 
     async def run(self, stop: asyncio.Event) -> None:

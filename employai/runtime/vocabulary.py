@@ -2,21 +2,24 @@
 
 Whisper heard "Acme Plumbing" as "Acne Plumbing" and "booking reference" as "walking reference" over an 8 kHz
 line. Given as the text said before a turn (speech/stt.py `WhisperOptions.prompt`), the names and words a caller to
-this business is likely to say are expected, and a near miss lands on them. The prompt is built once, at start,
-up to MAX_WORDS: first the company and the bot's name and `stt.extra_words`; then, sharing what is left a phrase
-each in turn, the directory's names and departments, the words callers use with any front desk (booking reference,
-callback number), the intake forms' names, the distinctive words of the profile facts, of the forms' descriptions
-and example requests, and of the knowledge base when given. It is written like a transcript (short capitalised
-phrases, commas and full stops), since Whisper takes it for what was said before, and kept short: every prompt
-token is decoder work on every turn (about +10 ms a turn for 80 tokens with tiny.en on 2 cores). `employai eval
-hearing` measured the dental clinic's business words heard right over G.711 at 82.8 % with a 36-word prompt in a
-fixed order, 86.7 % shared, and 88.9 % shared at 48 words (+4 ms a turn). Pure: no I/O, no threads.
+this business is likely to say are expected, and a near miss lands on them. The prompt is built at start from the
+config (and again by `business_prompt.BusinessPrompt` with the knowledge base's passages, once the database is open
+and whenever its documents change), up to MAX_WORDS: first the company and the bot's name; the directory's names
+(up to half the words: what transfers and messages turn on, and what Whisper gets wrong most); `stt.extra_words`;
+then, sharing what is left a phrase each in turn, the directory's departments, the words callers use with any
+front desk (booking reference, callback number), the intake forms' names, the distinctive words of the profile
+facts, of the forms' descriptions and example requests, and of the knowledge base. Web and e-mail addresses and
+over-long "words" are left out. It is written like a transcript (short capitalised phrases, commas and full
+stops), since Whisper takes it for what was said before, and kept short: every prompt token is decoder work on
+every turn (about +10 ms a turn for 80 tokens with tiny.en on 2 cores). `employai eval hearing` measured the
+dental clinic's business words heard right over G.711 at 82.8 % with a 36-word prompt in a fixed order, and
+88.9 % shared at 48 words (+4 ms a turn). Pure: no I/O, no threads.
 """
 
 from __future__ import annotations
 
 import re
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Iterable, Sequence
 
 from sip_config import Config
@@ -47,8 +50,14 @@ _NUMBERS = frozenset("zero one two three four five six seven eight nine ten elev
                      "sixty seventy eighty ninety hundred".split())
 
 
+MAX_WORD_CHARS = 20  # a longer "word" is a code, a slug or pasted noise, not a word a caller says
+_LINKS = re.compile(r"\b(?:https?://|www\.)\S+|\S+@\S+", re.IGNORECASE)  # web and e-mail addresses: not said
+
+
 def _is_common(word: str) -> bool:
     w = word.lower()
+    if len(w) > MAX_WORD_CHARS or w.count("-") > 2:
+        return True  # not a word of the business's either: it only separates phrases
     if "-" in w:  # "call-out", "check-up" are the trade's words; "sixty-five" is a number
         return all(part in _NUMBERS for part in w.split("-") if part)
     return "'" in w or len(w) < 3 or w in _COMMON
@@ -57,7 +66,7 @@ def _is_common(word: str) -> bool:
 def distinctive_phrases(text: str) -> list[str]:
     """The runs of uncommon words in `text`, in order: "We fix leaks, blocked drains" -> ["leaks", ...]."""
     out: list[str] = []
-    for clause in re.split(r"[.,;:!?()\"]+", text):
+    for clause in re.split(r"[.,;:!?()\"]+", _LINKS.sub(" , ", text)):
         run: list[str] = []
         for word in re.findall(r"[A-Za-z][A-Za-z'-]*[A-Za-z]|[A-Za-z]", clause):
             if _is_common(word):
@@ -109,18 +118,23 @@ class _Budget:
         self._words += len(words)
         return " ".join(words)
 
-    def whole(self, phrases: Iterable[str]) -> list[str]:
-        """All of these that fit, in order."""
-        return [kept for phrase in phrases if (kept := self._take(phrase)) is not None]
+    def whole(self, phrases: Iterable[str], cap: int | None = None) -> list[str]:
+        """All of these that fit, in order, up to `cap` words of them."""
+        kept: list[str] = []
+        ceiling = self._limit if cap is None else min(self._limit, self._words + cap)
+        for phrase in phrases:
+            if self._words + len(phrase.split()) <= ceiling and (taken := self._take(phrase)) is not None:
+                kept.append(taken)
+        return kept
 
     def shared(self, sources: Sequence[Iterable[str]]) -> list[list[str]]:
         """One phrase from each source a round; the phrases kept, by source."""
-        pending = [list(source) for source in sources]
+        pending = [deque(source) for source in sources]
         kept: list[list[str]] = [[] for _ in sources]
-        while any(pending):
+        while any(pending) and self._words < self._limit:
             for i, phrases in enumerate(pending):
                 while phrases:  # a phrase that brings nothing new, or does not fit, does not use the turn
-                    if (taken := self._take(phrases.pop(0))) is not None:
+                    if (taken := self._take(phrases.popleft())) is not None:
                         kept[i].append(taken)
                         break
         return kept
@@ -150,16 +164,18 @@ def business_vocabulary(config: Config, knowledge: Sequence[str] = (), max_words
     profile = config.profile
     budget = _Budget(max_words)
     own = budget.whole([profile.company, profile.name])
+    # the staff's names: what transfers and messages turn on, and what Whisper gets wrong most (half the words)
+    names = budget.whole((e.name for e in config.transfer.directory), cap=max_words // 2)
     extra = budget.whole(config.stt.extra_words)
     form_names, form_words = _forms(config)
     shared = budget.shared([
-        [part for e in config.transfer.directory for part in (e.name, e.department)],
+        [e.department for e in config.transfer.directory],
         FRONT_DESK_WORDS,
         form_names,
         [p for fact in profile.facts for p in distinctive_phrases(fact)],
         form_words,
         _most_frequent(knowledge),
     ])
-    directory, *rest = shared
-    groups = [own, directory, extra, *rest]  # read as a transcript: who we are, who works here, what we do
+    departments, *rest = shared
+    groups = [own, names + departments, extra, *rest]  # read as a transcript: who we are, who works here, what we do
     return " ".join(_sentence(g) for g in groups if g)
