@@ -62,8 +62,8 @@ _COPY_RUN = 6  # this many prompt words in the prompt's order is a recital of th
 # a caller saying something odd). Measured with tiny.en and the business prompt over G.711, four flite voices and
 # the two profiles' eval sentences (employai/harness/hearing_sentences.py), 360 transcripts: with beam 5, of 187
 # with every word right, 4 score below it, and of 61 with 30 % or more of the words wrong, 18; greedy, 4 of 175 and
-# 28 of 72 (beam search hears more of the doubtful ones right). Another model scores otherwise (Whisper base is surer
-# of its words, right or wrong): `stt.unsure_logprob` gives its own, and `employai eval hearing` measures it.
+# 28 of 72 (beam search hears more of the doubtful ones right). Another model scores its words its own way:
+# `stt.unsure_logprob` gives its threshold, as `employai eval hearing` measures it (Whisper base: -0.45).
 UNSURE_LOGPROB = -0.5
 
 

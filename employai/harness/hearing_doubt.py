@@ -1,9 +1,9 @@
 """The doubt part of `employai eval hearing`: the configured Whisper's own threshold for a guess (`stt.unsure_logprob`).
 
 Below it, a turn's mean log-probability per token says the recogniser is guessing, and the bot asks the caller to
-say it again rather than answer what it misheard (speech/stt.py `Transcript.unsure`). Models differ: Whisper base
-is surer of its words than tiny.en, right or wrong, so a threshold measured on one asks again too often, or never,
-with the other. Measured on the business sentences heard with the business prompt: the threshold is the highest
+say it again rather than answer what it misheard (speech/stt.py `Transcript.unsure`). Each model scores its words
+its own way, so a threshold measured on one may ask again too often, or too seldom, with another (tiny.en: -0.5,
+Whisper base: -0.45). Measured on the business sentences heard with the business prompt: the threshold is the highest
 (in steps of 0.05) below which no more than `RIGHT_BELOW` of the transcripts with every word right fall. Printed
 with how many transcripts with 30 % or more of their words wrong fall below it: the guesses it catches. A
 measurement, not a test.
