@@ -308,6 +308,8 @@ def test_documents_are_uploaded_with_progress_shown_and_removed(console, monkeyp
 
     status, page = _get(base + "/knowledge/remove", data={"csrf": csrf, "source": "profile"})
     assert status == 200 and "changed in the configuration" in page
+    assert _get(base + "/knowledge/remove", data={"csrf": csrf, "source": "nothing.md"})[0] == 200
+    assert bot.knowledge_changes == 1  # nothing removed: nothing to follow
     status, page = _get(base + "/knowledge/remove", data={"csrf": csrf, "source": "menu.txt"},
                         headers={"Origin": "http://evil.example"})
     assert status == 403 and knowledge.list_documents(store)
@@ -316,7 +318,8 @@ def test_documents_are_uploaded_with_progress_shown_and_removed(console, monkeyp
     assert knowledge.list_documents(store) == [] and store.archive.search("soup", "") == []
     assert bot.knowledge_changes == 2  # removed; the refused removals told it nothing
     actions = [r for r in caplog.records if r.getMessage() == "operator action"]
-    assert [(r.action, r.passages) for r in actions] == [("add_document", 40), ("remove_document", 40)]
+    assert [(r.action, r.passages) for r in actions] == [("add_document", 40), ("remove_document", 0),
+                                                         ("remove_document", 40)]
     for record in caplog.records:  # neither the file's name nor its words in any log
         shown = f"{record.getMessage()} {record.__dict__}"
         assert "menu" not in shown and "soup" not in shown, shown

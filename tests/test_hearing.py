@@ -150,19 +150,35 @@ def test_a_long_directory_and_many_facts_leave_room_for_the_forms_words():
         for entry in staff:  # every name: what a transfer or a message turns on, and what Whisper mishears most
             assert entry.name in prompt, (entry.name, prompt)
         assert not knowledge or "Invisalign" in prompt, prompt
+    # more names than half the prompt holds: half go in first, the rest take turns with the other sources
+    many = tuple(DirectoryEntry(f"{first} {middle} {last}", "", f"sip:{first.lower()}{i}@127.0.0.1")
+                 for i, (first, middle, last) in enumerate(zip(
+                     "Ana Jean Mary Juan Li Abdul Hans Eva Kim Rosa Omar Ines Piotr Aiko Femi Lars".split(),
+                     "Maria Luc Ann Carlos Na Karim Peter Lena Ji Linda Said Sofia Jan Mei Ade Erik".split(),
+                     "Souza Picard Evans Ortega Zhang Nasser Vogel Novak Woo Duarte Haddad Ramos Nowak Sato Bello "
+                     "Berg".split(), strict=True)))
+    crowded = dataclasses.replace(config, transfer=dataclasses.replace(config.transfer, directory=many))
+    prompt = business_vocabulary(crowded)
+    kept = [e.name for e in many if e.name in prompt]
+    assert "filling" in prompt and "orthodontics" in prompt, prompt  # the other sources keep their turns
+    assert 8 < len(kept) < len(many), (kept, prompt)  # 8 names fill the half; more take turns while room is left
+    assert len(prompt.split()) <= MAX_WORDS
 
 
 @pytest.mark.unit
 def test_web_addresses_and_pasted_noise_stay_out_of_the_prompt(tokenizer):
     config = default_profile(load_config())
     knowledge = ["See https://example.com/how-to-book-an-appointment-with-our-friendly-reception-team for more.",
-                 "Write to bookings@acme-plumbing.example or call us.",
+                 "Write to bookings@acme-plumbing.example or call us.", "Book at acme-plumbing.com/online today.",
+                 "The up-to-the-minute state-of-the-art kit.",
                  "Ref " + "QWERTYUIOPASDFGHJKLZXCVBNM" * 8 + " applies.",
                  "The well-known-and-much-loved-combi boiler range."] * 3
     prompt = business_vocabulary(config, knowledge)
     lowered = prompt.lower()
     assert "https" not in lowered and "example" not in lowered and "qwerty" not in lowered, prompt
     assert "well-known" not in lowered and "bookings@" not in lowered, prompt
+    assert "com" not in lowered.replace(",", " ").split() and "acme-plumbing" not in lowered, prompt
+    assert "up-to-the-minute" not in lowered and "state-of-the-art" not in lowered, prompt  # hyphen chains
     assert len(prompt_tokens(tokenizer, prompt)) < 100 and prompt.startswith("Acme Plumbing, Joe."), prompt
 
 
@@ -205,6 +221,7 @@ def test_the_doubt_threshold_is_measured_from_what_was_heard_right():
     right = [-0.1] * 97 + [-0.42, -0.61, -0.9]  # 2 of 100 may fall below it (2.5 %)
     assert threshold(right) == -0.45
     assert threshold([-0.05] * 40) == -0.05 and threshold([]) == 0.0
+    assert threshold([float("-inf")] * 10) == -5.0 and threshold([-9.0] * 10, step=0.3) == -5.0  # the config's floor
 
     @dataclasses.dataclass
     class Said:

@@ -87,6 +87,26 @@ def test_each_sweep_also_does_what_the_start_does_once():
     assert asyncio.run(scenario()) == [600.0, 1200.0, 1800.0]
 
 
+def test_a_task_that_fails_leaves_the_others_and_a_failed_prune_leaves_the_tasks(caplog):
+    ran: list[str] = []
+
+    def broken() -> None:
+        raise RuntimeError("the database server went away")
+
+    class FailingStore:
+        def prune(self, retention_days: float) -> int:
+            raise RuntimeError("the database server went away")
+
+        def anonymised_calls(self, call_ids) -> set[int]:
+            return set()
+
+    keeper = Housekeeping(FailingStore(), 30, 600.0, also=(broken, lambda: ran.append("refreshed")))
+    with caplog.at_level(logging.ERROR, logger="employai.runtime.housekeeping"), pytest.raises(RuntimeError):
+        keeper.sweep()  # the prune's failure is the sweep's (logged by `run`) ...
+    assert ran == ["refreshed"]  # ... but the tasks ran, the one after the broken one too
+    assert [r.message for r in caplog.records] == ["a housekeeping task failed; it runs again at the next interval"]
+
+
 def test_the_interval_comes_from_the_config_and_a_stop_ends_the_wait_at_once(tmp_path):
     from sip_config import config_from_dict
 

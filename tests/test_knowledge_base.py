@@ -123,3 +123,30 @@ def test_the_knowledge_bases_words_join_the_speech_prompt_as_documents_come_and_
     assert prompt.refresh() and "Vaillant" not in ears.prompt
     unbiased = dataclasses.replace(config, stt=dataclasses.replace(config.stt, bias=False))
     assert not BusinessPrompt(unbiased, FakeTranscriber([]), store.database).refresh()
+
+
+def test_a_failed_rebuild_is_tried_again_and_the_newest_passages_feed_the_prompt(open_store, tmp_path):
+    from memory.archival import knowledge_texts
+
+    store = open_store(embedder=WordEmbedder())
+    for name, text in (("old.md", "Aga cookers are serviced."), ("new.md", "Rayburn stoves are serviced.")):
+        (tmp_path / name).write_text(text)
+        add_document(store.archive, tmp_path / name)
+    assert knowledge_texts(store.database, 1) == ["Rayburn stoves are serviced."]  # the newest first
+
+    class Flaky(FakeTranscriber):
+        def __init__(self) -> None:
+            super().__init__([])
+            self.failures = 1
+
+        def set_prompt(self, prompt: str) -> None:
+            if self.failures:
+                self.failures -= 1
+                raise RuntimeError("tokenizer away")
+            super().set_prompt(prompt)
+
+    ears = Flaky()
+    prompt = BusinessPrompt(load_config(), ears, store.database)
+    with pytest.raises(RuntimeError):
+        prompt.refresh()
+    assert prompt.refresh() and "Rayburn" in ears.prompt  # the same documents, built again

@@ -83,15 +83,20 @@ class Jobs:
     async def _run(self, job: Job, archive: Archive, path: Path, added: Callable[[], None]) -> None:
         try:
             job.done = job.total = await run_in_threadpool(_add_and_delete, archive, path, job.name, job.progress)
-            job.state = "added"
-            added()
-            log.info("operator action", extra={"action": "add_document", "via": "console", "job": job.id,
-                                               "passages": job.total})
         except (OSError, ValueError) as exc:
             job.state, job.problem = "failed", f"The file could not be read: {type(exc).__name__}."
+            return
         except Exception:
             log.exception("a document could not be added to the knowledge base")
             job.state, job.problem = "failed", "The document could not be added (see the bot's log)."
+            return
+        job.state = "added"
+        log.info("operator action", extra={"action": "add_document", "via": "console", "job": job.id,
+                                           "passages": job.total})
+        try:  # the document is in: what the bot derives from the knowledge base follows
+            added()
+        except Exception:
+            log.exception("the bot was not told of the new document; its next housekeeping sweep finds it")
 
 
 def _kept(content: bytes, suffix: str) -> Path:

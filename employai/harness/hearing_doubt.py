@@ -43,7 +43,7 @@ def threshold(right: Sequence[float], step: float = STEP, right_below: float = R
     candidate = 0.0
     while sum(lp < candidate for lp in right) > allowed and candidate > FLOOR:
         candidate = round(candidate - step, 2)
-    return candidate
+    return max(candidate, FLOOR)
 
 
 def calibrate(heard: Sequence[HeardClip]) -> tuple[float, int, int, int, int]:

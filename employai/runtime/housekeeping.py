@@ -61,17 +61,20 @@ class Housekeeping:
 
     def sweep(self) -> dict[str, int]:
         """One round (blocking: a worker thread); what it removed, counted."""
-        done = {"turns_pruned": self._store.prune(self._retention_days)}
-        if self._recordings is not None:
-            done["recordings_expired"] = prune_recordings(self._recordings, self._retention_days)
-            done["recordings_of_forgotten_callers"] = forget_erased(self._recordings, self._store.anonymised_calls)
-        if done.get("recordings_expired") or done.get("recordings_of_forgotten_callers"):
-            log.info("housekeeping deleted recordings", extra=done)
-        for task in self._also:  # each on its own: one that fails leaves the others, and retention, done
-            try:
-                task()
-            except Exception:
-                log.exception("a housekeeping task failed; it runs again at the next interval")
+        try:
+            done = {"turns_pruned": self._store.prune(self._retention_days)}
+            if self._recordings is not None:
+                done["recordings_expired"] = prune_recordings(self._recordings, self._retention_days)
+                done["recordings_of_forgotten_callers"] = forget_erased(self._recordings,
+                                                                        self._store.anonymised_calls)
+            if done.get("recordings_expired") or done.get("recordings_of_forgotten_callers"):
+                log.info("housekeeping deleted recordings", extra=done)
+        finally:
+            for task in self._also:  # each on its own, whatever else failed
+                try:
+                    task()
+                except Exception:
+                    log.exception("a housekeeping task failed; it runs again at the next interval")
         return done
 
     async def run(self, stop: asyncio.Event) -> None:

@@ -51,7 +51,8 @@ _NUMBERS = frozenset("zero one two three four five six seven eight nine ten elev
 
 
 MAX_WORD_CHARS = 20  # a longer "word" is a code, a slug or pasted noise, not a word a caller says
-_LINKS = re.compile(r"\b(?:https?://|www\.)\S+|\S+@\S+", re.IGNORECASE)  # web and e-mail addresses: not said
+# web and e-mail addresses ("https://...", "www.acme.com", "acme-plumbing.com/book", "bookings@acme.com"): not said
+_LINKS = re.compile(r"\b(?:https?://|www\.)\S+|\S+@\S+|\b(?:[a-z0-9-]+\.)+[a-z]{2,}\b(?:/\S*)?", re.IGNORECASE)
 
 
 def _is_common(word: str) -> bool:
@@ -169,8 +170,9 @@ def business_vocabulary(config: Config, knowledge: Sequence[str] = (), max_words
     names = budget.whole((e.name for e in config.transfer.directory), cap=max_words // 2)
     extra = budget.whole(config.stt.extra_words)
     form_names, form_words = _forms(config)
+    left = [e for e in config.transfer.directory if e.name not in names]  # names past the half take turns too
     shared = budget.shared([
-        [e.department for e in config.transfer.directory],
+        [e.department for e in config.transfer.directory] + [e.name for e in left],
         FRONT_DESK_WORDS,
         form_names,
         [p for fact in profile.facts for p in distinctive_phrases(fact)],
