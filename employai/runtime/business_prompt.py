@@ -3,12 +3,13 @@
 The transcriber loads with the config's words (`vocabulary.business_vocabulary`); the knowledge base is in the
 database, which opens after it. So at start, once the store is open, when the console adds or removes a document,
 and at every housekeeping sweep, the knowledge base's documents are compared with those the prompt was last built
-from. When they differ (a document added or removed by the console, `employai knowledge`, or another bot sharing
-the database), the prompt is built again from the config and the newest MAX_PASSAGES passages, and given to the
+from. When they differ (a document added or removed by the console, `employai knowledge`, or another bot sharing the
+database), the prompt is built again from the config and the newest MAX_PASSAGES passages, and given to the
 transcriber; a turn being transcribed keeps the prompt it started with. Nothing of a caller's reaches it: the
-knowledge base is the organisation's (scope 'org'), and callers' own notes are never read here. Blocking (one query, and the passages' words counted
-when something changed): call it on a worker thread; refreshes from two threads at once (a sweep and the console)
-take turns. An error is the caller's to log: the prompt stays as it was, and the next refresh tries again.
+knowledge base is the organisation's (scope 'org'), and callers' own notes are never read here. Blocking (one query,
+and the passages' words counted when something changed): call it on a worker thread; refreshes from two threads at
+once (a sweep and the console) take turns. An error is the caller's to log: the prompt stays as it was, and the next
+refresh tries again.
 """
 
 from __future__ import annotations
