@@ -94,6 +94,10 @@ _NAME_LEADS = _FILLERS + (
     "i am", "i'm", "you can call me", "call me", "that's", "that is", "it's for", "it is for", "for", "to",
     "speak to", "speak with", "a message for", "the message is for", "message for", "please", "it should go to")
 _NAME_MARKERS = ("for", "to", "is", "as", "me", "it's", "i'm")
+# What a marker that is not only a name's must follow to introduce one: "my surname is Khan", "call me Sam"; not
+# "my pump is making a racket", "let me turn the TV down", "the same as last time".
+_MARKER_AFTER = {"is": frozenset("name surname forename this it that".split()), "me": frozenset(["call"]),
+                 "as": frozenset("down known it booked listed".split())}
 _ADDRESS_LEADS = _FILLERS + (
     "my address is", "the address is", "address is", "it's", "it is", "it's at", "i live at", "i'm at", "i am at",
     "we're at", "we are at", "we live at", "that's", "that is", "at", "the house is at", "please come to",
@@ -175,7 +179,7 @@ def _parse_name(text: str) -> Parsed | None:
     text = _strip_tails(_strip_leads(_clean(_unspell(text)), _NAME_LEADS)).replace(",", " ")
     words = text.split()
     candidates = [words] + [words[i + 1:] for i in range(len(words) - 1, -1, -1)
-                            if words[i].lower() in _NAME_MARKERS]
+                            if words[i].lower() in _NAME_MARKERS and _introduces(words[:i], words[i].lower())]
     for candidate in candidates:
         candidate = [w.strip(".") for w in candidate]
         while len(candidate) > 1 and candidate[0].lower() in ("the", "a", "an", "actually", "just"):
@@ -185,19 +189,31 @@ def _parse_name(text: str) -> Parsed | None:
     return None
 
 
+def _introduces(before: list[str], marker: str) -> bool:
+    """Whether the marker, after these words, introduces a name (see `_MARKER_AFTER`)."""
+    allowed = _MARKER_AFTER.get(marker)
+    return allowed is None or bool(before) and before[-1].lower().strip(".,'") in allowed
+
+
 _ASKING = re.compile(r"\b(?:what|when|where|why|which|who|how)\b", re.IGNORECASE)
+# The small words a name or a colleague's description has inside it.
+_JOINING = frozenset("in from at of on and de da das do dos del della di du la le van von der den ter bin ibn al el y"
+                     .split())
 _NOBODY = frozenset("someone somebody anyone anybody everyone nobody you him her them it me us this that there".split())
 
 
 def looks_like_name(words: list[str]) -> bool:
-    """1-4 words of letters, at most one of them a function word ("Bob in accounts") and that one inside."""
+    """1-4 words of letters, at most one of them a small word that joins a name's parts ("Bob in accounts", "Ana de
+    Souza"), and that one inside: not "the boiler have arrived" or "making a racket"."""
     if not 1 <= len(words) <= 4 or not all(re.fullmatch(r"[A-Za-z][A-Za-z'\-]*", w) for w in words):
         return False
     if all(w.lower() in _NOBODY for w in words):  # "someone" names nobody
         return False
     content = content_words(words)
-    others = len(words) - len(content)
-    return bool(content) and others <= 1 and (others == 0 or words[0] in content and words[-1] in content)
+    others = [w for w in words if w not in content]
+    if len(others) > 1 or others and others[0].lower() not in _JOINING:
+        return False
+    return bool(content) and (not others or words[0] in content and words[-1] in content)
 
 
 def _parse_phone(text: str) -> Parsed | None:

@@ -18,12 +18,14 @@ from . import fields
 from .fields import parse
 
 REQUEST_KEYS = ("problem", "message", "reason", "issue", "details", "description")
-# A clause that asks rather than states; an introduction ("this is Alice Martin") before the statement.
+# A clause that asks rather than states (or asks the bot to wait); an introduction ("this is Alice Martin") before
+# the statement.
 _ASKING = re.compile(
     r"^(?:(?:hi|hello|hey|yes|yeah|oh|um|uh|well|so|and|but|please|right|okay|ok)[\s,]+)*"
     r"(?:(?:can|could|would|will|do|does|is|are)\s+(?:you|someone|somebody|anyone|anybody|one of you|i|we|there)\b"
     r"|i'd|i would|i want|i wanna|i need|we'd|we need|we want|i'm (?:calling|ringing|phoning)|i was wondering"
     r"|is it possible|how|what|when|where|who|why|thanks|thank you|good (?:morning|afternoon|evening)"
+    r"|let me|hang on|hold on|(?:just )?(?:a|one) (?:sec|second|minute|moment)\b"
     r"|(?:hi|hello|hey)\b)", re.IGNORECASE)
 _INTRODUCTION = re.compile(r"^(?i:(?:hi |hello )?(?:this is|my name is|my name's|i'm|i am|it's))\s+"
                            r"([A-Z][a-z'\-]+(?:\s+[A-Z][a-z'\-]+)*)(?:\s+here)?(?:[\s,]+and\b)?")

@@ -55,6 +55,10 @@ KEYPAD_TOO = "Sorry about that. Could you tell me the {noun} again, or key it in
 KEYPAD_ONLY = ("Sorry, this line is making the digits hard to hear. Could you key the {noun} in on your keypad,"
                " then press hash?")
 FREE_TYPES = ("text", "address", "datetime")
+# Questions with a short answer whose parse refuses a sentence: one said instead may be the problem (not an address,
+# which may be any few words).
+NOTED_WHILE = ("name", "phone", "yesno", "datetime")
+NOTED = "I've made a note of that."
 _ACKS = ("Thank you.", "Got it.", "All right.")
 
 
@@ -201,10 +205,22 @@ class FormRunner:
         if item.type == "phone":
             return self._on_number(s, item, text)
         parsed = self._parse(item, text)
+        if parsed is None and (noted := self._noted(s, item, text)) is not None:
+            return self._step(noted, f"{NOTED} {item.prompt}", number=item.type == "phone")
         if parsed is None:
             return self._miss(s, item, text)
         values = {**s.values, **self._with_extra(item, parsed.value, parsed.extra)}
         return self._stored(replace(s, values=values), item, parsed.value)
+
+    def _noted(self, s: _State, item: FormField, text: str) -> _State | None:
+        """The form's problem (or message), said while a short answer is asked and not yet given ("my pump is
+        making a racket" when asked the name): taken down, as a receptionist notes it, and the question asked
+        again. None when the form has no such part, it is given already, or the words state nothing."""
+        target = request_field(self.form)
+        if target is None or item.type not in NOTED_WHILE or s.values.get(target.key):
+            return None
+        said = problem_from_request(text, self.form)
+        return replace(s, values={**s.values, target.key: said}) if said else None
 
     def _earlier_named(self, s: _State, text: str) -> int | None:
         """A name, an address or a time already given, named in a correction while a question with a short answer
@@ -244,6 +260,8 @@ class FormRunner:
             number = digits  # the whole number (again)
         elif digits and len(pieces) < fields.MIN_PHONE:
             return self._step(replace(s, partial=pieces), "Go on.", number=True)
+        elif not digits and (noted := self._noted(s, item, text)) is not None:
+            return self._step(noted, f"{NOTED} {item.prompt}", number=True)
         else:
             return self._miss(replace(s, partial=""), item, text)
         return self._step(replace(s, phase="confirm", number=number, partial="", unclear=0),

@@ -143,14 +143,15 @@ def _talk(runner: FormRunner, *turns: str):
     ("My name is Alice Martin.", "Alice Martin"), ("It's alice martin calling", "Alice Martin"),
     ("Yes, this is Bob.", "Bob"), ("It's for Stella, please.", "Stella"), ("the sales team", "Sales Team"),
     ("Could you give it to Stella?", "Stella"), ("Martin, M-A-R-T-Y-N.", "Martyn"),
-    ("Angus McDonald", "Angus McDonald"),
+    ("Angus McDonald", "Angus McDonald"), ("Sorry, my surname is Khan.", "Khan"), ("You can call me Sam.", "Sam"),
 ])
 def test_a_name_is_found_in_what_the_caller_says(said, name):
     assert _parsed("name", said).value == name
 
 
 @pytest.mark.parametrize("said", ["I'm calling about my boiler", "I don't know", "Sorry?", "Call 555 0101",
-                                  "Can you repeat that?", "Just a second"])
+                                  "Can you repeat that?", "Just a second", "my pump is making a racket",
+                                  "Just a sec, let me turn the TV down"])
 def test_what_is_not_a_name_is_refused(said):
     assert parse("name", said) is None
 
@@ -320,6 +321,27 @@ def test_wrong_answers_get_a_hint_twice_then_the_form_moves_on():
     _, said = _talk(_runner(), "Alice", "somewhere", "no idea", "by the river")
     assert said[-1].endswith(VISIT.fields[2].prompt)  # a free field keeps the words as said
     assert _talk(_runner(), "Alice", "1 Main St", "Leaking", "Leaking", "Leaking")[0].values["problem"] == "Leaking"
+
+
+def test_a_problem_said_while_a_short_answer_is_asked_is_noted_and_the_question_asked_again():
+    runner = _runner()  # asked the name, the caller says what is wrong instead (a real call)
+    step, said = _talk(runner, "My Grundfos pump is making a racket. Could you swap it out?")
+    assert said[1] == f"I've made a note of that. {VISIT.fields[0].prompt}" and not step.expects_number
+    assert runner.values == {"problem": "My Grundfos pump is making a racket"} and runner.field is VISIT.fields[0]
+    runner.answer("Sam Porter")
+    runner.answer("22 Oak Road")  # the problem is not asked again: the time is
+    assert runner.values["name"] == "Sam Porter" and runner.question() == VISIT.fields[3].prompt
+    step = runner.answer("Oh, and the radiators are cold as well.")  # the problem given: asked the time again
+    assert step.say.startswith("Sorry, I didn't catch a time.") and "radiators" not in runner.values["problem"]
+    callback = FormSettings(name="call back", fields=(VISIT.fields[4], VISIT.fields[2]))  # the number asked first
+    step, _ = _talk(_runner(callback), "The water is coming through the kitchen ceiling now")
+    assert step.expects_number and step.say.endswith(VISIT.fields[4].prompt)
+    assert step.values == {"problem": "The water is coming through the kitchen ceiling now"}
+    step, _ = _talk(_runner(MESSAGE), "Tell him the parts for the boiler have arrived")  # asked for whom
+    assert step.values == {"message": "Tell him the parts for the boiler have arrived"}
+    for aside in ("Hang on, let me find a pen", "I'd rather not say", "Sorry?"):  # no statement: asked again
+        step, said = _talk(_runner(), aside)
+        assert said[1].startswith("Sorry, I didn't catch the name.") and not step.values
 
 
 def test_cancel_and_never_mind_end_the_form_without_storing():

@@ -74,6 +74,16 @@ def test_a_question_in_the_middle_of_a_form_is_an_aside(store, embedder):
     assert policy._state.form is not None and policy._state.form.values.get("name") == "Sam Ortiz"
 
 
+def test_the_problem_said_while_the_name_is_asked_is_noted_not_refused_as_a_name(store, embedder):
+    policy = policy_for(store.caller_memory(""), ["unused"] * 5, embedder=embedder)  # as on a real call
+    ask_name, noted, thanks = _talk(policy, "I'd like to book a visit, please.",
+                                    "My pump is making a racket. Could you swap it out?", "Sam Ortiz")
+    assert "name" in ask_name.lower() and noted.startswith("I've made a note of that.") and "name" in noted.lower()
+    form = policy._state.form
+    assert form is not None and form.values == {"problem": "My pump is making a racket", "name": "Sam Ortiz"}
+    assert "address" in thanks.lower()  # then the form goes on, and does not ask for the problem again
+
+
 def test_goodbye_closes_the_call_and_robot_gets_an_honest_answer(store, embedder):
     policy = policy_for(store.caller_memory(""), ["unused"] * 3, embedder=embedder)
 
