@@ -11,6 +11,8 @@ How it behaves (the decisions):
   changed.
 - The request that started the form fills what it already says (`form_request`): whom a message is for (the first name
   field not keyed "name", as the directory writes a colleague's name when it names one) and the problem.
+- While a short answer (a name, a number, a yes or no, a time) is asked and the problem (or message) is not yet
+  given, a statement of it said instead ("my pump is making a racket") is taken down, and the question asked again.
 - An answer that is not of the field's type is asked again with a hint, at most twice. After a third miss a free
   field (text, address, datetime) keeps the caller's words as said; a strict one (name, phone, yesno) stays empty
   and the form moves on. A number said in pieces shorter than 7 digits is kept and added to ("Go on.").
