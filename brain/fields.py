@@ -96,7 +96,7 @@ _NAME_LEADS = _FILLERS + (
 _NAME_MARKERS = ("for", "to", "is", "as", "me", "it's", "i'm")
 # What a marker that is not only a name's must follow to introduce one: "my surname is Khan", "call me Sam"; not
 # "my pump is making a racket", "let me turn the TV down", "the same as last time".
-_MARKER_AFTER = {"is": frozenset("name surname forename this it that".split()), "me": frozenset(["call"]),
+_MARKER_AFTER = {"is": frozenset("name surname forename mine this it that".split()), "me": frozenset(["call"]),
                  "as": frozenset("down known it booked listed".split())}
 _ADDRESS_LEADS = _FILLERS + (
     "my address is", "the address is", "address is", "it's", "it is", "it's at", "i live at", "i'm at", "i am at",
@@ -179,20 +179,26 @@ def _parse_name(text: str) -> Parsed | None:
     text = _strip_tails(_strip_leads(_clean(_unspell(text)), _NAME_LEADS)).replace(",", " ")
     words = text.split()
     candidates = [words] + [words[i + 1:] for i in range(len(words) - 1, -1, -1)
-                            if words[i].lower() in _NAME_MARKERS and _introduces(words[:i], words[i].lower())]
+                            if words[i].lower() in _NAME_MARKERS
+                            and _introduces(words[:i], words[i].lower(), words[i + 1:])]
     for candidate in candidates:
         candidate = [w.strip(".") for w in candidate]
         while len(candidate) > 1 and candidate[0].lower() in ("the", "a", "an", "actually", "just"):
             candidate = candidate[1:]
         if looks_like_name(candidate):
-            return Parsed(" ".join(_title(w) if w in content_words([w]) else w.lower() for w in candidate))
+            return Parsed(" ".join(_title(w) if w in content_words([w]) or w[:1].isupper() else w.lower()
+                                   for w in candidate))
     return None
 
 
-def _introduces(before: list[str], marker: str) -> bool:
-    """Whether the marker, after these words, introduces a name (see `_MARKER_AFTER`)."""
+def _introduces(before: list[str], marker: str, after: list[str]) -> bool:
+    """Whether the marker, after these words, introduces a name (see `_MARKER_AFTER`); or what follows it is
+    written as a name is (the recogniser writes names capitalised: "the tenant is Sam Ortiz", "it's me, Sam")."""
     allowed = _MARKER_AFTER.get(marker)
-    return allowed is None or bool(before) and before[-1].lower().strip(".,'") in allowed
+    if allowed is None or before and before[-1].lower().strip(".,'") in allowed:
+        return True
+    named = [w for w in after if w.lower() not in _JOINING]
+    return bool(named) and all(w[:1].isupper() for w in named)
 
 
 _ASKING = re.compile(r"\b(?:what|when|where|why|which|who|how)\b", re.IGNORECASE)
@@ -204,15 +210,16 @@ _NOBODY = frozenset("someone somebody anyone anybody everyone nobody you him her
 
 def looks_like_name(words: list[str]) -> bool:
     """1-4 words of letters, at most one of them a small word that joins a name's parts ("Bob in accounts", "Ana de
-    Souza"), and that one inside: not "the boiler have arrived" or "making a racket"."""
+    Souza") or is written as a name ("Sam Will Jones"), and that one inside: not "the boiler have arrived" or
+    "making a racket"."""
     if not 1 <= len(words) <= 4 or not all(re.fullmatch(r"[A-Za-z][A-Za-z'\-]*", w) for w in words):
         return False
     if all(w.lower() in _NOBODY for w in words):  # "someone" names nobody
         return False
     content = content_words(words)
     others = [w for w in words if w not in content]
-    if len(others) > 1 or others and others[0].lower() not in _JOINING:
-        return False
+    if len(others) > 1 or others and not (others[0].lower() in _JOINING or others[0][:1].isupper()):
+        return False  # "Sam Will Jones" is written as a name
     return bool(content) and (not others or words[0] in content and words[-1] in content)
 
 

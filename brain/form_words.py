@@ -1,14 +1,14 @@
 """The words of a form dialogue (brain/intake.py): which words name a part, which are noise around a value, and
-how a caller cancels, corrects or names a recipient. Pure; no state.
+how a caller cancels, corrects or names a recipient; the keypad lines for a misheard number. Pure; no state.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from memory.extractor import DIGIT_WORDS, NUMBER_WORDS
-from sip_config.schema import FormField
+from sip_config.schema import FormField, FormSettings
 
 from .fields import content_words
 from .spoken_numbers import spoken_digits
@@ -79,3 +79,32 @@ def named_field(parts: Sequence[FormField], text: str) -> int | None:
     if best == 0 and len(phones) == 1 and spoken_digits(text) and not words - NUMBER_TALK - NOISE:
         return phones[0]  # digits, and only words about them: "no, it ends in 8352" (not "no, it's 14 Elm Grove")
     return None
+
+
+# A number read back wrong: asked again with the keypad offered; wrong again (or heard the same again): the keypad.
+KEYPAD_TOO = "Sorry about that. Could you tell me the {noun} again, or key it in on your keypad?"
+KEYPAD_ONLY = ("Sorry, this line is making the digits hard to hear. Could you key the {noun} in on your keypad,"
+               " then press hash?")
+
+
+def number_noun(item: FormField) -> str:
+    return item.key if "number" in item.key else f"{item.key} number"
+
+
+def keypad_lines(form: FormSettings) -> list[str]:
+    """What the form may say word for word when a number is misheard (synthesised at start)."""
+    return [line.format(noun=number_noun(item)) for item in form.fields if item.type == "phone"
+            for line in (KEYPAD_TOO, KEYPAD_ONLY)]
+
+
+def join(items: list[str], last: str = "and") -> str:
+    """"a, b and c"."""
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + f" {last} {items[-1]}"
+
+
+def value_for(source: Mapping[str, str], key: str) -> str:
+    """The value for a field: under its key, else under a shorter key made of its words ("for" for "for whom")."""
+    if key in source:
+        return source[key]
+    words = set(key.lower().split())
+    return next((v for k, v in source.items() if k.strip() and set(k.lower().split()) <= words), "")

@@ -11,8 +11,9 @@ How it behaves (the decisions):
   changed.
 - The request that started the form fills what it already says (`form_request`): whom a message is for (the first name
   field not keyed "name", as the directory writes a colleague's name when it names one) and the problem.
-- While a short answer (a name, a number, a yes or no, a time) is asked and the problem (or message) is not yet
-  given, a statement of it said instead ("my pump is making a racket") is taken down, and the question asked again.
+- While a short answer (a name, a number, a yes or no, a time) is asked and the problem is not yet given, a
+  statement of it said instead ("my pump is making a racket, could you swap it out?") is told it comes later
+  ("We'll come to that in a moment."), and the question asked again (a miss all the same).
 - An answer that is not of the field's type is asked again with a hint, at most twice. After a third miss a free
   field (text, address, datetime) keeps the caller's words as said; a strict one (name, phone, yesno) stays empty
   and the form moves on. A number said in pieces shorter than 7 digits is kept and added to ("Go on.").
@@ -44,23 +45,24 @@ from .form_words import (
     CANCEL,
     CORRECTING,
     EXPECTS,
+    KEYPAD_ONLY,
+    KEYPAD_TOO,
     TO_SOMEONE,
+    join,
     named_as_part,
     named_field,
+    number_noun,
     remainder,
+    value_for,
 )
 
 MAX_MISSES = 2  # an answer of the wrong type is asked again this many times
 MAX_UNCLEAR = 2  # "is that number right?" answered by neither yes nor no, this many times: the number stands
-# A number read back wrong: asked again with the keypad offered; wrong again (or heard the same again): the keypad.
-KEYPAD_TOO = "Sorry about that. Could you tell me the {noun} again, or key it in on your keypad?"
-KEYPAD_ONLY = ("Sorry, this line is making the digits hard to hear. Could you key the {noun} in on your keypad,"
-               " then press hash?")
 FREE_TYPES = ("text", "address", "datetime")
-# Questions with a short answer whose parse refuses a sentence: one said instead may be the problem (not an address,
-# which may be any few words).
-NOTED_WHILE = ("name", "phone", "yesno", "datetime")
-NOTED = "I've made a note of that."
+# Asked one of these, a caller who says what the problem is instead is told it comes later, and asked again. It is
+# not taken down then: such a sentence may be a name the parser refuses, or about the line ("it's really bad").
+LATER_WHILE = ("name", "phone", "yesno", "datetime")
+LATER = "We'll come to that in a moment."
 _ACKS = ("Thank you.", "Got it.", "All right.")
 
 
@@ -110,7 +112,7 @@ class FormRunner:
             start[recipient.key] = (colleague(whom) if self._recipient is not None else "") or whom
         for source, announce in ((prefill or {}, False), (known or {}, True)):
             for item in form.fields:
-                raw = source.get(item.key, "") if announce else _lookup(source, item.key)
+                raw = source.get(item.key, "") if announce else value_for(source, item.key)
                 parsed = parse(item.type, raw, clock()) if raw.strip() else None
                 if parsed is not None and item.key not in start:
                     start.update(self._with_extra(item, parsed.value, parsed.extra))
@@ -177,7 +179,7 @@ class FormRunner:
         self._state = self._initial
         known = [f"your {item.key} as {readback(item.type, value)}" for item, value in self._announced]
         lead = (f"Certainly, for {self._for_whom}." if self._for_whom else "Certainly.") + (
-            f" I have {_join(known)}." if known else "")
+            f" I have {join(known)}." if known else "")
         return self._next(self._state, lead, after=-1)
 
     def answer(self, caller_text: str) -> FormStep:
@@ -207,22 +209,10 @@ class FormRunner:
         if item.type == "phone":
             return self._on_number(s, item, text)
         parsed = self._parse(item, text)
-        if parsed is None and (noted := self._noted(s, item, text)) is not None:
-            return self._step(noted, f"{NOTED} {item.prompt}", number=item.type == "phone")
         if parsed is None:
             return self._miss(s, item, text)
         values = {**s.values, **self._with_extra(item, parsed.value, parsed.extra)}
         return self._stored(replace(s, values=values), item, parsed.value)
-
-    def _noted(self, s: _State, item: FormField, text: str) -> _State | None:
-        """The form's problem (or message), said while a short answer is asked and not yet given ("my pump is
-        making a racket" when asked the name): taken down, as a receptionist notes it, and the question asked
-        again. None when the form has no such part, it is given already, or the words state nothing."""
-        target = request_field(self.form)
-        if target is None or item.type not in NOTED_WHILE or s.values.get(target.key):
-            return None
-        said = problem_from_request(text, self.form)
-        return replace(s, values={**s.values, target.key: said}) if said else None
 
     def _earlier_named(self, s: _State, text: str) -> int | None:
         """A name, an address or a time already given, named in a correction while a question with a short answer
@@ -262,8 +252,6 @@ class FormRunner:
             number = digits  # the whole number (again)
         elif digits and len(pieces) < fields.MIN_PHONE:
             return self._step(replace(s, partial=pieces), "Go on.", number=True)
-        elif not digits and (noted := self._noted(s, item, text)) is not None:
-            return self._step(noted, f"{NOTED} {item.prompt}", number=True)
         else:
             return self._miss(replace(s, partial=""), item, text)
         return self._step(replace(s, phase="confirm", number=number, partial="", unclear=0),
@@ -271,12 +259,19 @@ class FormRunner:
 
     def _miss(self, s: _State, item: FormField, text: str) -> FormStep:
         if s.misses < MAX_MISSES:
-            return self._step(replace(s, misses=s.misses + 1), f"{fields.hint(item.type)} {item.prompt}",
-                              number=item.type == "phone")
+            lead = LATER if self._problem_later(s, item, text) else fields.hint(item.type)
+            return self._step(replace(s, misses=s.misses + 1), f"{lead} {item.prompt}", number=item.type == "phone")
         said = re.sub(r"\s+", " ", text).strip().strip(" .,!?")
         if item.type in FREE_TYPES and said:
             return self._stored(replace(s, values={**s.values, item.key: said}), item, said)
         return self._next(s, "Never mind, let's move on.", after=s.index)
+
+    def _problem_later(self, s: _State, item: FormField, text: str) -> bool:
+        """Whether the caller, asked for a short answer, said what the problem is instead ("my pump is making a
+        racket, could you swap it out?" when asked the name), and the form asks for the problem later."""
+        target = request_field(self.form)
+        return (item.type in LATER_WHILE and item is not self._recipient and target is not None
+                and not s.values.get(target.key) and bool(problem_from_request(text, self.form)))
 
     def _on_confirm(self, s: _State, text: str) -> FormStep:
         item = self.form.fields[s.index]
@@ -344,7 +339,7 @@ class FormRunner:
             return self._change(s, named, text)
         if parse_yes_no(text) is True or re.search(r"\b(?:nothing|none|no change)\b", text, re.IGNORECASE):
             return self._step(replace(s, phase="review", unclear=0), "All right. So is everything correct?")
-        parts = _join([item.key for item in self.form.fields], "or")
+        parts = join([item.key for item in self.form.fields], "or")
         return self._step(s, f"Sorry, which part should I change: {parts}?")
 
     def _change(self, s: _State, index: int, text: str) -> FormStep:
@@ -389,25 +384,3 @@ class FormRunner:
         self._state = replace(s, last=say)
         return FormStep(say=say, expects_number=number, done=done, cancelled=s.phase == "cancelled",
                         values=dict(s.values))
-
-
-def number_noun(item: FormField) -> str:
-    return item.key if "number" in item.key else f"{item.key} number"
-
-
-def keypad_lines(form: FormSettings) -> list[str]:
-    """What the form may say word for word when a number is misheard (synthesised at start)."""
-    return [line.format(noun=number_noun(item)) for item in form.fields if item.type == "phone"
-            for line in (KEYPAD_TOO, KEYPAD_ONLY)]
-
-
-def _lookup(source: Mapping[str, str], key: str) -> str:
-    """The value for a field: under its key, else under a shorter key made of its words ("for" for "for whom")."""
-    if key in source:
-        return source[key]
-    words = set(key.lower().split())
-    return next((v for k, v in source.items() if k.strip() and set(k.lower().split()) <= words), "")
-
-
-def _join(items: list[str], last: str = "and") -> str:
-    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + f" {last} {items[-1]}"

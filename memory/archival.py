@@ -220,15 +220,21 @@ class Archive:
 
     def best_sentence(self, query: str, caller_user: str, min_similarity: float = 0.5) -> str | None:
         """The single sentence of the best passages that answers `query` most closely, if close enough."""
-        from .documents import sentences
-
-        candidates = [s for p in self.search(query, caller_user, limit=3) for s in sentences(p.text)]
+        candidates = self.candidate_sentences(query, caller_user)
         if not candidates:
             return None
-        query_vector = self._embed_cached([query])[0]
-        similarity = self._embed_cached(candidates) @ query_vector
-        best = int(np.argmax(similarity))
-        return candidates[best] if similarity[best] >= min_similarity else None
+        best = max(candidates, key=lambda c: c[1])
+        return best[0] if best[1] >= min_similarity else None
+
+    def candidate_sentences(self, query: str, caller_user: str, limit: int = 3) -> list[tuple[str, float]]:
+        """The sentences of the `limit` best passages, each with its closeness in meaning to `query` (cosine)."""
+        from .documents import sentences
+
+        candidates = list(dict.fromkeys(s for p in self.search(query, caller_user, limit) for s in sentences(p.text)))
+        if not candidates:
+            return []
+        similarity = self._embed_cached(candidates) @ self._embed_cached([query])[0]
+        return [(text, float(sim)) for text, sim in zip(candidates, similarity, strict=True)]
 
     def _embed_cached(self, texts: list[str]) -> np.ndarray:
         """Sentence vectors, remembered: the same knowledge-base sentences come up turn after turn."""

@@ -221,6 +221,13 @@ class CallerMemory:
             return None
         return self._archive.best_sentence(question, self._caller)
 
+    def knowledge_sentences(self, question: str) -> list[tuple[str, float]]:
+        """The sentences of the knowledge base (and of this caller's notes) found for the question, each with its
+        closeness in meaning to it: for the caller of this to choose the one that answers."""
+        if self._archive is None:
+            return []
+        return self._archive.candidate_sentences(question, self._caller)
+
     def archival_search(self, query: str, limit: int = 3) -> list[str]:
         if self._archive is None:
             return []

@@ -7,7 +7,7 @@ import re
 from collections.abc import AsyncGenerator
 from dataclasses import dataclass
 
-from brain.intake import keypad_lines
+from brain.form_words import keypad_lines
 from sip_config import Config
 from sip_config.schema import DirectoryEntry
 

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from brain.intents import TurnIntents
-from brain.knowledge import FactFinder
+from brain.knowledge import MIN_SCORE, FactFinder
 from brain.meaning import MeaningIndex, keywords
 from memory.caller_memory import CallerMemory
 from memory.embeddings import Embedder
@@ -26,6 +26,8 @@ log = logging.getLogger(__name__)
 FORM_SURE = 0.55  # this close in meaning to a form's examples, a request starts the form
 FORM_REQUEST = 0.40  # ... and this close, when it is worded as a request ("can someone come and fix it?")
 FORM_UNSURE = 0.30  # ... this close, a statement gets the question "would you like me to book a visit?"
+KNOWLEDGE_MIN_SIMILARITY = 0.5  # a knowledge-base sentence this close in meaning to a question answers it ...
+KNOWLEDGE_PICKED_SIMILARITY = 0.4  # ... and this close, when the fact finder picks it too
 # Asking for information ("do you fix boilers?") rather than for something to be done.
 _QUESTION = re.compile(r"^\W*(?:so\s+|and\s+|um\s+|uh\s+|hi\W+|hello\W+)*(?:do|does|did|are|is|was|were|what|what's|"
                        r"how|when|where|which|who|why|have you|has)\b", re.IGNORECASE)
@@ -101,13 +103,29 @@ class Understanding:
         """The profile fact or knowledge-base sentence that answers the question by meaning (whichever answers it
         better, when both do); None when unsure. `follows`: the question a fact answered just before."""
         fact = self._facts.answer(question, follows)
-        passage = memory.knowledge_lead(question) if memory.has_knowledge else None
+        passage = self._knowledge(question, memory, follows) if memory.has_knowledge else None
         if passage is None or passage == fact or passage in self._config.profile.facts:
             return fact  # the profile's facts are judged by the fact finder alone
         if fact is None:
             return passage
         best = MeaningIndex(self._embedder, [fact, passage]).best(question, 0.0)
         return best.text if best is not None else fact
+
+    def _knowledge(self, question: str, memory: CallerMemory, follows: str) -> str | None:
+        """The knowledge-base sentence that answers the question. Among the sentences of the passages found for it,
+        the one the fact finder picks, as it picks a profile fact (by meaning, the things named, keywords: "is there
+        any warranty when you fit one?"), when no other is as good and its meaning is not far off
+        (`KNOWLEDGE_PICKED_SIMILARITY`: not the warranty for "when can you fit a Vaillant?"); else the one
+        closest in meaning, if close enough (`KNOWLEDGE_MIN_SIMILARITY`)."""
+        found = dict(memory.knowledge_sentences(question))
+        if not found:
+            return None
+        ranked = FactFinder(self._embedder, list(found)).ranked(question, 2, follows)
+        if (ranked and ranked[0].score >= MIN_SCORE and (len(ranked) == 1 or ranked[1].score < ranked[0].score)
+                and found[ranked[0].text] >= KNOWLEDGE_PICKED_SIMILARITY):
+            return ranked[0].text
+        text = max(found, key=found.__getitem__)
+        return text if found[text] >= KNOWLEDGE_MIN_SIMILARITY else None
 
     def fact_about(self, description: str) -> str | None:
         """The profile fact about the problem a caller describes, if one is (see `FactFinder.about`)."""
