@@ -81,6 +81,10 @@ def named_field(parts: Sequence[FormField], text: str) -> int | None:
     return None
 
 
+# What a caller says of the line, not of their problem ("sorry, the line is really bad").
+LINE_TROUBLE = re.compile(r"\b(?:the line|this line|bad line|(?:can't|cannot|can not|couldn't) hear|hard to hear|"
+                          r"breaking up|signal)\b", re.IGNORECASE)
+
 # A number read back wrong: asked again with the keypad offered; wrong again (or heard the same again): the keypad.
 KEYPAD_TOO = "Sorry about that. Could you tell me the {noun} again, or key it in on your keypad?"
 KEYPAD_ONLY = ("Sorry, this line is making the digits hard to hear. Could you key the {noun} in on your keypad,"

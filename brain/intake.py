@@ -47,6 +47,7 @@ from .form_words import (
     EXPECTS,
     KEYPAD_ONLY,
     KEYPAD_TOO,
+    LINE_TROUBLE,
     TO_SOMEONE,
     join,
     named_as_part,
@@ -208,7 +209,10 @@ class FormRunner:
                               f"{item.prompt}", number=item.type == "phone")
         if item.type == "phone":
             return self._on_number(s, item, text)
-        parsed = self._parse(item, text)
+        parsed = self._parse(item, text)  # or a name said with more: "Sam Ortiz, my boiler is leaking"
+        if parsed is None and item.type == "name" and (in_clause := fields.name_in_clauses(text)) is not None:
+            parsed = (fields.Parsed(self._colleague(in_clause.value) or in_clause.value) if item is self._recipient
+                      else in_clause)
         if parsed is None:
             return self._miss(s, item, text)
         values = {**s.values, **self._with_extra(item, parsed.value, parsed.extra)}
@@ -268,10 +272,14 @@ class FormRunner:
 
     def _problem_later(self, s: _State, item: FormField, text: str) -> bool:
         """Whether the caller, asked for a short answer, said what the problem is instead ("my pump is making a
-        racket, could you swap it out?" when asked the name), and the form asks for the problem later."""
+        racket, could you swap it out?" when asked the name), and the form asks for the problem later. Not words
+        about the line, nor a name the parser refused ("Nguyen Van An": written as a name after its first word)."""
         target = request_field(self.form)
-        return (item.type in LATER_WHILE and item is not self._recipient and target is not None
-                and not s.values.get(target.key) and bool(problem_from_request(text, self.form)))
+        if (item.type not in LATER_WHILE or item is self._recipient or target is None or s.values.get(target.key)
+                or self.form.fields.index(target) < s.index or LINE_TROUBLE.search(text)
+                or fields.plainly("name", " ".join(text.split()[1:]))):
+            return False
+        return bool(problem_from_request(text, self.form))
 
     def _on_confirm(self, s: _State, text: str) -> FormStep:
         item = self.form.fields[s.index]

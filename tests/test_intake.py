@@ -17,7 +17,16 @@ from pathlib import Path
 
 import pytest
 
-from brain.fields import Parsed, correct_number, parse, parse_yes_no, read_back_digits, readback, spoken_digits
+from brain.fields import (
+    Parsed,
+    correct_number,
+    name_in_clauses,
+    parse,
+    parse_yes_no,
+    read_back_digits,
+    readback,
+    spoken_digits,
+)
 from brain.form_request import problem_from_request
 from brain.intake import FormRunner
 from brain.switchboard import Directory
@@ -145,10 +154,20 @@ def _talk(runner: FormRunner, *turns: str):
     ("Could you give it to Stella?", "Stella"), ("Martin, M-A-R-T-Y-N.", "Martyn"),
     ("Angus McDonald", "Angus McDonald"), ("Sorry, my surname is Khan.", "Khan"), ("You can call me Sam.", "Sam"),
     ("Mine is Sam Ortiz.", "Sam Ortiz"), ("It's me, Sam Ortiz.", "Sam Ortiz"), ("The tenant is Sam Ortiz", "Sam Ortiz"),
-    ("Put me down as Sam", "Sam"), ("Sam Will Jones", "Sam Will Jones"), ("Maria de la Cruz", "Maria De La Cruz"),
+    ("Put me down as Sam", "Sam"), ("Sam Will Jones", "Sam Will Jones"),
+    ("my husband is john smith", "John Smith"), ("the name on the booking is sam ortiz", "Sam Ortiz"),
+    ("everyone knows me as sam", "Sam"), ("me, sam ortiz", "Sam Ortiz"), ("it is me, sam", "Sam"),
 ])
 def test_a_name_is_found_in_what_the_caller_says(said, name):
     assert _parsed("name", said).value == name
+
+
+def test_a_name_said_with_more_is_found_in_its_own_clause():
+    assert name_in_clauses("Sam Ortiz, my boiler is leaking").value == "Sam Ortiz"
+    assert name_in_clauses("Lovely, it's Sam. The tap drips.").value == "Sam"
+    for said in ("Lovely, thanks, bye.", "Actually, never mind. I'll call back later.", "14 Elk Grove, Springfield.",
+                 "It's Thursday, the boiler broke down", "Sam Ortiz"):  # a first word; a place; a day; one clause
+        assert name_in_clauses(said) is None, said
 
 
 @pytest.mark.parametrize("said", ["I'm calling about my boiler", "I don't know", "Sorry?", "Call 555 0101",
@@ -340,8 +359,16 @@ def test_a_problem_said_while_a_short_answer_is_asked_is_told_it_comes_later():
     assert said[-1].startswith("Sorry, I didn't catch a time.")
     _, said = _talk(_runner(MESSAGE), "Tell him the parts for the boiler have arrived")
     assert not said[1].startswith("We'll come to that")
-    for aside in ("Hang on, let me find a pen", "I'd rather not say", "Just a sec, let me turn the TV down"):
-        assert _talk(_runner(), aside)[1][1].startswith("Sorry, I didn't catch the name.")
+    for aside in ("Hang on, let me find a pen", "I'd rather not say", "Just a sec, let me turn the TV down",
+                  "Sorry, the line is really bad", "Nguyen Van An"):  # about the line; a name the parser refuses
+        assert _talk(_runner(), aside)[1][1].startswith("Sorry, I didn't catch the name."), aside
+    for said in ("Sam Ortiz, my boiler is leaking", "My name is Sam Ortiz. The boiler's leaking.",
+                 "Hi, it's Sam Ortiz and my boiler's broken"):  # the name said with it is taken
+        step, _ = _talk(_runner(), said)
+        assert step.values == {"name": "Sam Ortiz"} and step.say == f"Thanks, Sam. {VISIT.fields[1].prompt}", said
+    dental = load_config(DENTAL).forms[0]  # the reason asked second: skipped after misses, it is not promised
+    step, said = _talk(_runner(dental), "Grace Miller", ".", ".", ".", "My tooth is killing me")
+    assert "reason" not in step.values and not said[-1].startswith("We'll come to that")
     _, said = _talk(_runner(), "My pump is making a racket", "The noise is getting worse", "It keeps banging")
     assert said[3].startswith("Never mind, let's move on.")  # a miss all the same: asked at most twice
 

@@ -115,7 +115,7 @@ def _cost(store: TranscriptStore, queries: list[str]) -> list[float]:
         started = time.perf_counter()
         memory.fact_sentences()
         memory.conversation_search(q)
-        memory.knowledge_lead(q)
+        memory.knowledge_sentences(q)  # what the bot reads for a question (the choice among them is brain work)
         timings.append(time.perf_counter() - started)
     return timings
 
