@@ -96,10 +96,8 @@ _NAME_LEADS = _FILLERS + (
 _NAME_MARKERS = ("for", "to", "is", "as", "me", "it's", "i'm")
 # What a marker that is not only a name's must follow to introduce one: "my surname is Khan", "call me Sam"; not
 # "my pump is making a racket", "let me turn the TV down", "the same as last time".
-_MARKER_AFTER = {"is": frozenset("name surname forename mine this it that husband wife partner son daughter mum mom "
-                                  "dad mother father tenant landlord owner holder patient boss".split()),
-                 "me": frozenset(["call", "it's", "is", "just"]),
-                 "as": frozenset("down known it booked listed me".split())}
+_MARKER_AFTER = {"is": frozenset("name surname forename this it that".split()), "me": frozenset(["call"]),
+                 "as": frozenset("down known it booked listed".split())}
 _ADDRESS_LEADS = _FILLERS + (
     "my address is", "the address is", "address is", "it's", "it is", "it's at", "i live at", "i'm at", "i am at",
     "we're at", "we are at", "we live at", "that's", "that is", "at", "the house is at", "please come to",
@@ -197,10 +195,8 @@ def _introduces(before: list[str], marker: str, after: list[str]) -> bool:
     """Whether the marker, after these words, introduces a name (see `_MARKER_AFTER`); or what follows it is
     written as a name is (the recogniser writes names capitalised: "the tenant is Sam Ortiz", "it's me, Sam")."""
     allowed = _MARKER_AFTER.get(marker)
-    if allowed is None or before and before[-1].lower().strip(".,'") in allowed or marker == "me" and not before:
-        return True  # "it's me, Sam"; "me, Sam Ortiz"
-    if marker == "is" and any(w.lower().strip(".,'") in ("name", "name's", "surname") for w in before):
-        return True  # "the name on the booking is sam ortiz"
+    if allowed is None or before and before[-1].lower().strip(".,'") in allowed:
+        return True
     named = [w for w in after if w.lower() not in _JOINING]
     return bool(named) and all(w[:1].isupper() for w in named)
 

@@ -82,8 +82,9 @@ def named_field(parts: Sequence[FormField], text: str) -> int | None:
 
 
 # What a caller says of the line, not of their problem ("sorry, the line is really bad").
-LINE_TROUBLE = re.compile(r"\b(?:the line|this line|bad line|(?:can't|cannot|can not|couldn't) hear|hard to hear|"
-                          r"breaking up|signal)\b", re.IGNORECASE)
+LINE_TROUBLE = re.compile(r"\b(?:(?:the|this) line is (?:really |very |a bit )?(?:bad|terrible|awful|poor|crackly|"
+                          r"noisy)|bad line|(?:can't|cannot|can not|couldn't) hear you|hard to hear you|"
+                          r"you're breaking up|bad signal|poor signal)\b", re.IGNORECASE)
 
 # A number read back wrong: asked again with the keypad offered; wrong again (or heard the same again): the keypad.
 KEYPAD_TOO = "Sorry about that. Could you tell me the {noun} again, or key it in on your keypad?"

@@ -209,10 +209,9 @@ class FormRunner:
                               f"{item.prompt}", number=item.type == "phone")
         if item.type == "phone":
             return self._on_number(s, item, text)
-        parsed = self._parse(item, text)  # or a name said with more: "Sam Ortiz, my boiler is leaking"
-        if parsed is None and item.type == "name" and (in_clause := fields.name_in_clauses(text)) is not None:
-            parsed = (fields.Parsed(self._colleague(in_clause.value) or in_clause.value) if item is self._recipient
-                      else in_clause)
+        parsed = self._parse(item, text)  # or the caller's name said with more: "Sam Ortiz, my boiler is leaking"
+        if parsed is None and item.type == "name" and item is not self._recipient:
+            parsed = fields.name_in_clauses(text)
         if parsed is None:
             return self._miss(s, item, text)
         values = {**s.values, **self._with_extra(item, parsed.value, parsed.extra)}

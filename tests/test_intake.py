@@ -154,9 +154,8 @@ def _talk(runner: FormRunner, *turns: str):
     ("Could you give it to Stella?", "Stella"), ("Martin, M-A-R-T-Y-N.", "Martyn"),
     ("Angus McDonald", "Angus McDonald"), ("Sorry, my surname is Khan.", "Khan"), ("You can call me Sam.", "Sam"),
     ("Mine is Sam Ortiz.", "Sam Ortiz"), ("It's me, Sam Ortiz.", "Sam Ortiz"), ("The tenant is Sam Ortiz", "Sam Ortiz"),
-    ("Put me down as Sam", "Sam"), ("Sam Will Jones", "Sam Will Jones"),
-    ("my husband is john smith", "John Smith"), ("the name on the booking is sam ortiz", "Sam Ortiz"),
-    ("everyone knows me as sam", "Sam"), ("me, sam ortiz", "Sam Ortiz"), ("it is me, sam", "Sam"),
+    ("Put me down as Sam", "Sam"), ("Sam Will Jones", "Sam Will Jones"), ("My husband is John Smith", "John Smith"),
+    ("The name on the booking is Sam Ortiz", "Sam Ortiz"),
 ])
 def test_a_name_is_found_in_what_the_caller_says(said, name):
     assert _parsed("name", said).value == name
@@ -173,7 +172,9 @@ def test_a_name_said_with_more_is_found_in_its_own_clause():
 @pytest.mark.parametrize("said", ["I'm calling about my boiler", "I don't know", "Sorry?", "Call 555 0101",
                                   "Can you repeat that?", "Just a second", "my pump is making a racket",
                                   "Just a sec, let me turn the TV down", "It's the same as last time",
-                                  "Tell him the parts for the boiler have arrived"])
+                                  "Tell him the parts for the boiler have arrived", "My wife is pregnant.",
+                                  "Can you book me as an emergency?", "It's me calling back.",
+                                  "The name on the booking is wrong."])
 def test_what_is_not_a_name_is_refused(said):
     assert parse("name", said) is None
 
@@ -359,6 +360,10 @@ def test_a_problem_said_while_a_short_answer_is_asked_is_told_it_comes_later():
     assert said[-1].startswith("Sorry, I didn't catch a time.")
     _, said = _talk(_runner(MESSAGE), "Tell him the parts for the boiler have arrived")
     assert not said[1].startswith("We'll come to that")
+    step, said = _talk(_runner(), "The line under my sink is leaking.")  # a water line is no telephone line
+    assert said[1].startswith("We'll come to that") and not step.values
+    step, said = _talk(_runner(MESSAGE), "Hi, it's Priya, my boiler is leaking.")  # asked for whom: not the caller
+    assert "for whom" not in step.values
     for aside in ("Hang on, let me find a pen", "I'd rather not say", "Just a sec, let me turn the TV down",
                   "Sorry, the line is really bad", "Nguyen Van An"):  # about the line; a name the parser refuses
         assert _talk(_runner(), aside)[1][1].startswith("Sorry, I didn't catch the name."), aside
