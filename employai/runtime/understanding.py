@@ -118,8 +118,8 @@ class Understanding:
         (`KNOWLEDGE_PICKED_SIMILARITY`: not the warranty for "when can you fit a Vaillant?"); else the one
         closest in meaning, if close enough (`KNOWLEDGE_MIN_SIMILARITY`)."""
         found = dict(memory.knowledge_sentences(question))
-        if not found:
-            return None
+        if not found or all(text in self._config.profile.facts for text in found):
+            return None  # only the profile's facts, which the fact finder has judged already (`business_fact`)
         ranked = FactFinder(self._embedder, list(found)).ranked(question, 2, follows)
         if (ranked and ranked[0].score >= MIN_SCORE and (len(ranked) == 1 or ranked[1].score < ranked[0].score)
                 and found[ranked[0].text] >= KNOWLEDGE_PICKED_SIMILARITY):
